@@ -1,0 +1,3 @@
+from jump.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Jump's OBS-free matte engine."""
