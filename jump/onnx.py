@@ -21,7 +21,7 @@ def import_ort() -> Any:
     try:
         import onnxruntime
     except ImportError as exc:  # pragma: no cover - exercised by an e2e test
-        raise RuntimeMissing(
+        raise RuntimeMissingError(
             "onnxruntime is not installed: run `pip install -r requirements.txt` "
             f"in Jump's .venv ({exc})"
         ) from exc
