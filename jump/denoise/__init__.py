@@ -1,1 +1,6 @@
-"""Jump's OBS-free denoise engine."""
+"""Jump's OBS-free denoise engine: ``Denoiser(rate, channels, settings).push(planar)``."""
+
+from jump.denoise.engine import Denoiser
+from jump.denoise.settings import DenoiseSettings
+
+__all__ = ["DenoiseSettings", "Denoiser"]

@@ -1,0 +1,184 @@
+"""Streaming spectral-mask models through ONNX Runtime, described by a manifest entry.
+
+A "spectral-mask" model takes log-power spectra ``[batch, time, bins]`` on its own frequency
+grid (``sample_rate`` / ``n_fft``) and returns a gain per bin. The engine's STFT runs at the
+OBS rate; when that grid differs (44.1 kHz, or another FFT size) the power is interpolated
+onto the model's grid and the mask back, so one model serves every rate.
+
+Recurrent state must be explicit so each 10 ms hop can run alone. NSNet2's exporter hid
+the GRU state (it starts from a zero tensor computed inside the graph), so at load time the
+graph is edited in memory: each GRU's ``initial_h`` becomes a graph input and its ``Y_h`` a
+graph output (``"state": "expose-gru"``). Models that already pass state list the pairs
+(``"state": [{"input": ..., "output": ..., "shape": [...]}]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jump.models import ModelEntry
+
+log = logging.getLogger("jump.denoise")
+
+STATE_PREFIX = "jump_state_in_"
+
+
+def stateful_copy(entry: ModelEntry, path: Path) -> Path:
+    """The model with its GRU state exposed, edited once and cached per user.
+
+    The cache is keyed by the manifest checksum, so a changed upstream file gets a new
+    copy. If the cache folder is not writable the copy goes to a temporary folder.
+    """
+    import tempfile
+
+    import onnx
+
+    from jump.onnx import user_cache_dir
+
+    name = f"{entry.id}-{entry.sha256[:12]}-state.onnx"
+    for folder in (user_cache_dir() / "denoise", Path(tempfile.gettempdir()) / "jump-denoise"):
+        target = folder / name
+        if target.is_file():
+            return target
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            model = onnx.load(str(path))
+            expose_gru_state(model)
+            tmp = target.with_suffix(f".{os.getpid()}.part")
+            onnx.save(model, str(tmp))
+            tmp.replace(target)
+            log.info("denoise: cached %s with its GRU state exposed at %s", entry.id, target)
+            return target
+        except OSError as exc:
+            log.warning("denoise: cannot write %s (%s)", target, exc)
+    raise OSError("no writable folder for the stateful copy of the model")
+
+
+def expose_gru_state(model: Any) -> list[tuple[str, str, int, int]]:
+    """Edit an ONNX ModelProto in place; (input, output, directions, hidden) per GRU."""
+    from onnx import TensorProto, helper
+
+    pairs = []
+    for i, node in enumerate(n for n in model.graph.node if n.op_type == "GRU"):
+        hidden = next(a.i for a in node.attribute if a.name == "hidden_size")
+        bidirectional = any(
+            a.name == "direction" and a.s == b"bidirectional" for a in node.attribute
+        )
+        directions = 2 if bidirectional else 1
+        name = f"{STATE_PREFIX}{i}"
+        while len(node.input) < 6:
+            node.input.append("")
+        node.input[5] = name
+        if len(node.output) < 2 or not node.output[1]:
+            raise ValueError("GRU node has no Y_h output to expose")
+        shape = [directions, "batch", hidden]
+        model.graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        model.graph.output.append(
+            helper.make_tensor_value_info(node.output[1], TensorProto.FLOAT, shape)
+        )
+        pairs.append((name, node.output[1], directions, hidden))
+    if not pairs:
+        raise ValueError("no GRU node found to expose")
+    return pairs
+
+
+class MaskModel:
+    """A loaded spectral-mask model for ``rows`` parallel streams (channels, or 1 if linked)."""
+
+    def __init__(self, entry: ModelEntry, path: Path, rows: int, threads: int = 1) -> None:
+        from jump.onnx import create_session
+
+        spec = entry.spec
+        if spec.get("engine") != "spectral-mask":
+            raise ValueError(f"{entry.id} is not a spectral-mask model")
+        self.id = entry.id
+        self.sample_rate = int(spec["sample_rate"])
+        self.n_fft = int(spec["n_fft"])
+        self.window = int(spec["window"])
+        self.bins = self.n_fft // 2 + 1
+        self.power_floor = float(spec.get("power_floor", 1e-12))
+        self.min_gain = 10.0 ** (float(spec.get("min_gain_db", -80.0)) / 20.0)
+        self._input = spec.get("input", "input")
+        self._output = spec.get("output", "output")
+        state = spec.get("state", [])
+        # State shapes with None where the batch (rows) goes.
+        self._state_names: list[tuple[str, str]] = []
+        self._state_shapes: list[list[int | None]] = []
+        if state == "expose-gru":
+            self._session = create_session(stateful_copy(entry, path), threads=threads)
+            outputs = [o.name for o in self._session.get_outputs()]
+            inputs = [i for i in self._session.get_inputs() if i.name.startswith(STATE_PREFIX)]
+            for item, name_out in zip(inputs, outputs[1:], strict=True):
+                self._state_names.append((item.name, name_out))
+                self._state_shapes.append([item.shape[0], None, item.shape[2]])
+        else:
+            self._session = create_session(path, threads=threads)
+            for item in state:
+                self._state_names.append((item["input"], item["output"]))
+                self._state_shapes.append([None if d == "batch" else int(d) for d in item["shape"]])
+        self._outputs = [self._output] + [o for _, o in self._state_names]
+        self._feeds: dict[str, np.ndarray] = {}
+        self.rows = rows
+        self.reset()
+
+    def resize(self, rows: int) -> None:
+        """Change the number of parallel streams (linked <-> per channel); restarts the state."""
+        self.rows = rows
+        self.reset()
+
+    def reset(self) -> None:
+        for (name_in, _), shape in zip(self._state_names, self._state_shapes, strict=True):
+            dims = [self.rows if d is None else d for d in shape]
+            self._feeds[name_in] = np.zeros(dims, dtype=np.float32)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """Features [rows, time, bins] (float32, model grid) -> mask [rows, time, bins]."""
+        self._feeds[self._input] = features
+        result = self._session.run(self._outputs, self._feeds)
+        for (name_in, _), value in zip(self._state_names, result[1:], strict=True):
+            self._feeds[name_in] = value
+        return result[0]
+
+
+class GridMap:
+    """Linear maps between the engine's FFT bins and a model's bins (identity when equal)."""
+
+    def __init__(self, rate: int, n_fft: int, model_rate: int, model_n_fft: int) -> None:
+        self.identity = rate == model_rate and n_fft == model_n_fft
+        engine_hz = np.arange(n_fft // 2 + 1) * rate / n_fft
+        model_hz = np.arange(model_n_fft // 2 + 1) * model_rate / model_n_fft
+        self._to_model = self._weights(engine_hz, model_hz)
+        self._from_model = self._weights(model_hz, engine_hz)
+        self.model_bins = model_hz.size
+
+    @staticmethod
+    def _weights(src_hz: np.ndarray, dst_hz: np.ndarray) -> tuple[np.ndarray, ...]:
+        pos = np.interp(dst_hz, src_hz, np.arange(src_hz.size))
+        lo = np.minimum(np.floor(pos).astype(np.int64), src_hz.size - 2)
+        frac = (pos - lo).astype(np.float32)
+        outside = dst_hz > src_hz[-1] + 1e-6
+        return lo, frac, outside
+
+    def to_model(self, x: np.ndarray, fill: float) -> np.ndarray:
+        if self.identity:
+            return x
+        lo, frac, outside = self._to_model
+        y = x[..., lo] * (1.0 - frac) + x[..., lo + 1] * frac
+        y[..., outside] = fill
+        return y
+
+    def from_model(self, x: np.ndarray) -> np.ndarray:
+        if self.identity:
+            return x
+        lo, frac, _ = self._from_model
+        return x[..., lo] * (1.0 - frac) + x[..., lo + 1] * frac
+
+
+def feature_scale(window: int, model_window: int) -> float:
+    """Power correction for a different window length (sum of sqrt-Hann squared is N/2)."""
+    return float(model_window) / float(window)
