@@ -1,0 +1,195 @@
+"""Jump Denoise: the OBS audio filter around `jump.denoise.Denoiser`.
+
+OBS hands float planar audio at the output rate on the source's own thread, with the
+source's filter mutex held. The engine returns exactly as many samples as it gets,
+delayed by its fixed algorithmic latency, so the filter edits the packet in place and
+shifts its timestamp back by that latency: samples out == samples in, and OBS keeps
+audio and video in sync. If the engine cannot run, audio passes through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jump.obs import libobs as L
+from jump.obs.data import AudioPacket, Properties, Settings
+from jump.obs.registry import FilterSpec, Source
+
+# --- setting keys -------------------------------------------------------------------
+S_METHOD = "method"
+S_STRENGTH = "strength_db"
+S_MIX = "mix"
+S_VAD_THRESHOLD = "vad_threshold"
+S_GRACE = "grace_ms"
+S_LINKED = "linked"
+S_MODEL = "neural_model"
+S_MODELS_DIR = "models_dir"
+
+TIMESTAMP_JUMP_NS = 1_000_000_000  # like OBS's own noise suppression: reset after a gap
+
+
+def audio_format() -> tuple[int, int]:
+    """(sample rate, channels) of OBS's audio output — what every audio filter receives."""
+    f = L.fn()
+    audio = f.obs_get_audio()
+    return int(f.audio_output_get_sample_rate(audio)), int(f.audio_output_get_channels(audio))
+
+
+def engine_settings(settings: Settings) -> Any:
+    from jump.denoise import DenoiseSettings
+
+    return DenoiseSettings(
+        method=settings.get_str(S_METHOD) or "both",
+        strength_db=settings.get_float(S_STRENGTH),
+        mix=settings.get_float(S_MIX) / 100.0,
+        vad_threshold=settings.get_float(S_VAD_THRESHOLD) / 100.0,
+        grace_ms=settings.get_float(S_GRACE),
+        linked=settings.get_bool(S_LINKED),
+        neural_model=settings.get_str(S_MODEL) or "nsnet2-48k",
+    )
+
+
+# --- state and callbacks ------------------------------------------------------------
+class DenoiseFilter:
+    def __init__(self, settings: Settings, source: Source) -> None:
+        self.source = source
+        self.log = logging.getLogger("jump.denoise.filter")
+        self.engine: Any = None
+        self.engine_key: tuple[Any, ...] = ()
+        self.latency_ns = 0
+        self.last_ts = 0
+        self.sample_rate, self.channels = audio_format()
+        self.update(settings)
+
+    def _prefix(self) -> str:
+        return f"[Jump Denoise: '{self.source.name}']"
+
+    def update(self, settings: Settings) -> None:
+        from jump.denoise import Denoiser
+
+        config = engine_settings(settings)
+        models_dir = settings.get_str(S_MODELS_DIR) or None
+        key = (self.sample_rate, self.channels, config.neural_model, config.method, models_dir)
+        if self.engine is not None and key == self.engine_key:
+            self.engine.update(config)
+            return
+        engine = Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
+        self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
+        self.engine, self.engine_key = engine, key  # one reference swap: the audio thread
+        self.log.info(  # sees either the old engine or the new one, never half of one
+            "%s %d Hz, %d ch, latency %.1f ms: %s",
+            self._prefix(),
+            self.sample_rate,
+            self.channels,
+            self.latency_ns / 1e6,
+            engine.status,
+        )
+
+    def filter_audio(self, packet: AudioPacket) -> int:
+        engine = self.engine
+        planes = packet.planes(self.channels)
+        if engine is None or len(planes) != self.channels:
+            return packet.ptr
+        import numpy as np
+
+        ts = packet.timestamp
+        if self.last_ts and abs(ts - self.last_ts) > TIMESTAMP_JUMP_NS:
+            engine.reset()
+        self.last_ts = ts
+        out = engine.push(np.stack(planes))
+        for plane, row in zip(planes, out, strict=True):
+            plane[:] = row
+        packet.timestamp = ts - self.latency_ns
+        return packet.ptr
+
+    def destroy(self) -> None:
+        self.engine = None
+
+
+class PassthroughAudio:
+    """What runs when the engine cannot (missing numpy/onnxruntime): audio untouched."""
+
+    def __init__(self, settings: Settings, source: Source) -> None:
+        self.source = source
+
+    def update(self, settings: Settings) -> None:
+        pass
+
+    def filter_audio(self, packet: AudioPacket) -> int:
+        return packet.ptr
+
+    def destroy(self) -> None:
+        pass
+
+
+# --- defaults and properties ----------------------------------------------------------
+def defaults(settings: Settings) -> None:
+    settings.set_default(S_METHOD, "both")
+    settings.set_default(S_STRENGTH, 30.0)
+    settings.set_default(S_MIX, 100.0)
+    settings.set_default(S_VAD_THRESHOLD, 50.0)
+    settings.set_default(S_GRACE, 200.0)
+    settings.set_default(S_LINKED, True)
+    settings.set_default(S_MODEL, "nsnet2-48k")
+    settings.set_default(S_MODELS_DIR, "")
+
+
+def properties(_instance: Any) -> Properties:
+    p = Properties()
+    p.add_list(
+        S_METHOD,
+        "Method",
+        [("Neural + classical (best)", "both"), ("Neural", "neural"), ("Classical", "classical")],
+    )
+    p.add_float(
+        S_STRENGTH,
+        "Strength",
+        0.0,
+        60.0,
+        1.0,
+        " dB",
+        "Most attenuation applied to noise; pauses between words get the full amount.",
+    )
+    p.add_float(S_MIX, "Mix (dry/wet)", 0.0, 100.0, 1.0, " %")
+    advanced = Properties()
+    advanced.add_float(
+        S_VAD_THRESHOLD,
+        "Voice threshold",
+        0.0,
+        100.0,
+        1.0,
+        " %",
+        "Voice probability above which the gate opens.",
+    )
+    advanced.add_float(
+        S_GRACE,
+        "Voice grace period",
+        0.0,
+        1000.0,
+        10.0,
+        " ms",
+        "Keeps the gate open this long after speech, so word endings are not clipped.",
+    )
+    advanced.add_bool(
+        S_LINKED,
+        "Link channels",
+        "One gain for all channels: keeps the stereo image and costs one channel of CPU.",
+    )
+    advanced.add_list(
+        S_MODEL, "Neural model", [("NSNet2 48 kHz", "nsnet2-48k"), ("DTLN 16 kHz", "dtln")]
+    )
+    advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
+    p.add_group("advanced", "Advanced", advanced)
+    return p
+
+
+SPEC = FilterSpec(
+    id="jump_denoise",
+    name="Jump Denoise",
+    kind="audio",
+    factory=DenoiseFilter,
+    defaults=defaults,
+    properties=properties,
+    passthrough=PassthroughAudio,
+)

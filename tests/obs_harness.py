@@ -1,0 +1,309 @@
+"""A real, headless OBS for end-to-end tests: Xvfb + obs + obs-websocket, in a temp HOME.
+
+`ObsProcess` writes a fresh config (OBS rewrites global.ini on exit, so every start
+writes it again), starts Xvfb and OBS with software GL, connects an obs-websocket
+client, and always tears both down. The scene collection loads `jump_obs.py` as a
+script the way the Scripts dialog does, so filter types exist before sources load.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+OBS_BIN = shutil.which("obs")
+XVFB_BIN = shutil.which("Xvfb")
+WS_PORT = 4455
+WS_PASSWORD = "jump-test"
+logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # connection retries are expected
+
+
+def obs_version() -> tuple[int, int, int]:
+    out = subprocess.run([OBS_BIN, "--version"], capture_output=True, text=True, timeout=30)
+    # "OBS Studio - 29.0.2.1-1+b1 (linux)"
+    numbers = out.stdout.strip().splitlines()[-1].split(" - ")[-1].split()[0].split(".")
+    major, minor, patch = (int("".join(c for c in n if c.isdigit()) or 0) for n in numbers[:3])
+    return major, minor, patch
+
+
+def _free_display() -> int:
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def scene_collection(
+    sources: list[dict[str, Any]],
+    scripts: list[Path],
+    scene_items: list[str] | None = None,
+) -> dict[str, Any]:
+    """A scene collection named "Jump" with one scene holding `scene_items` (default: all)."""
+    names = scene_items if scene_items is not None else [s["name"] for s in sources]
+    items = [{"name": n, "visible": True, "id": i + 1} for i, n in enumerate(names)]
+    scene = {
+        "id": "scene",
+        "versioned_id": "scene",
+        "name": "Scene",
+        "settings": {"items": items, "id_counter": len(items)},
+    }
+    for src in sources:
+        src.setdefault("versioned_id", src["id"])
+        src.setdefault("settings", {})
+    return {
+        "name": "Jump",
+        "current_scene": "Scene",
+        "current_program_scene": "Scene",
+        "scene_order": [{"name": "Scene"}],
+        "sources": [*sources, scene],
+        "modules": {"scripts-tool": [{"path": str(p), "settings": {}} for p in scripts]},
+    }
+
+
+class ObsProcess:
+    """One OBS run. Use as a context manager; `client` is an obsws_python.ReqClient."""
+
+    def __init__(self, home: Path, collection: dict[str, Any], env: dict[str, str] | None = None):
+        self.home = home
+        self.collection = collection
+        self.extra_env = env or {}
+        self.version = obs_version()
+        self.xvfb: subprocess.Popen[bytes] | None = None
+        self.obs: subprocess.Popen[bytes] | None = None
+        self.client: Any = None
+        self.record_dir = home / "recordings"
+
+    # --- config --------------------------------------------------------------------
+    def write_config(self, write_collection: bool = True) -> None:
+        cfg = self.home / ".config" / "obs-studio"
+        major, minor, patch = self.version
+        last_version = (major << 24) | (minor << 16) | patch
+        general = (
+            f"[General]\nFirstRun=true\nLastVersion={last_version}\nConfirmOnExit=false\n"
+            "EnableAutoUpdates=false\n[Basic]\nConfigOnNewProfile=false\n"
+            "Profile=Jump\nProfileDir=Jump\nSceneCollection=Jump\nSceneCollectionFile=Jump\n"
+            "[BasicWindow]\nSysTrayEnabled=false\nSysTrayWhenStarted=false\n"
+        )
+        websocket = (
+            f"[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort={WS_PORT}\n"
+            f"AuthRequired=true\nServerPassword={WS_PASSWORD}\nAlertsEnabled=false\n"
+        )
+        cfg.mkdir(parents=True, exist_ok=True)
+        (cfg / "global.ini").write_text(general + websocket)
+        (cfg / "user.ini").write_text(general)
+        ws_dir = cfg / "plugin_config" / "obs-websocket"
+        ws_dir.mkdir(parents=True, exist_ok=True)
+        (ws_dir / "config.json").write_text(
+            json.dumps(
+                {
+                    "first_load": False,
+                    "server_enabled": True,
+                    "server_port": WS_PORT,
+                    "auth_required": True,
+                    "server_password": WS_PASSWORD,
+                    "alerts_enabled": False,
+                }
+            )
+        )
+        profile = cfg / "basic" / "profiles" / "Jump"
+        profile.mkdir(parents=True, exist_ok=True)
+        self.record_dir.mkdir(parents=True, exist_ok=True)
+        (profile / "basic.ini").write_text(
+            "[General]\nName=Jump\n"
+            "[Video]\nBaseCX=1280\nBaseCY=720\nOutputCX=1280\nOutputCY=720\nFPSType=1\n"
+            "FPSInt=30\n"
+            "[Audio]\nSampleRate=48000\nChannelSetup=Stereo\n"
+            "[Output]\nMode=Advanced\n"
+            "[AdvOut]\nRecType=FFmpeg\nFFOutputToFile=true\n"
+            f"FFFilePath={self.record_dir}\nFFExtension=mkv\nFFFormat=matroska\n"
+            "FFFormatMimeType=video/x-matroska\nFFVEncoderId=0\nFFVEncoder=\n"
+            "FFAEncoderId=65557\nFFAEncoder=pcm_f32le\nFFAudioMixes=1\nFFABitrate=1536\n"
+            "FFVBitrate=2500\nFFVGOPSize=30\nFFIgnoreCompat=true\n"
+            f"RecFilePath={self.record_dir}\nRecFormat=mkv\n"
+        )
+        scenes = cfg / "basic" / "scenes"
+        scenes.mkdir(parents=True, exist_ok=True)
+        if write_collection:
+            (scenes / "Jump.json").write_text(json.dumps(self.collection, indent=1))
+        for sentinel in (cfg / ".sentinel").glob("run_*") if (cfg / ".sentinel").exists() else []:
+            sentinel.unlink()
+        shutil.rmtree(cfg / "safe_mode", ignore_errors=True)
+
+    # --- lifecycle -----------------------------------------------------------------
+    def start(self, timeout: float = 90.0, write_collection: bool = True) -> ObsProcess:
+        """Start OBS; with write_collection=False the collection OBS saved last time loads."""
+        import obsws_python
+
+        self.write_config(write_collection)
+        display = _free_display()
+        self.xvfb = subprocess.Popen(
+            [XVFB_BIN, f":{display}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("VIRTUAL_ENV", "PYTHON", "QT_")) and k != "DISPLAY"
+        }
+        env.update(
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / ".config"),
+            DISPLAY=f":{display}",
+            QT_QPA_PLATFORM="xcb",
+            LIBGL_ALWAYS_SOFTWARE="1",
+            JUMP_MODELS=str(SHARED / "models"),
+        )
+        env.update(self.extra_env)
+        args = [
+            OBS_BIN,
+            "--multi",
+            "--collection",
+            "Jump",
+            "--profile",
+            "Jump",
+            "--scene",
+            "Scene",
+            "--disable-missing-files-check",
+            "--disable-updater",
+        ]
+        if self.version[0] in (30, 31):
+            args.append("--disable-shutdown-check")
+        self.stdout_path = self.home / "obs-stdout.log"
+        with open(self.stdout_path, "wb") as out:
+            self.obs = subprocess.Popen(
+                args,
+                env=env,
+                cwd=self.home,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.obs.poll() is not None:
+                raise RuntimeError(f"OBS exited with {self.obs.returncode}:\n{self.diagnostics()}")
+            try:
+                self.client = obsws_python.ReqClient(
+                    host="127.0.0.1", port=WS_PORT, password=WS_PASSWORD, timeout=30
+                )
+                self.client.get_version()
+                break
+            except Exception as exc:
+                last_error = exc
+                time.sleep(0.5)
+        else:
+            self.stop()
+            raise RuntimeError(f"obs-websocket did not answer: {last_error}\n{self.diagnostics()}")
+        self.wait_for_log("Jump loaded", timeout=30)
+        return self
+
+    def stop(self) -> int | None:
+        """Quit OBS (SIGINT, then SIGKILL) and Xvfb; returns OBS's exit code."""
+        code = None
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.disconnect()
+            self.client = None
+        if self.obs is not None:
+            if self.obs.poll() is None:
+                self.obs.send_signal(signal.SIGINT)
+                try:
+                    self.obs.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.obs.pid, signal.SIGKILL)
+                    self.obs.wait(timeout=10)
+            code = self.obs.returncode
+            self.obs = None
+        if self.xvfb is not None:
+            self.xvfb.terminate()
+            try:
+                self.xvfb.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.xvfb.kill()
+            self.xvfb = None
+        return code
+
+    def __enter__(self) -> ObsProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def alive(self) -> bool:
+        return self.obs is not None and self.obs.poll() is None
+
+    # --- helpers -------------------------------------------------------------------
+    def log_text(self) -> str:
+        """This run's OBS log file."""
+        logs = sorted((self.home / ".config" / "obs-studio" / "logs").glob("*.txt"))
+        return logs[-1].read_text(errors="replace") if logs else ""
+
+    def diagnostics(self) -> str:
+        """The log plus OBS's stdout/stderr (crash output lands there), for failure messages."""
+        text = self.log_text()
+        if self.stdout_path.exists():
+            text += "\n--- stdout ---\n" + self.stdout_path.read_text(errors="replace")[-20000:]
+        return text
+
+    def wait_for_log(self, needle: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_text()
+            if needle in text:
+                return text
+            if self.obs is not None and self.obs.poll() is not None:
+                break
+            time.sleep(0.25)
+        raise AssertionError(f"{needle!r} not in the OBS log:\n{self.diagnostics()[-6000:]}")
+
+    def request(self, name: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.client.send(name, data or {}, raw=True) or {}
+
+    def screenshot(self, source: str, width: int | None = None, height: int | None = None):
+        """The filtered source as an RGBA uint8 array (GetSourceScreenshot, PNG)."""
+        import cv2
+        import numpy as np
+
+        data: dict[str, Any] = {"sourceName": source, "imageFormat": "png"}
+        if width:
+            data.update(imageWidth=width, imageHeight=height)
+        reply = self.request("GetSourceScreenshot", data)
+        b64 = reply["imageData"].split(",", 1)[1]
+        png = np.frombuffer(base64.b64decode(b64), np.uint8)
+        image = cv2.imdecode(png, cv2.IMREAD_UNCHANGED)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGRA)
+        if image.shape[2] == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
+
+    def record(self, seconds: float) -> Path:
+        """Record for `seconds` and return the finished file."""
+        self.request("StartRecord")
+        time.sleep(seconds)
+        reply = self.request("StopRecord")
+        path = Path(reply.get("outputPath") or "")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status = self.request("GetRecordStatus")
+            if not status.get("outputActive") and path.is_file():
+                break
+            time.sleep(0.2)
+        if not path.is_file():
+            found = sorted(self.record_dir.glob("*"))
+            assert found, "OBS produced no recording"
+            path = found[-1]
+        return path

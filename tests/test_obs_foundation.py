@@ -1,0 +1,218 @@
+"""End-to-end: Jump's filters registered from Python inside a real, headless OBS."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import media
+from tests.obs_harness import REPO, scene_collection
+
+pytestmark = pytest.mark.e2e
+
+JUMP = REPO / "jump_obs.py"
+HOOKS = REPO / "tests" / "obs_scripts" / "test_hooks.py"
+
+
+def media_source(name: str, wav: Path, filters: list[dict] | None = None) -> dict:
+    return {
+        "id": "ffmpeg_source",
+        "name": name,
+        "settings": {"local_file": str(wav), "is_local_file": True, "looping": True},
+        "filters": filters or [],
+    }
+
+
+def image_source(name: str, png: Path, filters: list[dict] | None = None) -> dict:
+    return {
+        "id": "image_source",
+        "name": name,
+        "settings": {"file": str(png)},
+        "filters": filters or [],
+    }
+
+
+def jump_filter(kind: str, name: str, settings: dict | None = None) -> dict:
+    return {"id": kind, "versioned_id": kind, "name": name, "settings": settings or {}}
+
+
+@pytest.fixture
+def speech_wav(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray]:
+    path = tmp_path / "speech48k.wav"
+    return path, media.write_stereo_wav(path, media.speech_48k(6.0))
+
+
+@pytest.fixture
+def portrait_png(tmp_path: Path, shared: Path) -> Path:
+    rgb, _ = media.composite("person-1.png", "plants-1.jpg", (480, 270))
+    path = tmp_path / "portrait.png"
+    media.write_png(path, rgb)
+    return path
+
+
+def assert_audio_unchanged(recording: np.ndarray, reference: np.ndarray) -> None:
+    """A 1 s window from the middle of the recording equals the looping input, sample-exact."""
+    assert recording.shape[1] > 48000 * 2, f"recording too short: {recording.shape}"
+    start = recording.shape[1] // 2 - 24000
+    chunk = recording[:, start : start + 48000]
+    assert np.abs(chunk).max() > 0.01, "recording is silent"
+    offset = media.locate(chunk[0], reference[0])
+    for ch in range(2):
+        expected = media.loop_slice(reference[ch], offset, chunk.shape[1])
+        np.testing.assert_allclose(chunk[ch], expected, atol=2e-6)
+
+
+def test_filters_attach_through_websocket(obs_factory, speech_wav, portrait_png):
+    wav, _ = speech_wav
+    obs = obs_factory(
+        scene_collection([media_source("Mic", wav), image_source("Cam", portrait_png)], [JUMP])
+    )
+    obs.request(
+        "CreateSourceFilter",
+        {
+            "sourceName": "Cam",
+            "filterName": "Jump Matte",
+            "filterKind": "jump_matte",
+            "filterSettings": {},
+        },
+    )
+    obs.request(
+        "CreateSourceFilter",
+        {
+            "sourceName": "Mic",
+            "filterName": "Jump Denoise",
+            "filterKind": "jump_denoise",
+            "filterSettings": {},
+        },
+    )
+    cam = obs.request("GetSourceFilterList", {"sourceName": "Cam"})["filters"]
+    mic = obs.request("GetSourceFilterList", {"sourceName": "Mic"})["filters"]
+    assert [f["filterKind"] for f in cam] == ["jump_matte"]
+    assert [f["filterKind"] for f in mic] == ["jump_denoise"]
+    defaults = obs.request("GetSourceFilterDefaultSettings", {"filterKind": "jump_denoise"})
+    assert defaults["defaultFilterSettings"]["method"] == "both"
+    time.sleep(1.0)
+    assert obs.alive()
+    text = obs.log_text()
+    assert "registered filter 'Jump Matte' (jump_matte)" in text
+    assert "registered filter 'Jump Denoise' (jump_denoise)" in text
+
+
+def test_passthrough_video_and_audio_when_callbacks_raise(obs_factory, speech_wav, portrait_png):
+    """An exception inside a filter callback is logged once; picture and audio pass through."""
+    wav, reference = speech_wav
+    obs = obs_factory(
+        scene_collection(
+            [
+                media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
+                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
+                image_source("Plain", portrait_png),
+            ],
+            [JUMP, HOOKS],
+        ),
+        env={"JUMP_TEST_ACTIONS": "raise"},
+    )
+    time.sleep(1.5)
+    filtered = obs.screenshot("Cam")
+    plain = obs.screenshot("Plain")
+    assert filtered.shape == plain.shape == (270, 480, 4)
+    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
+    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+    text = obs.log_text()
+    assert text.count("jump_denoise.filter_audio failed (RuntimeError: injected") == 1
+    assert text.count("jump_matte.video_render failed (RuntimeError: injected") == 1
+    assert obs.alive()
+
+
+def test_saved_collection_restores_filters_after_restart(
+    obs_factory, speech_wav, portrait_png, tmp_path
+):
+    wav, _ = speech_wav
+    home = tmp_path / "home"
+    collection = scene_collection(
+        [media_source("Mic", wav), image_source("Cam", portrait_png)], [JUMP]
+    )
+    first = obs_factory(collection, home=home)
+    first.request(
+        "CreateSourceFilter",
+        {
+            "sourceName": "Mic",
+            "filterName": "Quiet room",
+            "filterKind": "jump_denoise",
+            "filterSettings": {"strength_db": 18.0},
+        },
+    )
+    first.request(
+        "CreateSourceFilter",
+        {
+            "sourceName": "Cam",
+            "filterName": "Cut out",
+            "filterKind": "jump_matte",
+            "filterSettings": {},
+        },
+    )
+    assert first.stop() == 0
+    saved = (home / ".config/obs-studio/basic/scenes/Jump.json").read_text()
+    assert "jump_denoise" in saved and "jump_matte" in saved
+
+    second = obs_factory(collection, home=home, write_collection=False)
+    mic = second.request("GetSourceFilter", {"sourceName": "Mic", "filterName": "Quiet room"})
+    cam = second.request("GetSourceFilter", {"sourceName": "Cam", "filterName": "Cut out"})
+    assert mic["filterKind"] == "jump_denoise"
+    assert mic["filterSettings"]["strength_db"] == 18.0
+    assert cam["filterKind"] == "jump_matte"
+    text = second.log_text()
+    # The type existed before the sources loaded: no placeholder for an unknown id.
+    assert "Source ID 'jump_" not in text
+
+
+def test_script_reload_while_filters_run(obs_factory, speech_wav, portrait_png, tmp_path):
+    """Reload jump_obs.py (obs_script_reload, as the Scripts dialog does) three times."""
+    wav, _ = speech_wav
+    trigger = tmp_path / "reload-trigger"
+    obs = obs_factory(
+        scene_collection(
+            [
+                media_source(
+                    "Mic", wav, [jump_filter("jump_denoise", "Jump Denoise", {"mix": 0.0})]
+                ),
+                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
+            ],
+            [JUMP, HOOKS],
+        ),
+        env={
+            "JUMP_TEST_ACTIONS": "reload",
+            "JUMP_TEST_TRIGGER": str(trigger),
+            "JUMP_TEST_SCRIPT": str(JUMP),
+        },
+    )
+    done = Path(f"{trigger}.done")
+    for i in range(1, 4):
+        trigger.touch()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+            not done.exists() or done.read_text().count("reload") < i
+        ):
+            time.sleep(0.1)
+        assert done.exists() and done.read_text().count("reload") == i, obs.log_text()[-3000:]
+        obs.screenshot("Cam")  # the graphics thread still renders through the filter
+    assert obs.alive()
+    # Filters created before the reloads still process audio, and new ones can be added.
+    recording = media.read_recording(obs.record(3.0))
+    assert np.abs(recording).max() > 0.01
+    obs.request(
+        "CreateSourceFilter",
+        {
+            "sourceName": "Cam",
+            "filterName": "After reload",
+            "filterKind": "jump_matte",
+            "filterSettings": {},
+        },
+    )
+    assert obs.request("GetSourceFilter", {"sourceName": "Cam", "filterName": "After reload"})
+    text = obs.log_text()
+    assert text.count("Jump loaded from") >= 4  # the first load, a second handle, 3 reloads
+    assert obs.stop() == 0
