@@ -1,0 +1,165 @@
+"""Execution-provider selection, fallback detection and the IO-bound runner.
+
+CI has no GPU: the GPU branches are covered by handing ``resolve_providers`` the provider
+lists that onnxruntime-gpu / -directml / macOS builds report, and by a fake
+InferenceSession that fails to load a GPU provider the way ORT does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from jump import onnx as jonnx
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MODELS = Path(os.environ.get("JUMP_MODELS", SHARED / "models"))
+MATTE = ["mediapipe.onnx", "selfie_segmentation.onnx", "SINet_Softmax_simple.onnx"]
+
+CPU_ONLY = ["AzureExecutionProvider", "CPUExecutionProvider"]
+ORT_GPU = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+ORT_DML = ["DmlExecutionProvider", "CPUExecutionProvider"]
+ORT_MAC = ["CoreMLExecutionProvider", "AzureExecutionProvider", "CPUExecutionProvider"]
+
+
+def names(specs: list) -> list[str]:
+    return [jonnx.provider_name(s) for s in specs]
+
+
+def resolve(name: str, available: list[str], platform: str = "linux", trt: bool = False) -> list:
+    return jonnx.resolve_providers(name, available=available, platform=platform, trt_installed=trt)
+
+
+@pytest.mark.parametrize(
+    ("available", "platform", "trt", "expected"),
+    [
+        (CPU_ONLY, "linux", False, ["CPUExecutionProvider"]),
+        (ORT_GPU, "linux", False, ["CUDAExecutionProvider", "CPUExecutionProvider"]),
+        (ORT_GPU, "linux", True, ORT_GPU),
+        (ORT_DML, "win32", False, ORT_DML),
+        (ORT_DML, "linux", False, ["CPUExecutionProvider"]),  # DirectML is Windows-only
+        (ORT_MAC, "darwin", False, ["CoreMLExecutionProvider", "CPUExecutionProvider"]),
+        (
+            ["CPUExecutionProvider", "CUDAExecutionProvider", "DmlExecutionProvider"],
+            "win32",
+            False,
+            ["DmlExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+        ),
+    ],
+)
+def test_auto_order(available: list[str], platform: str, trt: bool, expected: list[str]) -> None:
+    assert names(resolve("auto", available, platform, trt)) == expected
+
+
+def test_explicit_choice_keeps_cpu_last_and_tensorrt_falls_to_cuda() -> None:
+    assert names(resolve("cuda", ORT_GPU)) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    # An explicit TensorRT request is honoured even when auto would skip it.
+    assert names(resolve("tensorrt", ORT_GPU, trt=False)) == ORT_GPU
+    assert names(resolve("cpu", ORT_GPU)) == ["CPUExecutionProvider"]
+    assert names(resolve("CUDAExecutionProvider", ORT_GPU))[0] == "CUDAExecutionProvider"
+
+
+def test_missing_provider_warns_and_uses_cpu(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="jump.onnx"):
+        specs = resolve("cuda", CPU_ONLY)
+    assert names(specs) == ["CPUExecutionProvider"]
+    assert "onnxruntime-gpu" in caplog.text
+
+
+def test_unknown_provider_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown provider"):
+        resolve("vulkan", CPU_ONLY)
+
+
+def test_tensorrt_options_cache_in_user_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache"))
+    trt, cuda, _ = resolve("tensorrt", ORT_GPU)
+    assert trt[0] == "TensorrtExecutionProvider"
+    assert trt[1]["trt_engine_cache_enable"] is True
+    assert Path(trt[1]["trt_engine_cache_path"]) == tmp_path / "cache" / "tensorrt"
+    assert cuda[1]["cudnn_conv_algo_search"] == "EXHAUSTIVE"
+    graph = jonnx.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
+    assert graph[0][1]["enable_cuda_graph"] is True
+
+
+def test_default_cache_dir_per_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUMP_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/x/cache")
+    monkeypatch.setattr(jonnx.sys, "platform", "linux")
+    assert jonnx.user_cache_dir() == Path("/x/cache/jump")
+    monkeypatch.setattr(jonnx.sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", "C:/Users/u/AppData/Local")
+    assert jonnx.user_cache_dir() == Path("C:/Users/u/AppData/Local/jump/cache")
+
+
+class FakeSession:
+    """Stands in for ort.InferenceSession: GPU providers fail to load, like a CUDA-less box."""
+
+    attempts: ClassVar[list[list[str]]] = []
+
+    def __init__(self, path: str, sess_options: object, providers: list, **kw: object) -> None:
+        got = names(providers)
+        FakeSession.attempts.append(got)
+        if got[0] != "CPUExecutionProvider":
+            raise RuntimeError(f"{got[0]}: libcudnn.so.9: cannot open shared object file")
+        self.providers = got
+
+    def get_providers(self) -> list[str]:
+        return self.providers
+
+
+def test_failed_gpu_provider_is_detected_and_reported(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ort = jonnx.import_ort()
+    monkeypatch.setattr(ort, "InferenceSession", FakeSession)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ORT_GPU)
+    monkeypatch.setattr(jonnx, "tensorrt_installed", lambda: True)
+    FakeSession.attempts = []
+    with caplog.at_level(logging.INFO, logger="jump.onnx"):
+        session = jonnx.create_session("model.onnx", providers="auto")
+    assert jonnx.running_provider(session) == "cpu"
+    # Each failing provider is dropped in turn; the CPU is the last resort.
+    assert [a[0] for a in FakeSession.attempts] == [
+        "TensorrtExecutionProvider",
+        "CUDAExecutionProvider",
+        "CPUExecutionProvider",
+    ]
+    [line] = [r for r in caplog.records if "runs on" in r.getMessage()]
+    assert line.levelno == logging.WARNING
+    assert "NOT on the requested tensorrt" in line.getMessage()
+    assert "libcudnn" in line.getMessage()
+
+
+@pytest.fixture(params=MATTE)
+def matte_model(request: pytest.FixtureRequest) -> Path:
+    path = MODELS / "matte" / request.param
+    if not path.is_file():
+        pytest.skip(f"{path} not found (set JUMP_MODELS)")
+    return path
+
+
+def test_real_session_reports_cpu(matte_model: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="jump.onnx"):
+        session = jonnx.create_session(matte_model, threads=1, providers="auto")
+    assert jonnx.running_provider(session) in {"cpu", "cuda", "tensorrt", "dml", "coreml"}
+    assert sum("runs on" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_fixed_shape_runner_matches_plain_run(matte_model: Path) -> None:
+    session = jonnx.create_session(matte_model, threads=1, providers="cpu")
+    runner = jonnx.FixedShapeRunner(session)
+    rng = np.random.default_rng(5)
+    for _ in range(3):  # new contents in the same bound buffer each frame
+        runner.input_buffer[...] = rng.random(runner.input_buffer.shape, np.float32)
+        got = runner.run()
+        want = session.run(None, {runner.input_name: runner.input_buffer})[0]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert np.isfinite(got).all() and got.std() > 0
