@@ -146,6 +146,24 @@ def matte_model(request: pytest.FixtureRequest) -> Path:
     return path
 
 
+def photo_input(model_file: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A real photo of a person, normalised as the manifest says, in the model's layout."""
+    import cv2
+
+    from jump import models
+
+    photo = SHARED / "data" / "matte" / "foregrounds" / "person-1.source.jpg"
+    if not photo.is_file():
+        pytest.skip(f"{photo} not found")
+    spec = next(e.spec for e in models.load_manifest().values() if e.file.endswith(model_file))
+    nchw = shape[1] == 3
+    h, w = shape[2:] if nchw else shape[1:3]
+    bgr = cv2.resize(cv2.imread(str(photo)), (w, h), interpolation=cv2.INTER_AREA)
+    pixels = bgr if spec.get("colour") == "BGR" else bgr[..., ::-1]
+    x = (pixels - np.float32(spec.get("mean", 0))) / np.float32(spec.get("std", 255))
+    return (x.transpose(2, 0, 1) if nchw else x)[None].astype(np.float32)
+
+
 def test_real_session_reports_cpu(matte_model: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="jump.onnx"):
         session = jonnx.create_session(matte_model, threads=1, providers="auto")
@@ -156,10 +174,14 @@ def test_real_session_reports_cpu(matte_model: Path, caplog: pytest.LogCaptureFi
 def test_fixed_shape_runner_matches_plain_run(matte_model: Path) -> None:
     session = jonnx.create_session(matte_model, threads=1, providers="cpu")
     runner = jonnx.FixedShapeRunner(session)
+    photo = photo_input(matte_model.name, runner.input_buffer.shape)
     rng = np.random.default_rng(5)
-    for _ in range(3):  # new contents in the same bound buffer each frame
-        runner.input_buffer[...] = rng.random(runner.input_buffer.shape, np.float32)
-        got = runner.run()
+    outputs = []
+    for gain in (1.0, 0.5):  # new contents in the same bound buffer each frame
+        runner.input_buffer[...] = photo * gain + rng.normal(0, 1e-3, photo.shape)
+        got = runner.run().copy()
         want = session.run(None, {runner.input_name: runner.input_buffer})[0]
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-        assert np.isfinite(got).all() and got.std() > 0
+        outputs.append(got)
+    assert np.isfinite(outputs[0]).all() and outputs[0].std() > 0.01
+    assert not np.array_equal(outputs[0], outputs[1])  # the runner saw the new input
