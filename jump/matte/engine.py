@@ -1,0 +1,242 @@
+"""The synchronous matte engine: a frame in, an alpha of the same size out.
+
+Pipeline (docs/matte.md has the why and the measurements):
+
+    frame ─► work image (INTER_AREA, ≤ work_size) ─► model content image ─► [low light]
+          ─► ONNX ─► person probability (model res) ─► motion-adaptive smoothing
+          ─► blob/hole clean-up ─► soft threshold ─► fast guided filter against the
+          work-resolution picture ─► outward feather ─► bilinear to the frame size
+
+The OBS filter hands in a frame already at work size (downscaled on the GPU), so the
+last step is a no-op there; the CLI hands in full frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from jump.matte import refine
+from jump.matte.lowlight import LowLightEnhancer
+from jump.matte.model import MatteModelError, SegmentationModel
+from jump.matte.settings import MatteSettings
+from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
+
+log = logging.getLogger("jump.matte")
+
+# Pixel sizes in settings are pixels of a 720p picture: the engine may only see the
+# filter's downscaled work image, and the look must not change with the camera's resolution.
+REFERENCE_HEIGHT = 720
+
+# (frame format, model colour order) -> cv2 conversion; None = take the first 3 channels
+_CONVERT = {
+    ("bgra", "RGB"): cv2.COLOR_BGRA2RGB,
+    ("bgra", "BGR"): cv2.COLOR_BGRA2BGR,
+    ("rgba", "RGB"): cv2.COLOR_RGBA2RGB,
+    ("rgba", "BGR"): cv2.COLOR_RGBA2BGR,
+    ("bgr", "RGB"): cv2.COLOR_BGR2RGB,
+    ("bgr", "BGR"): None,
+    ("rgb", "RGB"): None,
+    ("rgb", "BGR"): cv2.COLOR_RGB2BGR,
+}
+_TO_GREY = {
+    "bgra": cv2.COLOR_BGRA2GRAY,
+    "rgba": cv2.COLOR_RGBA2GRAY,
+    "bgr": cv2.COLOR_BGR2GRAY,
+    "rgb": cv2.COLOR_RGB2GRAY,
+}
+
+
+@dataclass
+class MatteResult:
+    """Everything one frame produced, for evaluation and pictures (uint8 alphas, frame size)."""
+
+    alpha: np.ndarray
+    raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
+    inferred: bool  # False when motion gating reused the previous mask
+
+
+def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
+    """A C-contiguous uint8 HxWx3/4 picture and its format, whatever came in."""
+    a = np.asarray(frame)
+    if a.dtype != np.uint8:
+        a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        if a.size and float(a.max()) <= 1.0:
+            a = a * 255.0
+        a = np.clip(a + 0.5, 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        a, fmt = np.repeat(a[..., None], 3, axis=2), "rgb"
+    elif a.ndim == 3 and a.shape[2] == 1:
+        a, fmt = np.repeat(a, 3, axis=2), "rgb"
+    elif a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"expected an HxWx3 or HxWx4 picture, got shape {a.shape}")
+    if a.shape[2] == 4 and fmt not in ("bgra", "rgba"):
+        fmt = "bgra"
+    if a.shape[2] == 3 and fmt not in ("rgb", "bgr"):
+        fmt = "rgb" if fmt == "rgba" else "bgr"
+    return np.ascontiguousarray(a), fmt
+
+
+class Matter:
+    """Synchronous engine. Holds the session and the temporal state of one video stream.
+
+    Raises MatteModelError (with a user-facing message) when the model or onnxruntime is
+    missing or corrupt. ``process`` itself never raises on odd frames: empty frames give
+    an empty alpha, NaNs are sanitised.
+    """
+
+    def __init__(
+        self,
+        settings: MatteSettings | None = None,
+        models_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.settings = settings or MatteSettings()
+        self.models_dir = models_dir
+        s = self.settings
+        self.model = SegmentationModel(s.model, models_dir, s.threads, s.provider)
+        self._enhancer: LowLightEnhancer | None = None
+        self._smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)
+        self._gate = StillGate(s.gate_db, s.gate_max_skip)
+        self._last_prob: np.ndarray | None = None
+        self._frame_shape: tuple[int, int] | None = None
+        self.last_inference_ms = 0.0
+
+    # -- geometry -----------------------------------------------------------------------
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(w, h) of the model input."""
+        return self.model.input_size
+
+    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
+        """(w, h) the filter should downscale a source to before ``submit``.
+
+        The source's aspect, fitted inside ``work_scale`` × the model input, never larger
+        than the source: 1920×1080 → 512×288 for the 256×144 default model.
+        """
+        return work_size(self.input_size, self.settings.work_scale, source_w, source_h)
+
+    # -- state --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget temporal state (scene cut, source or resolution change)."""
+        self._smoother.reset()
+        self._gate.reset()
+        self._last_prob = None
+
+    def update(self, settings: MatteSettings) -> None:
+        """Apply new settings. A new model/threads/provider reloads the session (may raise)."""
+        old, self.settings = self.settings, settings
+        if settings.needs_new_session(old):
+            self.model = SegmentationModel(
+                settings.model, self.models_dir, settings.threads, settings.provider
+            )
+            self._enhancer = None
+            self.reset()
+        self._smoother.strength = settings.temporal
+        self._smoother.motion_level = settings.motion_px
+        self._gate.threshold_db = settings.gate_db
+        self._gate.max_skip = settings.gate_max_skip
+
+    def _low_light(self, pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
+        """The model's input brightened when the room is dark (never the viewer's picture)."""
+        s = self.settings
+        if s.low_light == "off" or (
+            s.low_light == "auto" and float(grey.mean()) >= 255.0 * s.dark_level
+        ):
+            return pixels
+        if self._enhancer is None or self._enhancer.method != s.low_light_model:
+            try:
+                self._enhancer = LowLightEnhancer(s.low_light_model, self.models_dir, 1, s.provider)
+            except MatteModelError as exc:
+                log.warning("low-light model unavailable, using gamma: %s", exc)
+                self._enhancer = LowLightEnhancer("gamma")
+        if self.model.colour == "RGB":
+            return self._enhancer(pixels)
+        return np.ascontiguousarray(
+            self._enhancer(np.ascontiguousarray(pixels[..., ::-1]))[..., ::-1]
+        )
+
+    # -- processing ---------------------------------------------------------------------
+
+    def process(self, frame: np.ndarray, fmt: str = "bgra") -> np.ndarray:
+        """uint8 HxW alpha for a uint8 HxWx4 BGRA frame (or ``fmt`` "rgba"/"rgb"/"bgr")."""
+        return self.process_detailed(frame, fmt, want_raw=False).alpha
+
+    def process_detailed(
+        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = True
+    ) -> MatteResult:
+        frame, fmt = sanitise_frame(frame, fmt)
+        h, w = frame.shape[:2]
+        if h == 0 or w == 0:
+            empty = np.zeros((h, w), np.uint8)
+            return MatteResult(empty, empty, False)
+        if self._frame_shape != (h, w):
+            if self._frame_shape is not None:
+                self.reset()
+            self._frame_shape = (h, w)
+        s = self.settings
+
+        ww, wh = self.work_size(w, h)
+        work = (
+            frame
+            if (ww, wh) == (w, h)
+            else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
+        )
+        _, _, cw, ch = self.model.content_rect(ww, wh)
+        small = cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA)
+        code = _CONVERT[fmt, self.model.colour]
+        pixels = small if code is None else cv2.cvtColor(small, code)
+        grey_code = cv2.COLOR_RGB2GRAY if self.model.colour == "RGB" else cv2.COLOR_BGR2GRAY
+        grey = cv2.cvtColor(pixels, grey_code)
+
+        inferred = not (s.motion_gating and self._last_prob is not None and self._gate.still(grey))
+        if inferred:
+            t0 = cv2.getTickCount()
+            raw = self.model.run(self.model.tensor(self._low_light(pixels, grey)))
+            self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
+            prob = self.model.probability(raw)
+            self._last_prob = prob
+        else:
+            prob = self._last_prob  # type: ignore[assignment]
+
+        smooth = self._smoother(prob, grey)
+        clean = refine.clean_blobs(smooth, s.threshold, s.min_blob, s.fill_holes)
+        mask = refine.soft_threshold(clean, s.threshold, s.soft_edge)
+        if s.refine:
+            guide = cv2.cvtColor(work, _TO_GREY[fmt]).astype(np.float32) * (1.0 / 255.0)
+            radius = max(1, round(s.refine_radius_px * ch / REFERENCE_HEIGHT))
+            alpha = refine.guided_upsample(mask, guide, radius, s.refine_eps)
+        else:
+            alpha = cv2.resize(mask, (ww, wh), interpolation=cv2.INTER_LINEAR)
+        if s.feather_px >= 0.5:
+            alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
+        alpha8 = to_u8(alpha)
+        if (ww, wh) != (w, h):
+            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
+        raw8 = (
+            to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
+        )
+        return MatteResult(alpha8, raw8, inferred)
+
+
+def work_size(
+    input_size: tuple[int, int], work_scale: float, source_w: int, source_h: int
+) -> tuple[int, int]:
+    """The source's aspect fitted inside ``work_scale`` × the model input, never upscaled."""
+    source_w, source_h = max(1, int(source_w)), max(1, int(source_h))
+    mw, mh = input_size
+    scale = min(1.0, work_scale * min(mw / source_w, mh / source_h))
+    return max(1, round(source_w * scale)), max(1, round(source_h * scale))
+
+
+def to_u8(alpha: np.ndarray) -> np.ndarray:
+    """0–1 float32 → uint8, rounded and saturated; NaN → 0. May modify ``alpha``."""
+    alpha = np.ascontiguousarray(alpha, np.float32)
+    cv2.patchNaNs(alpha, 0.0)
+    np.maximum(alpha, 0.0, out=alpha)  # convertScaleAbs would fold negatives up
+    return cv2.convertScaleAbs(alpha, alpha=255.0)

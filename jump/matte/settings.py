@@ -1,0 +1,78 @@
+"""User-facing settings of the matte engine, in units a streamer understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+LOW_LIGHT_MODES = ("off", "auto", "on")
+
+# Settings whose change needs a new ONNX session; everything else applies between frames.
+SESSION_KEYS = frozenset({"model", "threads", "provider", "low_light_model"})
+
+
+@dataclass(frozen=True)
+class MatteSettings:
+    """How the matte is made. Defaults are the streamer-safe ones the OBS filter starts with.
+
+    Probabilities are 0–1; pixel sizes are pixels of a 720p picture (scaled with the
+    frame, so the look does not change with the camera's resolution).
+    """
+
+    model: str = "mediapipe"
+    threshold: float = 0.5  # person probability that becomes alpha 0.5
+    soft_edge: float = 0.3  # width of the probability ramp around the threshold (0 = hard)
+    refine: bool = True  # guided-filter edges against the picture (hair, fingers)
+    refine_radius_px: float = 6.0  # guided filter window radius, pixels at 720p
+    refine_eps: float = 1e-3  # guided filter regulariser: larger = smoother, less edge-snapping
+    temporal: float = 0.6  # 0 = off; 1 = strongest smoothing of still regions
+    motion_px: float = 6.0  # grey-level change (0–255) that counts as motion for smoothing
+    motion_gating: bool = False  # skip inference while the picture is still
+    gate_db: float = 42.0  # PSNR vs the last inferred frame above which a frame is "still"
+    gate_max_skip: int = 15  # re-infer at least every N frames even when still
+    min_blob: float = 0.002  # drop person blobs smaller than this fraction of the frame
+    fill_holes: float = 0.002  # fill enclosed background holes smaller than this fraction
+    feather_px: float = 0.0  # soft edge grown *outward* from the body, source pixels
+    work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
+    low_light: str = "off"  # "off" | "auto" (when the frame is dark) | "on"
+    low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
+    dark_level: float = 0.25  # mean luma (0–1) under which "auto" low-light kicks in
+    threads: int = 2  # ONNX Runtime intra-op threads
+    provider: str = "auto"  # "auto" | "cpu" | "cuda" | "tensorrt" | "dml" | "coreml"
+
+    def __post_init__(self) -> None:
+        # Clamp instead of raising: values come from an OBS properties dialog.
+        def clamp(name: str, lo: float, hi: float) -> None:
+            value = float(getattr(self, name))
+            if value != value:  # NaN
+                value = lo
+            object.__setattr__(self, name, min(hi, max(lo, value)))
+
+        clamp("threshold", 0.01, 0.99)
+        clamp("soft_edge", 0.0, 1.0)
+        clamp("refine_radius_px", 1.0, 64.0)
+        clamp("refine_eps", 1e-6, 1.0)
+        clamp("temporal", 0.0, 1.0)
+        clamp("motion_px", 0.5, 255.0)
+        clamp("gate_db", 20.0, 80.0)
+        clamp("min_blob", 0.0, 0.5)
+        clamp("fill_holes", 0.0, 0.5)
+        clamp("feather_px", 0.0, 200.0)
+        clamp("work_scale", 1.0, 8.0)
+        clamp("dark_level", 0.0, 1.0)
+        object.__setattr__(self, "gate_max_skip", max(1, int(self.gate_max_skip)))
+        object.__setattr__(self, "threads", max(1, min(64, int(self.threads))))
+        if self.low_light not in LOW_LIGHT_MODES:
+            object.__setattr__(self, "low_light", "off")
+
+    def with_(self, **changes: Any) -> MatteSettings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> MatteSettings:
+        """Settings from a dict, ignoring unknown keys (old OBS scene files)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def needs_new_session(self, other: MatteSettings) -> bool:
+        return any(getattr(self, k) != getattr(other, k) for k in SESSION_KEYS)

@@ -1,0 +1,177 @@
+"""MatteWorker: the engine on one background thread, for OBS's render thread to feed.
+
+The render thread must never wait on inference, so the hand-over is a single slot:
+``submit`` copies the frame into it (replacing any frame not yet started — latest frame
+wins, there is never a backlog) and returns; the worker takes the slot, runs the engine
+and publishes ``(alpha, frame_id)``; ``latest`` returns that pair by reference. Every
+call on the caller's side only takes a lock around a few assignments.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from jump.matte.settings import MatteSettings
+
+log = logging.getLogger("jump.matte")
+
+
+@dataclass
+class WorkerStats:
+    """Timing of finished masks (milliseconds). ``end_to_end`` runs from ``submit``."""
+
+    masks: int = 0
+    dropped: int = 0  # frames replaced in the slot before the worker took them
+    last_inference_ms: float = 0.0
+    mean_inference_ms: float = 0.0
+    last_process_ms: float = 0.0
+    mean_process_ms: float = 0.0
+    last_end_to_end_ms: float = 0.0
+    mean_end_to_end_ms: float = 0.0
+
+    def add(self, inference_ms: float, process_ms: float, e2e_ms: float) -> None:
+        self.masks += 1
+        k = 1.0 / self.masks
+        self.last_inference_ms, self.last_process_ms = inference_ms, process_ms
+        self.last_end_to_end_ms = e2e_ms
+        self.mean_inference_ms += k * (inference_ms - self.mean_inference_ms)
+        self.mean_process_ms += k * (process_ms - self.mean_process_ms)
+        self.mean_end_to_end_ms += k * (e2e_ms - self.mean_end_to_end_ms)
+
+
+class MatteWorker:
+    """A Matter on its own thread. Never blocks and never raises on the caller's side.
+
+    ``submit`` **copies** the frame (the caller may reuse or unmap its buffer at once).
+    If the model cannot be loaded, ``error`` holds a user-facing message, ``latest``
+    stays None and submitted frames are ignored: the filter passes video through.
+    """
+
+    def __init__(
+        self,
+        settings: MatteSettings | None = None,
+        models_dir: str | os.PathLike[str] | None = None,
+        fmt: str = "bgra",
+    ) -> None:
+        self.fmt = fmt
+        self.models_dir = models_dir
+        self.error: str | None = None
+        self.stats = WorkerStats()
+        self._settings = settings or MatteSettings()
+        self._pending_settings: MatteSettings | None = None
+        self._reset_pending = False
+        self._cond = threading.Condition()
+        self._slot: tuple[np.ndarray, int, float] | None = None
+        self._result: tuple[np.ndarray, int] | None = None
+        self._closing = False
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jump-matte", daemon=True)
+        self._thread.start()
+
+    # -- caller side (OBS render/tick thread) ------------------------------------------
+
+    def submit(self, frame: np.ndarray, frame_id: int) -> None:
+        """Queue a copy of ``frame`` (HxWx4 BGRA uint8); an unstarted older frame is dropped."""
+        if self._closing or self.error is not None:
+            return
+        copy = np.array(frame, copy=True)
+        with self._cond:
+            if self._slot is not None:
+                self.stats.dropped += 1
+            self._slot = (copy, int(frame_id), time.perf_counter())
+            self._cond.notify()
+
+    def latest(self) -> tuple[np.ndarray, int] | None:
+        """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
+        return self._result
+
+    def update(self, settings: MatteSettings) -> None:
+        """New settings, applied by the worker before its next frame (a model change reloads)."""
+        with self._cond:
+            self._pending_settings = settings
+            self._cond.notify()
+
+    def reset(self) -> None:
+        """Forget temporal state before the next frame (scene cut, source change)."""
+        with self._cond:
+            self._reset_pending = True
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model loaded (or failed). For the CLI and tests, not for OBS."""
+        return self._ready.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop and join the thread. Safe to call twice."""
+        with self._cond:
+            self._closing = True
+            self._slot = None
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> MatteWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- worker thread -----------------------------------------------------------------
+
+    def _load(self, settings: MatteSettings):  # -> Matter | None
+        from jump.matte.engine import Matter
+        from jump.matte.model import MatteModelError
+
+        try:
+            matter = Matter(settings, self.models_dir)
+        except MatteModelError as exc:
+            self.error = str(exc)
+            log.error("Jump Matte: %s", exc)
+            return None
+        except Exception as exc:  # anything else must not kill the thread silently
+            self.error = f"matte engine failed to start: {type(exc).__name__}: {exc}"
+            log.exception("Jump Matte: engine failed to start")
+            return None
+        self.error = None
+        return matter
+
+    def _run(self) -> None:
+        matter = self._load(self._settings)
+        self._ready.set()
+        while True:
+            with self._cond:
+                while not self._closing and self._slot is None and self._pending_settings is None:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                job, self._slot = self._slot, None
+                settings, self._pending_settings = self._pending_settings, None
+                do_reset, self._reset_pending = self._reset_pending, False
+            if settings is not None:
+                matter = self._apply(matter, settings)
+            if matter is None or job is None:
+                continue
+            if do_reset:
+                matter.reset()
+            frame, frame_id, t_submit = job
+            t0 = time.perf_counter()
+            try:
+                alpha = matter.process(frame, self.fmt)
+            except Exception:  # a bad frame must not stop the stream
+                log.exception("Jump Matte: frame %d failed", frame_id)
+                continue
+            t1 = time.perf_counter()
+            self._result = (alpha, frame_id)  # one reference swap: readers never see a torn pair
+            self.stats.add(matter.last_inference_ms, (t1 - t0) * 1e3, (t1 - t_submit) * 1e3)
+
+    def _apply(self, matter, settings: MatteSettings):  # -> Matter | None
+        old, self._settings = self._settings, settings
+        if matter is None or settings.needs_new_session(old):
+            return self._load(settings)
+        matter.update(settings)
+        return matter
