@@ -35,7 +35,8 @@ HOP_S = 0.010
 MAX_HOPS = 32  # hops processed per block; bounds memory for 1e5-sample pushes
 SAMPLE_LIMIT = 64.0  # |x| beyond this is garbage, not audio; clamp so the maths stays finite
 SPEECH_BAND_HZ = (200.0, 4000.0)
-FAST_SNR = 4.0  # enhanced speech-band power over noise power that counts as speech in one hop
+FAST_SNR = 10.0  # speech-band SNR after the gain that counts as speech within one hop
+POST_FLOOR = 0.7  # the "both" post-filter removes at most 3 dB
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Denoiser:
         self._tail = np.zeros((c, self.window - h), dtype=np.float32)
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        self.trace: list[tuple[float, bool, float]] | None = None  # (Silero p, fast, gate)
         self._pending: tuple[DenoiseSettings, _Neural | None] | None = None
 
         self.settings = (settings or DenoiseSettings()).sanitised()
@@ -131,6 +133,11 @@ class Denoiser:
         if self.settings.vad_model and self._vad is None:
             text += f"; VAD model unavailable: {self._vad_error}"
         return text
+
+    @property
+    def neural_active(self) -> bool:
+        """True when the neural mask is in the signal path now."""
+        return self._derived.neural
 
     def update(self, settings: DenoiseSettings) -> None:
         """Take new settings; models load here (the caller's thread), the rest at the next push."""
@@ -226,6 +233,8 @@ class Denoiser:
             hop_s = self.hop / self.sample_rate
             self._tracker = NoiseTracker(d.rows, self.bins, hop_s)
             self._dd = DecisionDirectedGain(d.rows, self.bins)
+            self._post_tracker = NoiseTracker(d.rows, self.bins, hop_s)
+            self._post_dd = DecisionDirectedGain(d.rows, self.bins)
             if self._model is not None:
                 self._model.resize(d.rows)
 
@@ -309,18 +318,23 @@ class Denoiser:
         pause_db = d.pause_extra_db
         for t in range(hops):
             p = rows_power[:, t].astype(np.float64)
-            hint = mask[:, t] if mask is not None and d.classical else None
-            noise = self._tracker.update(p, hint)
-            if d.classical:
+            noise = self._tracker.update(p)
+            if mask is None:
                 g = self._dd(p, noise)
-                if mask is not None:
-                    g = np.sqrt(g * mask[:, t])
             else:
                 g = mask[:, t].astype(np.float64)
-            gate = self._gate.step(*self._speech(p, noise, g, self._hops + t))
-            np.maximum(g, d.speech_floor, out=g)
-            if gate < 1.0:
-                g *= 10.0 ** (-(1.0 - gate) * pause_db / 20.0)
+                if d.classical:
+                    # "both": a classical post-filter on the model's output trims the
+                    # stationary residual it leaves; its floor keeps it from adding artefacts.
+                    residual = g * g * p
+                    post = self._post_dd(residual, self._post_tracker.update(residual))
+                    g *= np.maximum(post, POST_FLOOR)
+            confirmed, fast = self._speech(p, noise, g, self._hops + t)
+            gate = self._gate.step(confirmed, fast)
+            if self.trace is not None:
+                self.trace.append((self._vad_p, fast, gate))
+            # The gate sets how deep the gain may go: speech_db in speech, strength_db in pauses.
+            np.maximum(g, d.speech_floor * 10.0 ** (-(1.0 - gate) * pause_db / 20.0), out=g)
             gains[:, t] = g
         self._hops += hops
         if d.mix < 1.0:
@@ -341,8 +355,8 @@ class Denoiser:
     ) -> tuple[bool, bool]:
         """(Silero says speech, fast detector says speech) for the hop ending at ``hop``."""
         band = self._band
-        enhanced = float(np.sum(gain[:, band] ** 2 * power[:, band]))
-        fast = enhanced > FAST_SNR * float(np.sum(noise[:, band])) + 1e-12
+        g2 = gain[:, band] ** 2
+        fast = float(np.sum(g2 * power[:, band])) > FAST_SNR * float(np.sum(g2 * noise[:, band]))
         if not self._derived.vad:
             return fast, fast
         end = (hop + 1) * self.hop

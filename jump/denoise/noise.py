@@ -1,10 +1,11 @@
-"""Noise power tracking with MCRA (Cohen & Berdugo, 2001).
+"""Noise power tracking by speech presence probability (Gerkmann & Hendriks, 2012).
 
-The noise estimate is a recursive average of the noisy power whose speed is slowed by the
-per-bin speech presence probability: bins where the smoothed power stands well above its
-recent minimum are treated as speech and leave the estimate alone. The minimum is tracked
-over a sliding window of two sub-windows, so the estimate follows noise that gets louder
-within about one window (0.8 s at the defaults) and quieter at once.
+Each bin's noise power is updated with the MMSE estimate of the noise periodogram,
+``(1 - p) |Y|^2 + p sigma^2``, where ``p`` is the a-posteriori probability that speech is
+present given a fixed "typical" speech SNR. Unlike minimum statistics it needs no bias
+correction and follows rising noise within a few hundred milliseconds; the smoothed ``p``
+is capped so a bin that looks like speech for too long (a new, louder noise) still adapts.
+An outside presence estimate (the neural mask in "both") can be folded in as a hint.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import numpy as np
 
 
 class NoiseTracker:
-    """Per-bin noise PSD for ``rows`` independent spectra of ``bins`` bins, updated once a hop.
+    """Per-bin noise PSD for ``rows`` spectra of ``bins`` bins, updated once per hop.
 
-    Time constants are given in seconds and converted for the hop, so the tracker behaves
-    the same at 44.1 and 48 kHz.
+    Time constants are in seconds and converted for the hop, so 44.1 and 48 kHz behave alike.
     """
 
     def __init__(
@@ -24,58 +24,47 @@ class NoiseTracker:
         rows: int,
         bins: int,
         hop_s: float,
-        smooth_s: float = 0.045,
-        noise_s: float = 0.2,
-        presence_s: float = 0.06,
-        window_s: float = 0.4,
-        ratio: float = 5.0,
+        noise_s: float = 0.09,
+        stuck_s: float = 0.09,
+        speech_snr_db: float = 15.0,
+        prior: float = 0.5,
     ) -> None:
         self.shape = (rows, bins)
-        self._a_s = float(np.exp(-hop_s / smooth_s))
         self._a_d = float(np.exp(-hop_s / noise_s))
-        self._a_p = float(np.exp(-hop_s / presence_s))
-        self._window = max(2, round(window_s / hop_s))
-        self._ratio = ratio
+        self._a_p = float(np.exp(-hop_s / stuck_s))
+        xi = 10.0 ** (speech_snr_db / 10.0)
+        self._k1 = (1.0 - prior) / prior * (1.0 + xi)  # odds factor of the likelihood ratio
+        self._k2 = xi / (1.0 + xi)
         self.noise = np.zeros(self.shape)
         self.presence = np.zeros(self.shape)
-        self._smooth = np.zeros(self.shape)
-        self._min = np.zeros(self.shape)
-        self._tmp = np.zeros(self.shape)
-        self._count = 0
-        self._scratch = np.zeros(self.shape)
+        self._p_smooth = np.zeros(self.shape)
+        self._fresh = True
 
     def reset(self) -> None:
-        self._count = 0
-        for a in (self.noise, self.presence, self._smooth, self._min, self._tmp):
-            a[:] = 0.0
+        self.noise[:] = 0.0
+        self.presence[:] = 0.0
+        self._p_smooth[:] = 0.0
+        self._fresh = True
 
     def update(self, power: np.ndarray, presence_hint: np.ndarray | None = None) -> np.ndarray:
         """Feed one hop's power [rows, bins]; returns the updated noise PSD (a view, don't keep)."""
-        s = self._scratch
-        # Frequency smoothing (1/4, 1/2, 1/4) keeps the minimum from chasing single-bin dips.
-        s[:, 1:-1] = 0.5 * power[:, 1:-1] + 0.25 * (power[:, :-2] + power[:, 2:])
-        s[:, 0] = power[:, 0]
-        s[:, -1] = power[:, -1]
-        if self._count == 0:
-            # First hop: assume the stream opens on noise (a mic's idle hiss) and seed with it.
-            self._smooth[:] = s
-            self._min[:] = s
-            self._tmp[:] = s
-            self.noise[:] = power
-        else:
-            self._smooth *= self._a_s
-            self._smooth += (1.0 - self._a_s) * s
-            np.minimum(self._min, self._smooth, out=self._min)
-            np.minimum(self._tmp, self._smooth, out=self._tmp)
-            if self._count % self._window == 0:
-                np.minimum(self._tmp, self._smooth, out=self._min)
-                self._tmp[:] = self._smooth
-        self._count += 1
-        speech = self._smooth > self._ratio * np.maximum(self._min, 1e-20)
-        self.presence *= self._a_p
-        self.presence += (1.0 - self._a_p) * speech
-        p = self.presence if presence_hint is None else np.maximum(self.presence, presence_hint)
-        alpha = self._a_d + (1.0 - self._a_d) * p
-        self.noise *= alpha
-        self.noise += (1.0 - alpha) * power
+        if self._fresh:
+            # Assume the stream opens on noise (a mic's idle hiss) and seed with it.
+            self.noise[:] = np.maximum(power, 1e-12)
+            self._fresh = False
+            return self.noise
+        gamma = power / self.noise
+        np.minimum(gamma, 500.0, out=gamma)
+        p = 1.0 / (1.0 + self._k1 * np.exp(-gamma * self._k2))
+        if presence_hint is not None:
+            np.maximum(p, presence_hint, out=p)
+        # A bin stuck at "speech" for long is more likely new noise: cap its probability.
+        self._p_smooth *= self._a_p
+        self._p_smooth += (1.0 - self._a_p) * p
+        np.minimum(p, np.where(self._p_smooth > 0.99, 0.99, 1.0), out=p)
+        self.presence = p
+        noise_periodogram = (1.0 - p) * power + p * self.noise
+        self.noise *= self._a_d
+        self.noise += (1.0 - self._a_d) * noise_periodogram
+        np.maximum(self.noise, 1e-12, out=self.noise)
         return self.noise

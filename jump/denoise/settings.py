@@ -27,8 +27,8 @@ class DenoiseSettings:
     """
 
     method: str = "both"
-    strength_db: float = 30.0
-    speech_db: float = 18.0
+    strength_db: float = 40.0
+    speech_db: float = 30.0
     mix: float = 1.0
     vad_threshold: float = 0.5
     grace_ms: float = 200.0
