@@ -73,15 +73,25 @@ def loop_slice(reference: np.ndarray, offset: int, length: int) -> np.ndarray:
     return reference[idx]
 
 
-def composite(fg_name: str, bg_name: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """An RGB picture of a person over a real background, and its exact alpha (uint8)."""
+def composite(
+    fg_name: str, bg_name: str, size: tuple[int, int], crop: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB picture of a person over a real background, and its exact alpha (uint8).
+
+    `crop` keeps that fraction of the cut-out from the top of the person (0.6 ≈ a webcam's
+    head-and-shoulders framing); the person stands on the bottom edge, centred.
+    """
     import cv2
 
     w, h = size
     fg = cv2.imread(str(MATTE / "foregrounds" / fg_name), cv2.IMREAD_UNCHANGED)
-    bg = cv2.imread(str(MATTE / "backgrounds" / bg_name), cv2.IMREAD_COLOR)
-    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_AREA)
-    scale = min(w / fg.shape[1], h / fg.shape[0]) * 0.95
+    ys, xs = np.nonzero(fg[:, :, 3])
+    top, bottom = ys.min(), ys.min() + int((ys.max() - ys.min()) * crop)
+    fg = fg[top : bottom + 1, xs.min() : xs.max() + 1]
+    bg = cv2.resize(
+        cv2.imread(str(MATTE / "backgrounds" / bg_name)), (w, h), interpolation=cv2.INTER_AREA
+    )
+    scale = min(w / fg.shape[1], 0.9 * h / fg.shape[0])
     fw, fh = int(fg.shape[1] * scale), int(fg.shape[0] * scale)
     fg = cv2.resize(fg, (fw, fh), interpolation=cv2.INTER_AREA)
     x0, y0 = (w - fw) // 2, h - fh
@@ -92,6 +102,21 @@ def composite(fg_name: str, bg_name: str, size: tuple[int, int]) -> tuple[np.nda
     image = alpha[..., None] * fg_full + (1 - alpha[..., None]) * bg.astype(np.float32)
     rgb = cv2.cvtColor(np.clip(image + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2RGB)
     return rgb, np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def background(bg_name: str, size: tuple[int, int]) -> np.ndarray:
+    """A background photo resized to `size`, RGB uint8 (the "game" under the webcam)."""
+    import cv2
+
+    bgr = cv2.resize(
+        cv2.imread(str(MATTE / "backgrounds" / bg_name)), size, interpolation=cv2.INTER_AREA
+    )
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    a, t = alpha > 127, truth > 127
+    return float((a & t).sum() / max(1, (a | t).sum()))
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:

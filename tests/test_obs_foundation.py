@@ -154,7 +154,7 @@ def test_saved_collection_restores_filters_after_restart(
             "filterSettings": {},
         },
     )
-    assert first.stop() == 0
+    first.assert_clean_shutdown()
     saved = (home / ".config/obs-studio/basic/scenes/Jump.json").read_text()
     assert "jump_denoise" in saved and "jump_matte" in saved
 
@@ -215,4 +215,4 @@ def test_script_reload_while_filters_run(obs_factory, speech_wav, portrait_png, 
     assert obs.request("GetSourceFilter", {"sourceName": "Cam", "filterName": "After reload"})
     text = obs.log_text()
     assert text.count("Jump loaded from") >= 4  # the first load, a second handle, 3 reloads
-    assert obs.stop() == 0
+    obs.assert_clean_shutdown()

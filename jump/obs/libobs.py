@@ -37,7 +37,10 @@ OBS_SOURCE_TYPE_FILTER = 1
 # output flags
 OBS_SOURCE_VIDEO = 1 << 0
 OBS_SOURCE_AUDIO = 1 << 1
+OBS_SOURCE_ASYNC = 1 << 2
+OBS_SOURCE_CUSTOM_DRAW = 1 << 3
 OBS_SOURCE_SRGB = 1 << 15
+OBS_EFFECT_DEFAULT = 0
 # enum gs_color_format
 GS_R8 = 2
 GS_RGBA = 3
@@ -180,6 +183,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_source_get_base_width": (c_uint32, [P]),
     "obs_source_get_base_height": (c_uint32, [P]),
     "obs_source_video_render": (None, [P]),
+    "obs_source_get_output_flags": (c_uint32, [P]),
+    "obs_get_base_effect": (P, [c_int]),
     "obs_source_process_filter_begin": (c_bool, [P, c_int, c_int]),
     "obs_source_process_filter_begin_with_color_space": (c_bool, [P, c_int, c_int, c_int]),
     "obs_source_process_filter_end": (None, [P, P, c_uint32, c_uint32]),
@@ -231,6 +236,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "gs_stagesurface_unmap": (None, [P]),
     "gs_texture_create": (P, [c_uint32, c_uint32, c_int, c_uint32, POINTER(P), c_uint32]),
     "gs_texture_destroy": (None, [P]),
+    "gs_texture_create_from_file": (P, [c_char_p]),
+    "gs_effect_loop": (c_bool, [P, c_char_p]),
+    "gs_draw_sprite": (None, [P, c_uint32, c_uint32, c_uint32]),
     "gs_texture_set_image": (None, [P, P, c_uint32, c_bool]),
     "gs_effect_create": (P, [c_char_p, c_char_p, POINTER(c_char_p)]),
     "gs_effect_destroy": (None, [P]),

@@ -61,6 +61,9 @@ class Source:
     def target(self) -> int | None:
         return L.fn().obs_filter_get_target(self.ptr) or None
 
+    def parent(self) -> int | None:
+        return L.fn().obs_filter_get_parent(self.ptr) or None
+
     def skip_video_filter(self) -> None:
         L.fn().obs_source_skip_video_filter(self.ptr)
 

@@ -4,6 +4,8 @@ Loaded after jump_obs.py by the test scene collection; never shipped to users.
 JUMP_TEST_ACTIONS (comma-separated):
 - "raise": every Jump filter callback that processes media raises, to prove the
   trampolines log once and pass media through.
+- "stats": every second, write each live Jump Matte's `stats()` as JSON lines to
+  $JUMP_TEST_STATS (the filter's own render-thread time, mask lag, inference time).
 - "reload": while the file $JUMP_TEST_TRIGGER exists, reload jump_obs.py the way the
   Scripts dialog's reload button does (`obs_script_reload`, queued on the UI thread),
   then delete the trigger and append a line to $JUMP_TEST_TRIGGER.done.
@@ -17,6 +19,7 @@ import obspython as obs
 
 ACTIONS = set(filter(None, os.environ.get("JUMP_TEST_ACTIONS", "").split(",")))
 TRIGGER = Path(os.environ.get("JUMP_TEST_TRIGGER", "/nonexistent"))
+STATS = Path(os.environ.get("JUMP_TEST_STATS", "/nonexistent"))
 JUMP_SCRIPT = os.environ.get("JUMP_TEST_SCRIPT", "")
 OBS_TASK_UI = 0
 TASK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -55,6 +58,15 @@ def _poll():
         _libobs.obs_queue_task(OBS_TASK_UI, _reload_cb, None, False)
 
 
+def _write_stats():
+    import json
+
+    from jump.obs.registry import instances
+
+    rows = [inst.stats() for inst in instances("jump_matte") if hasattr(inst, "stats")]
+    STATS.write_text("\n".join(json.dumps(r) for r in rows))
+
+
 def script_load(settings):
     if "raise" in ACTIONS:
         from jump.filters import denoise, matte
@@ -65,7 +77,10 @@ def script_load(settings):
                     setattr(cls, method, _raise)
     if "reload" in ACTIONS and JUMP_SCRIPT:
         obs.timer_add(_poll, 100)
+    if "stats" in ACTIONS:
+        obs.timer_add(_write_stats, 1000)
 
 
 def script_unload():
     obs.timer_remove(_poll)
+    obs.timer_remove(_write_stats)

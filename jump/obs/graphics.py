@@ -1,0 +1,247 @@
+"""Small owners of libobs graphics objects. Call them on the graphics thread only
+(inside video_render, or between obs_enter_graphics/obs_leave_graphics)."""
+
+from __future__ import annotations
+
+import ctypes
+from contextlib import contextmanager
+from ctypes import POINTER, byref, c_uint8, c_uint32, c_void_p
+from pathlib import Path
+from typing import Any
+
+from jump.obs import libobs as L
+
+
+def _b(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def format_for_space(space: int) -> int:
+    """gs_get_format_from_space: 16-bit float targets for HDR/high-precision spaces."""
+    return L.GS_RGBA if space == L.GS_CS_SRGB else L.GS_RGBA16F
+
+
+@contextmanager
+def graphics():
+    """Enter the graphics context from a non-graphics thread (destroy runs on another one)."""
+    L.fn().obs_enter_graphics()
+    try:
+        yield
+    finally:
+        L.fn().obs_leave_graphics()
+
+
+@contextmanager
+def blend(src: int, dst: int):
+    f = L.fn()
+    f.gs_blend_state_push()
+    f.gs_blend_function(src, dst)
+    try:
+        yield
+    finally:
+        f.gs_blend_state_pop()
+
+
+def render_source(source: int, parent: int | None) -> None:
+    """Draw `source` into the current target the way obs_source_process_filter_begin does.
+
+    A plain (synchronous, not custom-draw) parent source draws with whatever effect is
+    active, so it gets OBS's default effect loop; async and custom-draw sources, and
+    other filters, bring their own.
+    """
+    f = L.fn()
+    flags = f.obs_source_get_output_flags(source)
+    if source == parent and not flags & (L.OBS_SOURCE_ASYNC | L.OBS_SOURCE_CUSTOM_DRAW):
+        effect = f.obs_get_base_effect(L.OBS_EFFECT_DEFAULT)
+        while f.gs_effect_loop(effect, b"Draw"):
+            f.obs_source_video_render(source)
+    else:
+        f.obs_source_video_render(source)
+
+
+class TexRender:
+    """A render target that is drawn at most once per frame (`reset` each tick)."""
+
+    def __init__(self, fmt: int) -> None:
+        self.fmt = fmt
+        self.ptr = L.fn().gs_texrender_create(fmt, L.GS_ZS_NONE)
+        self.size = (0, 0)
+
+    def reset(self) -> None:
+        L.fn().gs_texrender_reset(self.ptr)
+
+    @contextmanager
+    def target(self, width: int, height: int, ortho: tuple[int, int] | None = None):
+        """Render into a width×height texture; `ortho` maps a larger source onto it.
+
+        Yields False (and draws nothing) when it was already drawn this frame.
+        """
+        f = L.fn()
+        began = f.gs_texrender_begin(self.ptr, width, height)
+        if not began:
+            yield False
+            return
+        try:
+            clear = L.vec4(0.0, 0.0, 0.0, 0.0)
+            f.gs_clear(L.GS_CLEAR_COLOR, byref(clear), 0.0, 0)
+            ow, oh = ortho or (width, height)
+            f.gs_ortho(0.0, float(ow), 0.0, float(oh), -100.0, 100.0)
+            self.size = (width, height)
+            yield True
+        finally:
+            f.gs_texrender_end(self.ptr)
+
+    def texture(self) -> int:
+        return L.fn().gs_texrender_get_texture(self.ptr)
+
+    def destroy(self) -> None:
+        L.fn().gs_texrender_destroy(self.ptr)
+
+
+class StageRing:
+    """N stage surfaces: stage this frame into one, read back the one staged N-1 frames
+    ago, whose copy the GPU has long finished — the render thread never waits on it."""
+
+    def __init__(self, count: int = 3) -> None:
+        self.count = count
+        self.surfaces: list[int] = []
+        self.staged: list[int | None] = []  # frame id staged in each slot
+        self.size = (0, 0)
+        self.index = 0
+
+    def _ensure(self, width: int, height: int) -> None:
+        if self.size == (width, height) and self.surfaces:
+            return
+        self.destroy()
+        f = L.fn()
+        self.surfaces = [
+            f.gs_stagesurface_create(width, height, L.GS_BGRA) for _ in range(self.count)
+        ]
+        self.staged = [None] * self.count
+        self.size = (width, height)
+
+    def stage(self, texture: int, width: int, height: int, frame_id: int) -> None:
+        self._ensure(width, height)
+        self.index = (self.index + 1) % self.count
+        L.fn().gs_stage_texture(self.surfaces[self.index], texture)
+        self.staged[self.index] = frame_id
+
+    def read_oldest(self) -> tuple[Any, int] | None:
+        """(BGRA uint8 copy HxWx4, frame id) of the oldest staged frame, or None."""
+        import numpy as np
+
+        if not self.surfaces:
+            return None
+        slot = (self.index + 1) % self.count
+        frame_id = self.staged[slot]
+        if frame_id is None:
+            return None
+        f = L.fn()
+        data, linesize = c_void_p(), c_uint32()
+        if not f.gs_stagesurface_map(self.surfaces[slot], byref(data), byref(linesize)):
+            return None
+        try:
+            w, h = self.size
+            rows = np.ctypeslib.as_array(
+                ctypes.cast(data, POINTER(c_uint8)), shape=(h, linesize.value)
+            )
+            frame = rows[:, : w * 4].reshape(h, w, 4).copy()
+        finally:
+            f.gs_stagesurface_unmap(self.surfaces[slot])
+        self.staged[slot] = None
+        return frame, frame_id
+
+    def destroy(self) -> None:
+        for surface in self.surfaces:
+            L.fn().gs_stagesurface_destroy(surface)
+        self.surfaces, self.staged, self.size = [], [], (0, 0)
+
+
+class DynamicTexture:
+    """A CPU-updated texture (the mask, R8), recreated when its size changes."""
+
+    def __init__(self, fmt: int, bytes_per_pixel: int) -> None:
+        self.fmt = fmt
+        self.bpp = bytes_per_pixel
+        self.ptr = 0
+        self.size = (0, 0)
+
+    def upload(self, pixels: Any) -> None:
+        import numpy as np
+
+        pixels = np.ascontiguousarray(pixels)
+        h, w = pixels.shape[:2]
+        f = L.fn()
+        if (w, h) != self.size:
+            self.destroy()
+            self.ptr = f.gs_texture_create(w, h, self.fmt, 1, None, L.GS_DYNAMIC)
+            self.size = (w, h)
+        f.gs_texture_set_image(self.ptr, pixels.ctypes.data, w * self.bpp, False)
+
+    def destroy(self) -> None:
+        if self.ptr:
+            L.fn().gs_texture_destroy(self.ptr)
+        self.ptr, self.size = 0, (0, 0)
+
+
+class FileTexture:
+    """A picture loaded by libobs (background image), reloaded when the path changes."""
+
+    def __init__(self) -> None:
+        self.ptr = 0
+        self.path = ""
+
+    def load(self, path: str) -> int:
+        if path != self.path:
+            self.destroy()
+            self.path = path
+            if path and Path(path).is_file():
+                self.ptr = L.fn().gs_texture_create_from_file(_b(path)) or 0
+        return self.ptr
+
+    def destroy(self) -> None:
+        if self.ptr:
+            L.fn().gs_texture_destroy(self.ptr)
+        self.ptr, self.path = 0, ""
+
+
+class Effect:
+    """A compiled .effect file and its parameters by name."""
+
+    def __init__(self, path: Path) -> None:
+        error = ctypes.c_char_p()
+        self.ptr = L.fn().gs_effect_create(_b(path.read_text()), _b(str(path)), byref(error))
+        if not self.ptr:
+            message = error.value.decode("utf-8", "replace") if error.value else "unknown error"
+            if error.value:
+                L.fn().bfree(error)
+            raise RuntimeError(f"cannot compile {path.name}: {message}")
+        self._params: dict[str, int] = {}
+
+    def param(self, name: str) -> int:
+        if name not in self._params:
+            self._params[name] = L.fn().gs_effect_get_param_by_name(self.ptr, _b(name))
+        return self._params[name]
+
+    def set_texture(self, name: str, texture: int, srgb: bool = False) -> None:
+        f = L.fn()
+        (f.gs_effect_set_texture_srgb if srgb else f.gs_effect_set_texture)(
+            self.param(name), texture
+        )
+
+    def set_vec2(self, name: str, x: float, y: float) -> None:
+        L.fn().gs_effect_set_vec2(self.param(name), byref(L.vec2(x, y)))
+
+    def set_vec4(self, name: str, x: float, y: float, z: float, w: float) -> None:
+        L.fn().gs_effect_set_vec4(self.param(name), byref(L.vec4(x, y, z, w)))
+
+    def draw(self, technique: str, texture: int, width: int, height: int) -> None:
+        """Draw `texture` as a width×height sprite with every pass of `technique`."""
+        f = L.fn()
+        while f.gs_effect_loop(self.ptr, _b(technique)):
+            f.gs_draw_sprite(texture, 0, width, height)
+
+    def destroy(self) -> None:
+        if self.ptr:
+            L.fn().gs_effect_destroy(self.ptr)
+        self.ptr = 0
