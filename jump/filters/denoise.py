@@ -59,6 +59,7 @@ class DenoiseFilter:
         self.engine_key: tuple[Any, ...] = ()
         self.latency_ns = 0
         self.last_ts = 0
+        self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
         self.sample_rate, self.channels = audio_format()
         self.update(settings)
 
@@ -101,7 +102,15 @@ class DenoiseFilter:
         for plane, row in zip(planes, out, strict=True):
             plane[:] = row
         packet.timestamp = ts - self.latency_ns
+        self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
         return packet.ptr
+
+    def stats(self) -> dict[str, float]:
+        return {
+            "frames_in": self.counts[0],
+            "frames_out": self.counts[1],
+            "latency_ms": self.latency_ns / 1e6,
+        }
 
     def destroy(self) -> None:
         self.engine = None

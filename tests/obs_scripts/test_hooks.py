@@ -4,8 +4,8 @@ Loaded after jump_obs.py by the test scene collection; never shipped to users.
 JUMP_TEST_ACTIONS (comma-separated):
 - "raise": every Jump filter callback that processes media raises, to prove the
   trampolines log once and pass media through.
-- "stats": every second, write each live Jump Matte's `stats()` as JSON lines to
-  $JUMP_TEST_STATS (the filter's own render-thread time, mask lag, inference time).
+- "stats": every second, write each live Jump filter's `stats()` as JSON lines to
+  $JUMP_TEST_STATS (render-thread time, mask lag, inference time; audio frames in/out).
 - "reload": while the file $JUMP_TEST_TRIGGER exists, reload jump_obs.py the way the
   Scripts dialog's reload button does (`obs_script_reload`, queued on the UI thread),
   then delete the trigger and append a line to $JUMP_TEST_TRIGGER.done.
@@ -63,7 +63,12 @@ def _write_stats():
 
     from jump.obs.registry import instances
 
-    rows = [inst.stats() for inst in instances("jump_matte") if hasattr(inst, "stats")]
+    rows = [
+        {"kind": kind, **inst.stats()}
+        for kind in ("jump_matte", "jump_denoise")
+        for inst in instances(kind)
+        if hasattr(inst, "stats")
+    ]
     STATS.write_text("\n".join(json.dumps(r) for r in rows))
 
 
