@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from jump import model_commands
+from jump import demo, model_commands
 from jump.denoise import commands as denoise_commands
 from jump.matte import commands as matte_commands
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = sub.add_parser("bench", help="speed benchmarks")
     bench_sub = bench_sub.add_subparsers(dest="target", required=True, metavar="TARGET")
 
+    demo.register(sub)
     model_commands.register(sub)
     denoise_commands.register(sub, eval_sub, bench_sub)
     matte_commands.register(sub, eval_sub, bench_sub)
