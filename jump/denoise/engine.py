@@ -119,16 +119,17 @@ class Denoiser:
     @property
     def status(self) -> str:
         d = self._derived
+        wants_model = self.settings.method != "classical"
         parts = []
-        if d.neural and self._model is not None:
+        if d.neural:
             parts.append(f"neural {self._model.id}")
-        if d.classical or (d.neural and self._model is None):
+        if d.classical:
             parts.append("classical")
         stages = " + ".join(parts)
         vad = f"VAD {self.settings.vad_model}" if d.vad else "energy VAD"
         text = f"{stages}, {vad}, {self.sample_rate} Hz x{self.channels}, latency "
         text += f"{1000.0 * self.latency_samples / self.sample_rate:.1f} ms"
-        if d.neural and self._model is None:
+        if wants_model and not d.neural:
             text = f"classical only: {self._model_error}; {text}"
         if self.settings.vad_model and self._vad is None:
             text += f"; VAD model unavailable: {self._vad_error}"

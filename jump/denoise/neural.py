@@ -101,7 +101,13 @@ class MaskModel:
         self.n_fft = int(spec["n_fft"])
         self.window = int(spec["window"])
         self.bins = self.n_fft // 2 + 1
-        self.power_floor = float(spec.get("power_floor", 1e-12))
+        # Digital silence is outside what the model saw in training (real recordings always
+        # carry a noise floor): features are floored at a white-noise floor in dBFS, which
+        # measurably keeps NSNet2 from letting barks through after silence.
+        floor_dbfs = float(spec.get("noise_floor_dbfs", -200.0))
+        self.power_floor = max(
+            float(spec.get("power_floor", 1e-12)), 10.0 ** (floor_dbfs / 10.0) * self.window / 2
+        )
         self.min_gain = 10.0 ** (float(spec.get("min_gain_db", -80.0)) / 20.0)
         self._input = spec.get("input", "input")
         self._output = spec.get("output", "output")

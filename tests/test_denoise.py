@@ -1,0 +1,249 @@
+"""Denoise engine on real speech and noise: reconstruction, streaming, latency, robustness, quality.
+
+Quality floors were set from measurements (`python -m jump eval denoise`, docs/bench-denoise.md)
+with a margin for onnxruntime/BLAS differences between machines; they are not targets.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from jump.denoise import Denoiser, DenoiseSettings
+from jump.denoise.files import denoise_array
+from jump.denoise.metrics import score, si_sdr
+from jump.denoise.mixtures import RATE
+from tests.denoise_data import MODELS, mixture, need_shared, push_in_chunks, speech
+
+UNITY = DenoiseSettings(mix=0.0)  # every gain becomes exactly 1: the STFT path alone
+
+
+@pytest.fixture(autouse=True)
+def _shared() -> None:
+    need_shared()
+
+
+def _denoiser(rate: int = RATE, channels: int = 1, **kw) -> Denoiser:
+    return Denoiser(rate, channels, replace(DenoiseSettings(), **kw), str(MODELS))
+
+
+# ---- STFT path and the latency contract -----------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_unity_gain_reconstructs_the_delayed_input(rate: int) -> None:
+    x = speech(rate=rate)
+    x = np.stack([x, -0.5 * x])
+    d = Denoiser(rate, 2, UNITY, str(MODELS))
+    y = push_in_chunks(d, x, seed=rate)
+    lat = d.latency_samples
+    assert lat <= round(0.020 * rate)
+    err = np.abs(y[:, lat:] - x[:, : x.shape[1] - lat]).max()
+    assert err < 1e-6, err
+    assert np.abs(y[:, :lat]).max() < 1e-7  # the stream starts with latency_samples of silence
+
+
+def test_zero_strength_is_transparent_through_the_gain_path() -> None:
+    """strength 0 dB forbids any attenuation: the full pipeline (model, VAD) must give x back."""
+    x = mixture("fan", 0.0).noisy[None, : RATE * 2]
+    d = _denoiser(strength_db=0.0, speech_db=0.0)
+    y = push_in_chunks(d, x, seed=3)
+    lat = d.latency_samples
+    assert np.abs(y[:, lat:] - x[:, :-lat]).max() < 1e-6
+
+
+@pytest.mark.parametrize("method", ["classical", "neural", "both"])
+def test_impulse_comes_out_after_latency_samples(method: str) -> None:
+    d = _denoiser(method=method, mix=0.0)
+    x = np.zeros((1, 4 * RATE // 100), dtype=np.float32)
+    x[0, 123] = 1.0
+    y = np.concatenate([d.push(x[:, :700]), d.push(x[:, 700:])], axis=1)
+    assert int(np.argmax(np.abs(y[0]))) == 123 + d.latency_samples
+    assert abs(y[0, 123 + d.latency_samples] - 1.0) < 1e-6
+
+
+def test_flush_returns_the_tail_and_file_output_is_aligned() -> None:
+    mix = mixture("street", 5.0)
+    x = mix.noisy[: RATE * 2]
+    d = _denoiser()
+    head = d.push(x[None])
+    tail = d.flush()
+    assert tail.shape == (1, d.latency_samples)
+    aligned = denoise_array(x, RATE, denoiser=_denoiser())
+    assert aligned.shape == x.shape
+    np.testing.assert_allclose(aligned, np.concatenate([head, tail], 1)[0, d.latency_samples :])
+    # Alignment: the output correlates best with the clean speech at lag 0.
+    clean = mix.clean[: x.size]
+    lags = range(-480, 481, 48)
+    best = max(lags, key=lambda k: si_sdr(clean[1000:-1000], np.roll(aligned, k)[1000:-1000]))
+    assert best == 0
+
+
+# ---- streaming ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["classical", "both"])
+def test_output_does_not_depend_on_chunking(method: str) -> None:
+    x = mixture("babble", 5.0).noisy[None, : int(RATE * 2.5)]
+    a = push_in_chunks(_denoiser(method=method), x, sizes=[1024])
+    b = push_in_chunks(_denoiser(method=method), x, seed=7)
+    c = push_in_chunks(_denoiser(method=method), x, sizes=[1, 0, 4799, 480, 33000])
+    assert np.abs(a).max() > 0.01
+    np.testing.assert_allclose(a, b, atol=2e-6)
+    np.testing.assert_allclose(a, c, atol=2e-6)
+
+
+def test_nsnet2_streaming_equals_one_batch_call() -> None:
+    """The edited graph run hop by hop (state carried outside) equals the original model run
+    on the whole sequence in one call (state inside)."""
+    from jump.denoise.neural import MaskModel
+    from jump.models import get_entry
+    from jump.onnx import create_session
+
+    entry = get_entry("nsnet2-48k")
+    path = MODELS / entry.file
+    x = mixture("fan", 0.0).noisy[: RATE * 2].astype(np.float64)
+    win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(960) / 960))
+    frames = np.lib.stride_tricks.sliding_window_view(x, 960)[::480] * win
+    feats = np.log10(np.maximum(np.abs(np.fft.rfft(frames, 1024)) ** 2, 1e-12))
+    feats = feats.astype(np.float32)[None]  # [1, T, 513]
+
+    whole = create_session(path).run(None, {"input": feats})[0]
+    model = MaskModel(entry, path, rows=1)
+    hop_by_hop = np.concatenate([model(feats[:, t : t + 1]) for t in range(feats.shape[1])], 1)
+    model.reset()
+    three_at_a_time = np.concatenate(
+        [model(feats[:, t : t + 3]) for t in range(0, feats.shape[1], 3)], 1
+    )
+    assert whole.shape == hop_by_hop.shape == (1, feats.shape[1], 513)
+    assert np.abs(whole - hop_by_hop).max() < 1e-5
+    assert np.abs(whole - three_at_a_time).max() < 1e-5
+    assert whole.std() > 0.05  # a real mask, not a constant
+
+
+# ---- bad input ------------------------------------------------------------------------
+
+
+def test_bad_input_never_raises_and_keeps_the_sample_count(caplog) -> None:
+    d = _denoiser(channels=2)
+    x = np.stack([speech()[:20000]] * 2)
+    x[0, 5000:5100] = np.nan
+    x[1, 6000] = np.inf
+    x[1, 6001] = -np.inf
+    with caplog.at_level(logging.WARNING, logger="jump.denoise"):
+        outs = [
+            d.push(x[:, :7000]),
+            d.push(x[:, 7000:7001]),
+            d.push(np.zeros((2, 0), np.float32)),
+            d.push(np.sign(x[:, 7001:]) * 1.0),  # full-scale square: clipping
+            d.push(np.zeros((2, 100_000), np.float32)),  # silence, one huge chunk
+            d.push(np.ones((2, 3), np.float64) * 1e30),  # absurd values, wrong dtype
+            d.push(x[0, :500]),  # 1-D input for a 2-channel filter
+            d.push(np.zeros((6, 480), np.float32)),  # wrong channel count
+        ]
+    sizes = [o.shape[1] for o in outs]
+    assert sizes == [7000, 1, 0, x.shape[1] - 7001, 100_000, 3, 500, 480]
+    assert all(o.shape[0] == 2 and np.isfinite(o).all() for o in outs)
+    assert np.abs(outs[4][:, -50_000:]).max() < 1e-6  # silence in, silence out
+    assert sum("NaN/Inf" in r.message for r in caplog.records) == 1  # one clear message
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 1), (48000, 6), (32000, 2), (16000, 1)])
+def test_other_rates_and_channel_counts(rate: int, channels: int) -> None:
+    x = speech(rate=rate)[: rate * 2]
+    planar = np.stack([x * (0.8**c) for c in range(channels)])
+    d = _denoiser(rate, channels)
+    assert "classical only" not in d.status
+    y = push_in_chunks(d, planar, seed=rate)
+    assert y.shape == planar.shape and np.isfinite(y).all()
+    assert d.latency_samples <= round(0.020 * rate)
+
+
+def test_update_and_reset_mid_stream() -> None:
+    x = mixture("dog", 5.0).noisy[None]
+    d = _denoiser()
+    out = [d.push(x[:, :20000])]
+    d.update(DenoiseSettings(method="classical", strength_db=20.0, linked=False))
+    out.append(d.push(x[:, 20000:40000]))
+    d.update(DenoiseSettings(method="both", mix=0.5))
+    out.append(d.push(x[:, 40000:60000]))
+    d.reset()
+    out.append(d.push(x[:, 60000:]))
+    y = np.concatenate(out, 1)
+    assert y.shape == x.shape and np.isfinite(y).all()
+    assert d.latency_samples == 959
+
+
+def test_per_channel_keeps_channels_apart() -> None:
+    mix = mixture("fan", 5.0)
+    x = np.stack([mix.noisy, np.zeros_like(mix.noisy)])
+    y = denoise_array(x, RATE, DenoiseSettings(linked=False), str(MODELS))
+    assert np.abs(y[1]).max() == 0.0
+    assert si_sdr(mix.clean, y[0]) > si_sdr(mix.clean, mix.noisy) + 5.0
+
+
+def test_missing_or_corrupt_model_falls_back_to_classical(tmp_path, monkeypatch, caplog) -> None:
+    import jump.models
+
+    monkeypatch.setenv("JUMP_MODELS", str(tmp_path / "none"))
+    monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(jump.models, "PROJECT_MODELS", tmp_path / "project")
+    mix = mixture("fan", 0.0)
+    with caplog.at_level(logging.WARNING, logger="jump.denoise"):
+        d = Denoiser(RATE, 1, DenoiseSettings(method="both"), str(tmp_path / "user"))
+    assert d.status.startswith("classical only: nsnet2-48k")
+    assert "not found" in d.status
+    assert not d.neural_active
+    assert sum("classical only" in r.message for r in caplog.records) == 1
+    y = denoise_array(mix.noisy, RATE, denoiser=d)
+    assert si_sdr(mix.clean, y) > si_sdr(mix.clean, mix.noisy) + 3.0
+
+    corrupt = tmp_path / "user" / "denoise" / "nsnet2-20ms-48k-baseline.onnx"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(b"not an onnx model")
+    shutil.copytree(MODELS / "vad", tmp_path / "user" / "vad")
+    d = Denoiser(RATE, 1, DenoiseSettings(), str(tmp_path / "user"))
+    assert d.status.startswith("classical only")
+    assert "VAD silero-vad" in d.status
+    assert denoise_array(mix.noisy[:9600], RATE, denoiser=d).shape == (9600,)
+
+
+# ---- quality on real mixtures ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zero_db() -> list:
+    return [mixture("fan", 0.0), mixture("street", 0.0)]
+
+
+def test_both_beats_the_noisy_input_and_rnnoise_at_0_db(zero_db) -> None:
+    from jump.denoise.baselines import rnnoise
+
+    for mix in zero_db:
+        noisy = score(mix.clean, mix.noisy, RATE)
+        ours = score(mix.clean, denoise_array(mix.noisy, RATE, models_dir=str(MODELS)), RATE)
+        theirs = score(mix.clean, rnnoise(mix.noisy, RATE), RATE)
+        assert ours.pesq > noisy.pesq + 0.3, (mix.name, ours, noisy)
+        assert ours.stoi > noisy.stoi + 0.01, (mix.name, ours, noisy)
+        assert ours.si_sdr > noisy.si_sdr + 8.0, (mix.name, ours, noisy)
+        assert ours.si_sdr > theirs.si_sdr, (mix.name, ours, theirs)
+
+
+def test_classical_alone_improves_si_sdr_at_0_db(zero_db) -> None:
+    for mix in zero_db:
+        y = denoise_array(mix.noisy, RATE, DenoiseSettings(method="classical"), str(MODELS))
+        assert si_sdr(mix.clean, y) > si_sdr(mix.clean, mix.noisy) + 2.5
+
+
+def test_vad_f1_on_labelled_speech() -> None:
+    from jump.denoise.evaluate import run_vad
+    from tests.denoise_data import AUDIO
+
+    scores = {s.name.split()[0]: s for s in run_vad(AUDIO, str(MODELS))}
+    assert scores["Silero"].f1 > 0.90, scores
+    assert scores["gate"].recall > 0.95, scores  # the gate must not cut speech
+    assert scores["gate"].f1 > 0.75, scores
