@@ -301,10 +301,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from jump.matte import evaluate, synth
     from jump.matte.engine import Matter
-    from jump.matte.model import MatteModelError, matte_specs
+    from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
-    model_ids = args.model or list(matte_specs())
+    model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))
     if not stills:
         log.error("no composites: is ../shared/data/matte there?")

@@ -3,9 +3,9 @@
 Pipeline (docs/matte.md has the why and the measurements):
 
     frame ─► work image (INTER_AREA, ≤ work_size) ─► model content image ─► [low light]
-          ─► ONNX ─► person probability (model res) ─► motion-adaptive smoothing
-          ─► blob/hole clean-up ─► soft threshold ─► fast guided filter against the
-          work-resolution picture ─► outward feather ─► bilinear to the frame size
+          ─► ONNX ─► person probability (model res) ─► blob/hole clean-up
+          ─► soft threshold ─► fast guided filter against the work-resolution picture
+          ─► outward feather ─► motion-adaptive temporal smoothing ─► bilinear to frame
 
 The OBS filter hands in a frame already at work size (downscaled on the GPU), so the
 last step is a no-op there; the CLI hands in full frames.
@@ -64,9 +64,11 @@ def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
     """A C-contiguous uint8 HxWx3/4 picture and its format, whatever came in."""
     a = np.asarray(frame)
     if a.dtype != np.uint8:
-        a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-        if a.size and float(a.max()) <= 1.0:
-            a = a * 255.0
+        a = a.astype(np.float32)
+        finite = np.isfinite(a)
+        # float pictures are 0–1 by convention; 0–255 if their finite values say so
+        scale = 255.0 if a.size and float(a.max(where=finite, initial=0.0)) <= 1.0 else 1.0
+        a = np.nan_to_num(a * scale, nan=0.0, posinf=255.0, neginf=0.0)
         a = np.clip(a + 0.5, 0, 255).astype(np.uint8)
     if a.ndim == 2:
         a, fmt = np.repeat(a[..., None], 3, axis=2), "rgb"
@@ -194,7 +196,9 @@ class Matter:
         grey_code = cv2.COLOR_RGB2GRAY if self.model.colour == "RGB" else cv2.COLOR_BGR2GRAY
         grey = cv2.cvtColor(pixels, grey_code)
 
-        inferred = not (s.motion_gating and self._last_prob is not None and self._gate.still(grey))
+        # the gate remembers the grey of every frame it lets through, so ask it each time
+        still = s.motion_gating and self._gate.still(grey)
+        inferred = not (still and self._last_prob is not None)
         if inferred:
             t0 = cv2.getTickCount()
             raw = self.model.run(self.model.tensor(self._low_light(pixels, grey)))
@@ -204,17 +208,21 @@ class Matter:
         else:
             prob = self._last_prob  # type: ignore[assignment]
 
-        smooth = self._smoother(prob, grey)
-        clean = refine.clean_blobs(smooth, s.threshold, s.min_blob, s.fill_holes)
+        clean = refine.clean_blobs(prob, s.threshold, s.min_blob, s.fill_holes)
         mask = refine.soft_threshold(clean, s.threshold, s.soft_edge)
         if s.refine:
-            guide = cv2.cvtColor(work, _TO_GREY[fmt]).astype(np.float32) * (1.0 / 255.0)
             radius = max(1, round(s.refine_radius_px * ch / REFERENCE_HEIGHT))
-            alpha = refine.guided_upsample(mask, guide, radius, s.refine_eps)
+            if s.refine_colour:
+                guide = work[..., :3].astype(np.float32) * (1.0 / 255.0)
+                alpha = refine.guided_upsample_colour(mask, guide, radius, s.refine_eps)
+            else:
+                guide = cv2.cvtColor(work, _TO_GREY[fmt]).astype(np.float32) * (1.0 / 255.0)
+                alpha = refine.guided_upsample(mask, guide, radius, s.refine_eps)
         else:
             alpha = cv2.resize(mask, (ww, wh), interpolation=cv2.INTER_LINEAR)
         if s.feather_px >= 0.5:
             alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
+        alpha = self._smoother(alpha, grey)
         alpha8 = to_u8(alpha)
         if (ww, wh) != (w, h):
             alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -105,6 +105,15 @@ def matte_specs() -> dict[str, ModelSpec]:
     }
 
 
+def available_matte_models(models_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """Ids of the manifest's matte models whose file is present on the search path."""
+    return [
+        e.id
+        for e in registry.load_manifest().values()
+        if e.kind == "matte" and registry.locate(e, models_dir) is not None
+    ]
+
+
 def resolve_providers(provider: str) -> list:
     """ORT providers for a user's choice ("auto", "cpu", "cuda"…); jump.onnx decides."""
     from jump import onnx
@@ -186,14 +195,16 @@ class SegmentationModel:
                 f"model {model_id!r}: the file's input {declared} does not match its manifest "
                 f"entry ({self.spec.layout} {w}×{h})"
             )
-        self._input = np.zeros(shape, np.float32)
+        # fp16 variants take half floats; the arithmetic stays float32 until the copy in
+        self._dtype = np.float16 if "float16" in str(inputs[0].type) else np.float32
+        self._input = np.zeros(shape, self._dtype)
         mean = np.asarray(self.spec.mean, np.float32)
         inv_std = 1.0 / np.asarray(self.spec.std, np.float32)
         # (pixel - mean) / std for every uint8 value and channel: one cv2.LUT per frame
         levels = np.arange(256, dtype=np.float32)[:, None]
         self._lut = np.ascontiguousarray(((levels - mean) * inv_std)[None], np.float32)
         # letterbox padding is black in pixel space, normalised like any pixel
-        self._pad = self._lut[0, 0].copy()
+        self._pad = self._lut[0, 0].astype(self._dtype)
         self._rect_for: tuple[int, int] | None = None
         self._rect = (0, 0, w, h)
 
@@ -224,7 +235,7 @@ class SegmentationModel:
         x, y, w, h = self._rect
         if self.spec.layout == "NHWC":
             dst = self._input[0, y : y + h, x : x + w]
-            if dst.flags.c_contiguous:
+            if dst.flags.c_contiguous and self._dtype == np.float32:
                 cv2.LUT(pixels, self._lut, dst=dst)
             else:
                 dst[...] = cv2.LUT(pixels, self._lut)

@@ -19,43 +19,51 @@ def soft_threshold(prob: np.ndarray, threshold: float, width: float) -> np.ndarr
     return x * x * (3.0 - 2.0 * x)
 
 
+def _soft_keep(areas: np.ndarray, min_area: float) -> np.ndarray:
+    """Per-component keep factor: 0 below half of ``min_area``, 1 above 1.5×, a ramp between.
+
+    A hard cut toggles a blob whose area hovers around the limit on and off from frame to
+    frame — visible flicker; the ramp turns that into a small, smoothable change.
+    """
+    return np.clip(areas.astype(np.float32) / max(min_area, 1e-6) - 0.5, 0.0, 1.0)
+
+
 def clean_blobs(prob: np.ndarray, threshold: float, min_blob: float, max_hole: float) -> np.ndarray:
-    """Drop person blobs and fill enclosed holes smaller than the given fractions of the frame.
+    """Fade out person blobs and fill enclosed holes smaller than the given frame fractions.
 
     Works on the model-resolution probability (a few thousand pixels), so connected
-    components cost well under a millisecond. Kept blobs keep their soft values.
+    components cost a fraction of a millisecond. The largest blob always stays (a small
+    person far away is still the person); kept blobs keep their soft values.
     """
     if min_blob <= 0 and max_hole <= 0:
         return prob
     area = prob.size
     person = (prob >= threshold).astype(np.uint8)
     out = prob
+    k3 = np.ones((3, 3), np.uint8)
     if min_blob > 0:
         n, labels, stats, _ = cv2.connectedComponentsWithStats(person, connectivity=8)
         if n > 2:  # background + more than one blob
-            small = stats[:, cv2.CC_STAT_AREA] < min_blob * area
-            small[0] = False
-            # never drop the largest blob: a tiny person far away is still the person
-            small[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = False
-            if small.any():
-                drop = small[labels]
-                # the soft fringe around a dropped blob goes too
-                drop = cv2.dilate(drop.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-                out = np.where(drop, 0.0, out).astype(np.float32)
-                person[drop] = 0
+            keep = _soft_keep(stats[:, cv2.CC_STAT_AREA], min_blob * area)
+            keep[0] = 1.0
+            keep[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = 1.0
+            if (keep < 1.0).any():
+                # the min filter carries a blob's factor onto its soft fringe too
+                factor = cv2.erode(keep[labels], k3)
+                out = out * factor
     if max_hole > 0:
-        bg = 1 - person
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(bg, connectivity=4)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(1 - person, connectivity=4)
         if n > 2:
             h, w = person.shape
             x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
             bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-            touches_edge = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
-            hole = (~touches_edge) & (stats[:, cv2.CC_STAT_AREA] < max_hole * area)
-            hole[0] = False
-            if hole.any():
-                out = np.where(hole[labels] & (bg > 0), 1.0, out).astype(np.float32)
-    return out
+            inside = ~((x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h))
+            fill = (1.0 - _soft_keep(stats[:, cv2.CC_STAT_AREA], max_hole * area)) * inside
+            fill[0] = 0.0  # label 0 is the person itself
+            if (fill > 0).any():
+                f = fill[labels]
+                out = out + f * (1.0 - out)
+    return out.astype(np.float32, copy=False)
 
 
 def box(img: np.ndarray, r: int) -> np.ndarray:
@@ -106,3 +114,50 @@ def feather_outward(alpha: np.ndarray, px: float) -> np.ndarray:
     # the blur halves alpha at the old edge; doubling and clipping moves the ramp outside
     grown = np.minimum(grown * 2.0, 1.0)
     return np.maximum(alpha, grown)
+
+
+def guided_upsample_colour(
+    p_low: np.ndarray, guide: np.ndarray, radius: int, eps: float
+) -> np.ndarray:
+    """``guided_upsample`` with a colour guide (HxWx3 float32 0–1): edges between regions
+    of equal brightness but different colour (a grey shirt on a grey wall) still snap.
+
+    Planar float32 arithmetic on the low-resolution planes; at work resolution only the
+    bilinear upsampling of the 4 coefficient planes and ``q = Σ aₖ·Iₖ + b``.
+    """
+    lh, lw = p_low.shape
+    gh, gw = guide.shape[:2]
+    same = (gh, gw) == (lh, lw)
+    i_low = guide if same else cv2.resize(guide, (lw, lh), interpolation=cv2.INTER_AREA)
+    r = max(1, int(radius))
+    ch = cv2.split(i_low)
+    mean_p = box(p_low, r)
+    mean = [box(c, r) for c in ch]
+    cov_p = [box(c * p_low, r) - m * mean_p for c, m in zip(ch, mean, strict=True)]
+
+    def cov(i: int, j: int) -> np.ndarray:
+        return box(ch[i] * ch[j], r) - mean[i] * mean[j]
+
+    s00, s01, s02 = cov(0, 0) + eps, cov(0, 1), cov(0, 2)
+    s11, s12, s22 = cov(1, 1) + eps, cov(1, 2), cov(2, 2) + eps
+    # inverse of the symmetric 3x3 by cofactors, every pixel at once
+    c00 = s11 * s22 - s12 * s12
+    c01 = s02 * s12 - s01 * s22
+    c02 = s01 * s12 - s02 * s11
+    c11 = s00 * s22 - s02 * s02
+    c12 = s01 * s02 - s00 * s12
+    c22 = s00 * s11 - s01 * s01
+    inv_det = 1.0 / (s00 * c00 + s01 * c01 + s02 * c02)
+    v0, v1, v2 = cov_p
+    a0 = (c00 * v0 + c01 * v1 + c02 * v2) * inv_det
+    a1 = (c01 * v0 + c11 * v1 + c12 * v2) * inv_det
+    a2 = (c02 * v0 + c12 * v1 + c22 * v2) * inv_det
+    b = mean_p - a0 * mean[0] - a1 * mean[1] - a2 * mean[2]
+    coeffs = cv2.merge([box(a0, r), box(a1, r), box(a2, r)])
+    b = box(b, r)
+    if not same:
+        coeffs = cv2.resize(coeffs, (gw, gh), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (gw, gh), interpolation=cv2.INTER_LINEAR)
+    q = cv2.transform(cv2.multiply(coeffs, guide), np.ones((1, 3), np.float32))
+    q += b
+    return q

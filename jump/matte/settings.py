@@ -23,9 +23,10 @@ class MatteSettings:
     threshold: float = 0.5  # person probability that becomes alpha 0.5
     soft_edge: float = 0.3  # width of the probability ramp around the threshold (0 = hard)
     refine: bool = True  # guided-filter edges against the picture (hair, fingers)
-    refine_radius_px: float = 6.0  # guided filter window radius, pixels at 720p
-    refine_eps: float = 1e-3  # guided filter regulariser: larger = smoother, less edge-snapping
-    temporal: float = 0.6  # 0 = off; 1 = strongest smoothing of still regions
+    refine_colour: bool = True  # colour guide (else grey: cheaper, slightly softer edges)
+    refine_radius_px: float = 12.0  # guided filter window radius, pixels at 720p
+    refine_eps: float = 1e-4  # guided filter regulariser: larger = smoother, less edge-snapping
+    temporal: float = 0.8  # 0 = off; 1 = strongest smoothing of still regions
     motion_px: float = 6.0  # grey-level change (0–255) that counts as motion for smoothing
     motion_gating: bool = False  # skip inference while the picture is still
     gate_db: float = 42.0  # PSNR vs the last inferred frame above which a frame is "still"
@@ -34,7 +35,7 @@ class MatteSettings:
     fill_holes: float = 0.002  # fill enclosed background holes smaller than this fraction
     feather_px: float = 0.0  # soft edge grown *outward* from the body, source pixels
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
-    low_light: str = "off"  # "off" | "auto" (when the frame is dark) | "on"
+    low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
     dark_level: float = 0.25  # mean luma (0–1) under which "auto" low-light kicks in
     threads: int = 2  # ONNX Runtime intra-op threads

@@ -1,7 +1,10 @@
 """Temporal state of a matte: motion-adaptive smoothing and still-frame gating.
 
-Both work at model resolution on the grey picture the model sees, where sensor noise is
-already averaged down by the resize, so the per-frame cost is a few tiny array ops.
+Motion is measured at model resolution on the grey picture the model sees (the resize
+has already averaged sensor noise down); the smoothing itself runs on the final alpha at
+work resolution, after the soft threshold and the guided filter — both of which amplify
+small jitter (the threshold's slope, and the guide's sensor noise passing through the
+filter's ``a·I`` term), so smoothing earlier would leave that flicker in.
 """
 
 from __future__ import annotations
@@ -18,41 +21,50 @@ def psnr_db(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class MotionAdaptiveSmoother:
-    """Per-pixel EMA of the person probability whose rate follows the picture's motion.
+    """Per-pixel EMA of the alpha whose rate follows motion.
 
-    Where the picture is still the mask moves slowly (flicker from sensor noise and
-    model jitter averages out); where it changed the new mask is taken as is, so a moving
-    hand leaves no ghost. ``strength`` 0 is off; 1 keeps 85 % of the old mask on still pixels.
+    Where the picture is still the alpha moves slowly (flicker from sensor noise and model
+    jitter averages out); where the picture changed — or the alpha changed by more than
+    jitter can explain (``jump``) — the new alpha is taken as is, so a moving hand leaves
+    no ghost. ``strength`` 0 is off; 1 keeps 85 % of the old alpha on still pixels.
     """
 
-    def __init__(self, strength: float, motion_level: float) -> None:
+    def __init__(self, strength: float, motion_level: float, jump: float = 0.5) -> None:
         self.strength = strength
         self.motion_level = motion_level
-        self.prev_prob: np.ndarray | None = None
+        self.jump = jump
+        self.prev_alpha: np.ndarray | None = None
         self.prev_grey: np.ndarray | None = None
 
     def reset(self) -> None:
-        self.prev_prob = None
+        self.prev_alpha = None
         self.prev_grey = None
 
-    def __call__(self, prob: np.ndarray, grey: np.ndarray) -> np.ndarray:
-        prev_prob, prev_grey = self.prev_prob, self.prev_grey
+    def __call__(self, alpha: np.ndarray, grey: np.ndarray) -> np.ndarray:
+        """Smoothed ``alpha`` (float32, any size) given the model-resolution ``grey``."""
+        prev_alpha, prev_grey = self.prev_alpha, self.prev_grey
         self.prev_grey = grey
         if (
             self.strength <= 0
-            or prev_prob is None
+            or prev_alpha is None
             or prev_grey is None
-            or prev_prob.shape != prob.shape
+            or prev_alpha.shape != alpha.shape
             or prev_grey.shape != grey.shape
         ):
-            self.prev_prob = prob
-            return prob
+            self.prev_alpha = alpha
+            return alpha
         motion = cv2.absdiff(grey, prev_grey).astype(np.float32)
         motion = cv2.blur(motion, (3, 3))
         still_rate = 1.0 - 0.85 * self.strength
-        rate = np.clip(motion * (1.0 / self.motion_level), still_rate, 1.0)
-        out = prev_prob + rate * (prob - prev_prob)
-        self.prev_prob = out
+        motion *= 1.0 / self.motion_level
+        if motion.shape != alpha.shape:
+            motion = cv2.resize(motion, alpha.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        delta = alpha - prev_alpha
+        # a change larger than jitter is real even where the picture looks still
+        rate = np.maximum(motion, np.abs(delta) * (1.0 / self.jump))
+        np.clip(rate, still_rate, 1.0, out=rate)
+        out = prev_alpha + rate * delta
+        self.prev_alpha = out
         return out
 
 
