@@ -194,6 +194,12 @@ def running_provider(session: Any) -> str:
     return SHORT_NAMES.get(actual[0], actual[0]) if actual else "cpu"
 
 
+def cuda_graph_enabled(session: Any) -> bool:
+    """True when the session replays its model as a CUDA graph."""
+    options = session.get_provider_options().get("CUDAExecutionProvider", {})
+    return str(options.get("enable_cuda_graph", "0")).lower() in ("1", "true")
+
+
 def create_session(
     path: str | os.PathLike[str],
     threads: int = 1,
@@ -233,10 +239,23 @@ def create_session(
             if failed == "CPUExecutionProvider":
                 raise
             errors.append(f"{SHORT_NAMES.get(failed, failed)}: {str(exc).strip()[:300]}")
-            specs = specs[1:] or ["CPUExecutionProvider"]
+            specs = _without_cuda_graph(specs) or specs[1:] or ["CPUExecutionProvider"]
     assert session is not None
     _report_provider(path, requested, session, errors)
     return session
+
+
+def _without_cuda_graph(specs: list[ProviderSpec]) -> list[ProviderSpec] | None:
+    """The same providers with CUDA graphs off, or None if they were not on.
+
+    Graph capture needs every node on CUDA; a model with a shape op on the CPU refuses
+    it, and plain CUDA is then still far better than falling to the CPU.
+    """
+    first = specs[0]
+    if not (isinstance(first, tuple) and first[1].get("enable_cuda_graph")):
+        return None
+    opts = {k: v for k, v in first[1].items() if k != "enable_cuda_graph"}
+    return [(first[0], opts), *specs[1:]]
 
 
 def _new_session(ort: Any, path: Any, threads: int, specs: list[ProviderSpec]) -> Any:
@@ -259,7 +278,10 @@ def _report_provider(path: Any, requested: str, session: Any, errors: list[str])
     actual = session.get_providers()[0]
     model = Path(os.fspath(path)).name
     if actual == requested:
-        log.info("%s runs on %s", model, SHORT_NAMES.get(actual, actual))
+        if errors:  # same provider, an option dropped (CUDA graphs)
+            log.warning("%s runs on %s (%s)", model, SHORT_NAMES.get(actual, actual), errors[0])
+        else:
+            log.info("%s runs on %s", model, SHORT_NAMES.get(actual, actual))
         return
     why = "; ".join(errors) or "provider not used by onnxruntime"
     log.warning(

@@ -138,6 +138,36 @@ def test_failed_gpu_provider_is_detected_and_reported(
     assert "libcudnn" in line.getMessage()
 
 
+class GraphlessCuda(FakeSession):
+    """CUDA loads, but refuses graph capture (a shape op sits on the CPU)."""
+
+    def __init__(self, path: str, sess_options: object, providers: list, **kw: object) -> None:
+        FakeSession.attempts.append(names(providers))
+        first = providers[0]
+        if isinstance(first, tuple) and first[1].get("enable_cuda_graph"):
+            raise RuntimeError("cannot use the graph capture feature: nodes not on CUDA")
+        self.providers = names(providers)
+        self.options = {names(providers)[0]: {k: str(v) for k, v in first[1].items()}}
+
+    def get_provider_options(self) -> dict:
+        return self.options
+
+
+def test_cuda_graph_refused_keeps_cuda(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ort = jonnx.import_ort()
+    monkeypatch.setattr(ort, "InferenceSession", GraphlessCuda)
+    FakeSession.attempts = []
+    specs = jonnx.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
+    with caplog.at_level(logging.INFO, logger="jump.onnx"):
+        session = jonnx.create_session("model.onnx", providers=specs)
+    assert jonnx.running_provider(session) == "cuda"
+    assert not jonnx.cuda_graph_enabled(session)
+    assert len(FakeSession.attempts) == 2  # with the graph, then without it
+    assert "graph capture" in caplog.text
+
+
 @pytest.fixture(params=MATTE)
 def matte_model(request: pytest.FixtureRequest) -> Path:
     path = MODELS / "matte" / request.param
