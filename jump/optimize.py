@@ -18,6 +18,8 @@ never needs them at run time.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import logging
 import os
@@ -113,10 +115,15 @@ def calibration_frames(count: int = 24, size: tuple[int, int] = (1280, 720)) -> 
 
 
 def _subject_index(name: str) -> int:
+    """Index of a composite's cut-out (names start with the cut-out's file stem)."""
+    return _subject_stems().index(name.split("/")[0])
+
+
+@functools.cache
+def _subject_stems() -> list[str]:
     from jump.matte import synth
 
-    stems = [p.stem for p in synth.foreground_paths()]
-    return stems.index(name.split("/")[0])
+    return [p.stem for p in synth.foreground_paths()]
 
 
 def to_int8(
@@ -193,8 +200,9 @@ def variant_entry(entry: registry.ModelEntry, precision: str) -> dict[str, Any]:
     return {**raw, **base_spec}
 
 
-def record_variants(entries: Sequence[dict[str, Any]], path: Path = VARIANTS_FILE) -> None:
+def record_variants(entries: Sequence[dict[str, Any]], path: Path | None = None) -> None:
     """Add or refresh entries in ``models/variants.json`` (sorted by id, stable diff)."""
+    path = path or VARIANTS_FILE
     current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
     by_id = {e["id"]: e for e in current}
     by_id.update({e["id"]: e for e in entries})
@@ -284,8 +292,8 @@ def compare(
     else:
         var = SegmentationModel(str(variant), threads=2, provider=provider)
         name = str(variant)
-    samples = [s for s in synth.still_set(size) if _subject_index(s.name) % 2 == 1]
-    samples = samples[:limit] if limit else samples
+    held_out = (s for s in synth.still_set(size) if _subject_index(s.name) % 2 == 1)
+    samples = itertools.islice(held_out, limit)
     rows = []
     for s in samples:
         h, w = s.frame.shape[:2]
