@@ -106,11 +106,7 @@ def test_nsnet2_streaming_equals_one_batch_call() -> None:
 
     entry = get_entry("nsnet2-48k")
     path = MODELS / entry.file
-    x = mixture("fan", 0.0).noisy[: RATE * 2].astype(np.float64)
-    win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(960) / 960))
-    frames = np.lib.stride_tricks.sliding_window_view(x, 960)[::480] * win
-    feats = np.log10(np.maximum(np.abs(np.fft.rfft(frames, 1024)) ** 2, 1e-12))
-    feats = feats.astype(np.float32)[None]  # [1, T, 513]
+    feats = _nsnet2_features(RATE * 2)
 
     whole = create_session(path).run(None, {"input": feats})[0]
     model = MaskModel(entry, path, rows=1)
@@ -123,6 +119,45 @@ def test_nsnet2_streaming_equals_one_batch_call() -> None:
     assert np.abs(whole - hop_by_hop).max() < 1e-5
     assert np.abs(whole - three_at_a_time).max() < 1e-5
     assert whole.std() > 0.05  # a real mask, not a constant
+
+
+def test_unrolled_gru_step_matches_the_original_and_int8_stays_close(tmp_path) -> None:
+    """The single-step GRU equations (before quantisation) reproduce ONNX's GRU; the int8
+    model that the default uses stays close to the float mask."""
+    import onnx
+
+    from jump.denoise.graph_edit import unroll_gru_step
+    from jump.denoise.neural import MaskModel
+    from jump.models import get_entry
+    from jump.onnx import create_session
+
+    feats = _nsnet2_features(RATE * 2)
+    whole = create_session(MODELS / get_entry("nsnet2-48k").file).run(None, {"input": feats})[0]
+    model = onnx.load(str(MODELS / get_entry("nsnet2-48k").file))
+    unroll_gru_step(model)
+    onnx.save(model, str(tmp_path / "step.onnx"))
+    step = create_session(tmp_path / "step.onnx")
+    state = {f"jump_state_in_{i}": np.zeros((1, 1, 600), np.float32) for i in range(2)}
+    masks = []
+    for t in range(feats.shape[1]):
+        mask, h0, h1 = step.run(None, {"input": feats[:, t : t + 1], **state})
+        state = {"jump_state_in_0": h0, "jump_state_in_1": h1}
+        masks.append(mask)
+    assert np.abs(np.concatenate(masks, 1) - whole).max() < 1e-4
+
+    int8 = get_entry("nsnet2-48k-int8")
+    quantised = MaskModel(int8, MODELS / int8.file, rows=1)(feats)
+    err = np.abs(quantised - whole)
+    assert err.mean() < 0.03, err.mean()
+
+
+def _nsnet2_features(n: int) -> np.ndarray:
+    """NSNet2's log-power features of a real noisy mixture, [1, frames, 513] float32."""
+    x = mixture("fan", 0.0).noisy[:n].astype(np.float64)
+    win = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(960) / 960))
+    frames = np.lib.stride_tricks.sliding_window_view(x, 960)[::480] * win
+    feats = np.log10(np.maximum(np.abs(np.fft.rfft(frames, 1024)) ** 2, 1e-12))
+    return feats.astype(np.float32)[None]
 
 
 # ---- bad input ------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def bench_rnnoise(channels: int, x: np.ndarray) -> BenchRow:
     for i in range(0, x.size, CHUNK):
         t0 = time.perf_counter()
         for s in states:
-            s.process(x[i : i + CHUNK])  # per-call setup is negligible next to the frames
+            s.push(x[i : i + CHUNK])
         times.append(time.perf_counter() - t0)
     cpu = time.process_time() - t_all
     return BenchRow(

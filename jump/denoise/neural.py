@@ -5,87 +5,24 @@ grid (``sample_rate`` / ``n_fft``) and returns a gain per bin. The engine's STFT
 OBS rate; when that grid differs (44.1 kHz, or another FFT size) the power is interpolated
 onto the model's grid and the mask back, so one model serves every rate.
 
-Recurrent state must be explicit so each 10 ms hop can run alone. NSNet2's exporter hid
-the GRU state (it starts from a zero tensor computed inside the graph), so at load time the
-graph is edited in memory: each GRU's ``initial_h`` becomes a graph input and its ``Y_h`` a
-graph output (``"state": "expose-gru"``). Models that already pass state list the pairs
+Recurrent state must be explicit so each 10 ms hop can run alone. NSNet2 hides its GRU
+state, so ``"state": "expose-gru"`` has the graph edited once (``graph_edit``) and cached;
+models that already pass state list the pairs
 (``"state": [{"input": ..., "output": ..., "shape": [...]}]``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jump.denoise.graph_edit import STATE_PREFIX, prepared_copy
 from jump.models import ModelEntry
 
 log = logging.getLogger("jump.denoise")
-
-STATE_PREFIX = "jump_state_in_"
-
-
-def stateful_copy(entry: ModelEntry, path: Path) -> Path:
-    """The model with its GRU state exposed, edited once and cached per user.
-
-    The cache is keyed by the manifest checksum, so a changed upstream file gets a new
-    copy. If the cache folder is not writable the copy goes to a temporary folder.
-    """
-    import tempfile
-
-    import onnx
-
-    from jump.onnx import user_cache_dir
-
-    name = f"{entry.id}-{entry.sha256[:12]}-state.onnx"
-    for folder in (user_cache_dir() / "denoise", Path(tempfile.gettempdir()) / "jump-denoise"):
-        target = folder / name
-        if target.is_file():
-            return target
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            model = onnx.load(str(path))
-            expose_gru_state(model)
-            tmp = target.with_suffix(f".{os.getpid()}.part")
-            onnx.save(model, str(tmp))
-            tmp.replace(target)
-            log.info("denoise: cached %s with its GRU state exposed at %s", entry.id, target)
-            return target
-        except OSError as exc:
-            log.warning("denoise: cannot write %s (%s)", target, exc)
-    raise OSError("no writable folder for the stateful copy of the model")
-
-
-def expose_gru_state(model: Any) -> list[tuple[str, str, int, int]]:
-    """Edit an ONNX ModelProto in place; (input, output, directions, hidden) per GRU."""
-    from onnx import TensorProto, helper
-
-    pairs = []
-    for i, node in enumerate(n for n in model.graph.node if n.op_type == "GRU"):
-        hidden = next(a.i for a in node.attribute if a.name == "hidden_size")
-        bidirectional = any(
-            a.name == "direction" and a.s == b"bidirectional" for a in node.attribute
-        )
-        directions = 2 if bidirectional else 1
-        name = f"{STATE_PREFIX}{i}"
-        while len(node.input) < 6:
-            node.input.append("")
-        node.input[5] = name
-        if len(node.output) < 2 or not node.output[1]:
-            raise ValueError("GRU node has no Y_h output to expose")
-        shape = [directions, "batch", hidden]
-        model.graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
-        model.graph.output.append(
-            helper.make_tensor_value_info(node.output[1], TensorProto.FLOAT, shape)
-        )
-        pairs.append((name, node.output[1], directions, hidden))
-    if not pairs:
-        raise ValueError("no GRU node found to expose")
-    return pairs
-
 
 class MaskModel:
     """A loaded spectral-mask model for ``rows`` parallel streams (channels, or 1 if linked)."""
@@ -116,7 +53,7 @@ class MaskModel:
         self._state_names: list[tuple[str, str]] = []
         self._state_shapes: list[list[int | None]] = []
         if state == "expose-gru":
-            self._session = create_session(stateful_copy(entry, path), threads=threads)
+            self._session = create_session(prepared_copy(entry, path), threads=threads)
             outputs = [o.name for o in self._session.get_outputs()]
             inputs = [i for i in self._session.get_inputs() if i.name.startswith(STATE_PREFIX)]
             for item, name_out in zip(inputs, outputs[1:], strict=True):
@@ -129,6 +66,8 @@ class MaskModel:
                 self._state_shapes.append([None if d == "batch" else int(d) for d in item["shape"]])
         self._outputs = [self._output] + [o for _, o in self._state_names]
         self._feeds: dict[str, np.ndarray] = {}
+        # An unrolled (int8) model computes exactly one hop per call.
+        self._one_hop = spec.get("precision", "fp32") == "int8"
         self.rows = rows
         self.reset()
 
@@ -144,6 +83,13 @@ class MaskModel:
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Features [rows, time, bins] (float32, model grid) -> mask [rows, time, bins]."""
+        if self._one_hop and features.shape[1] > 1:
+            return np.concatenate(
+                [self._run(features[:, t : t + 1]) for t in range(features.shape[1])], axis=1
+            )
+        return self._run(features)
+
+    def _run(self, features: np.ndarray) -> np.ndarray:
         self._feeds[self._input] = features
         result = self._session.run(self._outputs, self._feeds)
         for (name_in, _), value in zip(self._state_names, result[1:], strict=True):

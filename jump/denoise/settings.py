@@ -34,7 +34,7 @@ class DenoiseSettings:
     grace_ms: float = 200.0
     release_ms: float = 80.0
     linked: bool = True
-    neural_model: str = "nsnet2-48k"
+    neural_model: str = "nsnet2-48k-int8"
     vad_model: str = "silero-vad"
 
     def sanitised(self) -> DenoiseSettings:
