@@ -69,9 +69,10 @@ def unroll_gru_step(model: Any) -> None:
         if node.op_type != "GRU":
             nodes.append(node)
             continue
-        if _attr(node, "direction", b"forward") != b"forward" or _attr(
-            node, "linear_before_reset", 0
-        ) != 1:
+        if (
+            _attr(node, "direction", b"forward") != b"forward"
+            or _attr(node, "linear_before_reset", 0) != 1
+        ):
             raise ValueError("only forward GRUs with linear_before_reset=1 can be unrolled")
         h = _attr(node, "hidden_size")
         x, w, r, b = node.input[:4]
@@ -138,7 +139,9 @@ def quantize_int8(src: Path, dst: Path, keep_float_inputs: tuple[str, ...]) -> N
 
     model = onnx.load(str(src))
     exclude = [
-        n.name for n in model.graph.node if n.op_type == "MatMul" and n.input[0] in keep_float_inputs
+        n.name
+        for n in model.graph.node
+        if n.op_type == "MatMul" and n.input[0] in keep_float_inputs
     ]
     quantize_dynamic(
         str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude

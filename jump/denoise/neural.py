@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from jump.denoise.graph_edit import STATE_PREFIX, prepared_copy
 from jump.models import ModelEntry
 
 log = logging.getLogger("jump.denoise")
+
 
 class MaskModel:
     """A loaded spectral-mask model for ``rows`` parallel streams (channels, or 1 if linked)."""
