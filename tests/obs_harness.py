@@ -74,8 +74,15 @@ def scene_collection(
 class ObsProcess:
     """One OBS run. Use as a context manager; `client` is an obsws_python.ReqClient."""
 
-    def __init__(self, home: Path, collection: dict[str, Any], env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        home: Path,
+        collection: dict[str, Any],
+        env: dict[str, str] | None = None,
+        canvas: tuple[int, int] = (1280, 720),
+    ):
         self.home = home
+        self.canvas = canvas
         self.collection = collection
         self.extra_env = env or {}
         self.version = obs_version()
@@ -122,7 +129,8 @@ class ObsProcess:
         self.record_dir.mkdir(parents=True, exist_ok=True)
         (profile / "basic.ini").write_text(
             "[General]\nName=Jump\n"
-            "[Video]\nBaseCX=1280\nBaseCY=720\nOutputCX=1280\nOutputCY=720\nFPSType=1\n"
+            f"[Video]\nBaseCX={self.canvas[0]}\nBaseCY={self.canvas[1]}\n"
+            f"OutputCX={self.canvas[0]}\nOutputCY={self.canvas[1]}\nFPSType=1\n"
             "FPSInt=30\n"
             "[Audio]\nSampleRate=48000\nChannelSetup=Stereo\n"
             "[Output]\nMode=Advanced\n"

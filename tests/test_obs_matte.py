@@ -15,7 +15,7 @@ from tests.obs_harness import REPO, scene_collection
 pytestmark = pytest.mark.e2e
 
 JUMP = REPO / "jump_obs.py"
-HOOKS = REPO / "tests" / "obs_scripts" / "test_hooks.py"
+HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
 SIZE = (1280, 720)
 
 

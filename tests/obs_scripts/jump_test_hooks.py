@@ -34,7 +34,7 @@ _state = {"script": None, "reloads": 0}
 
 
 def _raise(*_args, **_kwargs):
-    raise RuntimeError("injected by test_hooks")
+    raise RuntimeError("injected by jump_test_hooks")
 
 
 def _reload_on_ui_thread(_param):
@@ -46,7 +46,7 @@ def _reload_on_ui_thread(_param):
         with open(f"{TRIGGER}.done", "a") as fh:
             fh.write(f"reload {_state['reloads']}\n")
     except Exception as exc:  # never let an exception out of a C callback
-        print("test_hooks reload failed:", exc)
+        print("jump_test_hooks reload failed:", exc)
 
 
 _reload_cb = TASK(_reload_on_ui_thread)
