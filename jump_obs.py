@@ -123,9 +123,12 @@ def script_load(settings: object) -> None:
     log = logging.getLogger("jump")
     if MISSING:
         log.warning(
-            "missing Python packages: %s; filters pass media through. Python %s, paths tried: %s",
+            "missing Python packages: %s; filters pass media through. Install them for "
+            "OBS's Python %s with: cd %s && python3 -m venv .venv && "
+            ".venv/bin/pip install -r requirements.txt (paths tried: %s)",
             ", ".join(MISSING),
             sysconfig.get_python_version(),
+            HERE,
             ", ".join(str(p) for p in _candidates(user_path)),
         )
     names = register_all()

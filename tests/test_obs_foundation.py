@@ -216,3 +216,36 @@ def test_script_reload_while_filters_run(obs_factory, speech_wav, portrait_png, 
     text = obs.log_text()
     assert text.count("Jump loaded from") >= 4  # the first load, a second handle, 3 reloads
     obs.assert_clean_shutdown()
+
+
+def test_missing_dependencies_pass_media_through_and_say_why(
+    obs_factory, speech_wav, portrait_png, tmp_path
+):
+    """Jump installed without its .venv: filters still register, pass media through, and
+    the log says exactly what is missing and how to install it."""
+    import shutil
+
+    bare = tmp_path / "jump-no-venv"
+    shutil.copytree(REPO / "jump", bare / "jump", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(JUMP, bare / "jump_obs.py")
+    wav, reference = speech_wav
+    obs = obs_factory(
+        scene_collection(
+            [
+                media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
+                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
+                image_source("Plain", portrait_png),
+            ],
+            [bare / "jump_obs.py"],
+        ),
+        env={"JUMP_SITE_PACKAGES": ""},
+    )
+    time.sleep(1.0)
+    text = obs.log_text()
+    assert "missing Python packages: numpy (ModuleNotFoundError" in text
+    assert "filters pass media through" in text
+    assert "registered filter 'Jump Denoise' (jump_denoise)" in text
+    filtered, plain = obs.screenshot("Cam"), obs.screenshot("Plain")
+    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
+    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+    assert obs.alive()

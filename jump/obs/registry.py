@@ -86,13 +86,15 @@ def _report(type_id: str, callback: str, exc: BaseException) -> None:
     key = (type_id, callback, type(exc).__name__)
     if key not in _reported:
         _reported.add(key)
+        # A missing package is explained once by jump_obs.py; a traceback adds nothing.
+        trace = None if isinstance(exc, ImportError) else exc
         log.error(
             "%s.%s failed (%s: %s); passing media through",
             type_id,
             callback,
             type(exc).__name__,
             exc,
-            exc_info=exc,
+            exc_info=trace,
         )
 
 
