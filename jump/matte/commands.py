@@ -75,6 +75,7 @@ def register(
     b.add_argument("--frames", type=int, default=200, help="timed frames per size")
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--fps", type=float, default=30.0, help="feed rate of the worker-lag test")
+    b.add_argument("--cv-threads", type=int, default=None, help="cv2.setNumThreads before timing")
     b.set_defaults(func=cmd_bench)
 
 
@@ -380,6 +381,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from jump.matte.model import MatteModelError
     from jump.matte.settings import MatteSettings
 
+    if args.cv_threads is not None:
+        import cv2
+
+        cv2.setNumThreads(args.cv_threads)
     settings = MatteSettings(model=args.model, threads=args.threads, provider=args.provider)
     try:
         matter = Matter(settings, args.models)
@@ -406,6 +411,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"{r.process_ms:.2f} | {r.ratio:.2f}× | {r.masks_per_s:.0f} |",
             flush=True,
         )
+    stage_size = "1080p" if "1080p" in sizes else sizes[0]
+    print(f"\nStages on the {stage_size} work frame, each run alone (median ms):\n")
+    print("| stage | ms |\n|---|---|")
+    for name, ms in bench.stage_times(matter, stage_size):
+        print(f"| {name} | {ms:.2f} |", flush=True)
     lag_size = "1080p" if "1080p" in sizes else sizes[0]
     lag = bench.bench_lag(settings, args.models, lag_size, args.fps)
     print(

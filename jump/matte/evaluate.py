@@ -52,13 +52,22 @@ class Scores:
         }
 
 
+def _raw_engine(matter: Matter) -> Matter:
+    """An engine that shows the bare model: same model, no low-light assist on its input."""
+    if matter.settings.low_light == "off":
+        return matter
+    return Matter(matter.settings.with_(low_light="off"), matter.models_dir)
+
+
 def evaluate_stills(matter: Matter, samples: Iterable[synth.Sample]) -> tuple[Scores, Scores]:
     """(raw, refined) scores on single pictures (no temporal state between them)."""
     raw, refined = Scores(), Scores()
+    bare = _raw_engine(matter)
     for s in samples:
         matter.reset()
         r = matter.process_detailed(s.frame, "bgr")
-        raw.add(r.raw, s.alpha)
+        raw_alpha = r.raw if bare is matter else bare.process_detailed(s.frame, "bgr").raw
+        raw.add(raw_alpha, s.alpha)
         refined.add(r.alpha, s.alpha)
     return raw, refined
 
@@ -69,17 +78,19 @@ def evaluate_clip(
     """(raw, refined) scores on a clip: accuracy on every ``every``-th frame, flicker on
     every frame whose truth did not change (the still stretches)."""
     raw, refined = Scores(), Scores()
+    bare = _raw_engine(matter)
     matter.reset()
-    prev = None
+    prev = prev_raw = None
     for f in frames:
         r = matter.process_detailed(f.frame, "bgr")
+        raw_alpha = r.raw if bare is matter else bare.process_detailed(f.frame, "bgr").raw
         if f.index % every == 0:
-            raw.add(r.raw, f.alpha)
+            raw.add(raw_alpha, f.alpha)
             refined.add(r.alpha, f.alpha)
         if prev is not None and f.truth_still:
-            raw.flicker.append(metrics.flicker(prev.raw, r.raw))
+            raw.flicker.append(metrics.flicker(prev_raw, raw_alpha))
             refined.flicker.append(metrics.flicker(prev.alpha, r.alpha))
-        prev = r
+        prev, prev_raw = r, raw_alpha
     return raw, refined
 
 

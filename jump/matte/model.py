@@ -13,6 +13,8 @@ and read it back, so a user can add any single-input segmentation ONNX without c
                                         logits: softmax over channels (sigmoid if only one)
     "output_layout": "NHWC" | "NCHW", "person_channel": int,
     "input_name", "output_name"         optional; default the session's first
+    "low_light_assist": bool            whether low_light="auto" brightens this model's
+                                        input (default true; measured per model)
 
 The pre-processing choices were checked by quality on the eval set (docs/matte.md):
 a wrong colour order or normalisation shows up as a clearly lower IoU.
@@ -55,6 +57,7 @@ class ModelSpec:
     person_channel: int
     input_name: str | None
     output_name: str | None
+    low_light_assist: bool  # whether "auto" low-light brightening helps this model
 
     @classmethod
     def from_entry(cls, entry: registry.ModelEntry) -> ModelSpec:
@@ -73,6 +76,7 @@ class ModelSpec:
                 person_channel=int(s.get("person_channel", 0)),
                 input_name=s.get("input_name"),
                 output_name=s.get("output_name"),
+                low_light_assist=bool(s.get("low_light_assist", True)),
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise MatteModelError(

@@ -32,7 +32,9 @@ class MatteSettings:
     gate_db: float = 42.0  # PSNR vs the last inferred frame above which a frame is "still"
     gate_max_skip: int = 15  # re-infer at least every N frames even when still
     min_blob: float = 0.002  # drop person blobs smaller than this fraction of the frame
-    fill_holes: float = 0.002  # fill enclosed background holes smaller than this fraction
+    # Fill enclosed background holes smaller than this fraction. Off by default: whether a
+    # gap is enclosed flips with one pixel (flicker), and gaps (hand on hip) are often real.
+    fill_holes: float = 0.0
     feather_px: float = 0.0  # soft edge grown *outward* from the body, source pixels
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
