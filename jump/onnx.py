@@ -234,7 +234,7 @@ def create_session(
         try:
             session = _new_session(ort, path, threads, specs)
             break
-        except (RuntimeError, ValueError) as exc:  # ORT raises both for EP load failures
+        except Exception as exc:  # ORT raises its own pybind types (Fail, EPFail…) too
             failed = provider_name(specs[0])
             if failed == "CPUExecutionProvider":
                 raise
