@@ -255,23 +255,28 @@ def zero_db() -> list:
     return [mixture("fan", 0.0), mixture("street", 0.0)]
 
 
-def test_both_beats_the_noisy_input_and_rnnoise_at_0_db(zero_db) -> None:
+@pytest.mark.parametrize("method", ["both", "neural"])
+def test_beats_the_noisy_input_and_rnnoise_at_0_db(zero_db, method: str) -> None:
+    """Measured at 0 dB (fan, street): PESQ +0.83..0.90, STOI +0.07, SI-SDR +11..13 dB over
+    the input, SI-SDR +1.5..1.8 dB over RNNoise."""
     from jump.denoise.baselines import rnnoise
 
+    settings = DenoiseSettings(method=method)
     for mix in zero_db:
         noisy = score(mix.clean, mix.noisy, RATE)
-        ours = score(mix.clean, denoise_array(mix.noisy, RATE, models_dir=str(MODELS)), RATE)
+        ours = score(mix.clean, denoise_array(mix.noisy, RATE, settings, str(MODELS)), RATE)
         theirs = score(mix.clean, rnnoise(mix.noisy, RATE), RATE)
-        assert ours.pesq > noisy.pesq + 0.3, (mix.name, ours, noisy)
-        assert ours.stoi > noisy.stoi + 0.01, (mix.name, ours, noisy)
-        assert ours.si_sdr > noisy.si_sdr + 8.0, (mix.name, ours, noisy)
-        assert ours.si_sdr > theirs.si_sdr, (mix.name, ours, theirs)
+        assert ours.pesq > noisy.pesq + 0.6, (mix.name, ours, noisy)
+        assert ours.stoi > noisy.stoi + 0.04, (mix.name, ours, noisy)
+        assert ours.si_sdr > noisy.si_sdr + 10.0, (mix.name, ours, noisy)
+        assert ours.si_sdr > theirs.si_sdr + 0.5, (mix.name, ours, theirs)
+        assert ours.pesq > theirs.pesq, (mix.name, ours, theirs)
 
 
 def test_classical_alone_improves_si_sdr_at_0_db(zero_db) -> None:
     for mix in zero_db:
         y = denoise_array(mix.noisy, RATE, DenoiseSettings(method="classical"), str(MODELS))
-        assert si_sdr(mix.clean, y) > si_sdr(mix.clean, mix.noisy) + 2.5
+        assert si_sdr(mix.clean, y) > si_sdr(mix.clean, mix.noisy) + 3.5  # measured +4.5, +8.5
 
 
 def test_vad_f1_on_labelled_speech() -> None:

@@ -334,8 +334,11 @@ class Denoiser:
             gate = self._gate.step(confirmed, fast)
             if self.trace is not None:
                 self.trace.append((self._vad_p, fast, gate))
-            # The gate sets how deep the gain may go: speech_db in speech, strength_db in pauses.
-            np.maximum(g, d.speech_floor * 10.0 ** (-(1.0 - gate) * pause_db / 20.0), out=g)
+            # No bin is cut by more than speech_db; in pauses the gate takes the whole frame
+            # down by up to (strength_db - speech_db) more, with a smooth release.
+            np.maximum(g, d.speech_floor, out=g)
+            if gate < 1.0:
+                g *= 10.0 ** (-(1.0 - gate) * pause_db / 20.0)
             gains[:, t] = g
         self._hops += hops
         if d.mix < 1.0:

@@ -10,25 +10,31 @@ METHODS = ("classical", "neural", "both")
 
 @dataclass(frozen=True)
 class DenoiseSettings:
-    """What the OBS properties and the CLI flags set.
+    """What the OBS properties and the CLI flags set (defaults measured, see docs/denoise.md).
 
-    method:        "classical" (noise tracker + Wiener gain), "neural" (ONNX mask model) or
-                   "both" (the model's mask steers the classical noise tracker; gains combined).
-    strength_db:   largest attenuation of any bin, and of the whole signal in pauses (dB > 0).
-    speech_db:     largest attenuation while voice is present: less than ``strength_db`` keeps
-                   the voice natural (robotic voice is the complaint users make most).
-    mix:           dry/wet, 0 = input only, 1 = fully processed.
-    vad_threshold: speech probability (0..1) above which the gate opens.
-    grace_ms:      how long the gate stays open after the last speech frame.
-    release_ms:    time constant of the gate closing (attack is immediate, one hop).
-    linked:        one gain for all channels (cheaper, keeps the stereo image) or per channel.
-    neural_model:  manifest id of the mask model.
-    vad_model:     manifest id of the VAD model; "" uses only the energy detector.
+    method:        "neural" (ONNX mask model; the default, best measured quality),
+                   "classical" (SPP noise tracker + decision-directed LSA gain; no model needed)
+                   or "both" (the model's mask, then a classical post-filter that trims the
+                   stationary residual by at most 3 dB).
+    strength_db:   largest total attenuation: what pauses fall to when the gate is closed.
+    speech_db:     largest attenuation of any bin while the gate is open (speech); the gate
+                   takes pauses the rest of the way to ``strength_db``. Clamped to strength_db.
+    mix:           dry/wet, 0 = input only (delayed), 1 = fully processed.
+    vad_threshold: Silero speech probability (0..1) above which the gate opens.
+    grace_ms:      how long the gate stays open after the last speech decision.
+    release_ms:    time constant of the gate closing (it opens at once, within one hop).
+    linked:        one gain for all channels (one inference, keeps the stereo image) or one
+                   per channel.
+    neural_model:  manifest id of the mask model ("nsnet2-48k-int8", or "nsnet2-48k" in float).
+    vad_model:     manifest id of the VAD model; "" uses only the per-hop SNR detector.
+
+    There is no "retroactive grace": the 20 ms latency budget is spent on the STFT window,
+    whose newest half already lets each frame's gain see 10 ms past the samples it completes.
     """
 
-    method: str = "both"
-    strength_db: float = 40.0
-    speech_db: float = 30.0
+    method: str = "neural"
+    strength_db: float = 50.0
+    speech_db: float = 40.0
     mix: float = 1.0
     vad_threshold: float = 0.5
     grace_ms: float = 200.0
