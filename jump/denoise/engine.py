@@ -300,8 +300,11 @@ class Denoiser:
     def _process(self, hops: int) -> None:
         h, n = self.hop, self.window
         d = self._derived
-        buf = self._in[:, : (hops - 1) * h + n]
-        frames = np.lib.stride_tricks.sliding_window_view(buf, n, axis=1)[:, ::h]
+        # [channels, hops, window] view of the input buffer; frames overlap by half.
+        s_c, s_t = self._in.strides
+        frames = np.lib.stride_tricks.as_strided(
+            self._in, (self.channels, hops, n), (s_c, h * s_t, s_t), writeable=False
+        )
         spec = scipy.fft.rfft(frames * self._win, n=self.n_fft, axis=-1)
         power = spec.real * spec.real + spec.imag * spec.imag
         rows_power = power.mean(axis=0, keepdims=True) if d.rows == 1 else power
