@@ -23,11 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     fp.set_defaults(func=cmd_fetch)
 
     op = msub.add_parser("optimize", help="build FP16 / INT8 variants of a model")
-    op.add_argument("model", help="base model id, e.g. mediapipe")
+    op.add_argument("model", nargs="?", help="base model id, e.g. mediapipe")
     op.add_argument("--fp16", action="store_true", help="float16 weights and maths (GPUs)")
     op.add_argument("--int8", action="store_true", help="static int8, calibrated on composites")
     op.add_argument("--out", default=str(models.PROJECT_MODELS), help="model folder to write to")
     op.add_argument("--calibration", type=int, default=24, help="calibration frames (int8)")
+    op.add_argument(
+        "--refresh", action="store_true", help="re-derive models/variants.json from the bases"
+    )
     op.set_defaults(func=cmd_optimize)
 
     cp = msub.add_parser("compare", help="quality of variants vs FP32 on held-out composites")
@@ -110,9 +113,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
     from jump import optimize
 
+    if args.refresh:
+        print(f"refreshed {', '.join(optimize.refresh_variants())} in {optimize.VARIANTS_FILE}")
+        return 0
     precisions = [p for p in optimize.PRECISIONS if getattr(args, p)]
-    if not precisions:
-        print("nothing to do: give --fp16 and/or --int8")
+    if not precisions or not args.model:
+        print("nothing to do: give a model and --fp16 and/or --int8 (or --refresh)")
         return 2
     try:
         entry = models.get_entry(args.model)

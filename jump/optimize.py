@@ -210,6 +210,19 @@ def record_variants(entries: Sequence[dict[str, Any]], path: Path | None = None)
     path.write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def refresh_variants(path: Path | None = None) -> list[str]:
+    """Re-derive every recorded variant entry from its base's current manifest entry.
+
+    Run after editing a base model's engine fields; returns the refreshed ids.
+    """
+    path = path or VARIANTS_FILE
+    manifest = {k: v for k, v in registry.load_manifest().items() if not is_variant(v)}
+    current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    fresh = [variant_entry(manifest[e["variant_of"]], e["precision"]) for e in current]
+    record_variants(fresh, path)
+    return [e["id"] for e in fresh]
+
+
 def is_variant(entry: registry.ModelEntry) -> bool:
     return bool(entry.spec.get("variant_of"))
 

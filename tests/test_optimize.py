@@ -111,8 +111,8 @@ def test_shipped_variants_manifest_matches_its_bases() -> None:
         assert e.file == optimize.variant_file(base, e.spec["precision"])
         own = {k: v for k, v in e.spec.items() if k not in ("variant_of", "precision")}
         assert own == base.spec, (
-            f"{e.id} is stale: run `python -m jump models optimize {base.id} "
-            f"--{e.spec['precision']}` to refresh models/variants.json"
+            f"{e.id} is stale: run `python -m jump models optimize --refresh` "
+            "to re-derive models/variants.json from the edited base entry"
         )
 
 
@@ -127,4 +127,4 @@ def test_cli_optimize_builds_and_records(
     assert (tmp_path / "matte" / "selfie-fp16.onnx").is_file()
     assert [e["id"] for e in json.loads(record.read_text())] == ["selfie-fp16"]
     assert main(["models", "optimize", "selfie"]) == 2  # nothing asked for
-    assert "give --fp16" in capsys.readouterr().out
+    assert "--fp16" in capsys.readouterr().out
