@@ -215,6 +215,14 @@ def test_work_size_keeps_aspect_and_never_upscales(matter: Matter) -> None:
     assert matter.work_size(320, 180) == (320, 180)
 
 
+def test_worker_knows_the_work_size_before_the_model_loads(tmp_path: Path) -> None:
+    w = MatteWorker(MatteSettings(), _garbage_model_dir(tmp_path))
+    assert w.input_size == (256, 144) and w.work_size(1920, 1080) == (512, 288)
+    w.update(MatteSettings(model="selfie"))
+    assert w.work_size(1280, 720) == (512, 288) and w.input_size == (256, 256)
+    w.close()
+
+
 def test_settings_are_clamped() -> None:
     s = MatteSettings(threshold=float("nan"), temporal=7, threads=0, low_light="bogus")
     assert 0 < s.threshold < 1 and s.temporal == 1.0 and s.threads == 1 and s.low_light == "off"

@@ -109,6 +109,17 @@ def matte_specs() -> dict[str, ModelSpec]:
     }
 
 
+DEFAULT_INPUT_SIZE = (256, 144)
+
+
+def spec_input_size(model_id: str) -> tuple[int, int]:
+    """A matte model's input size from the manifest alone; the default model's if unknown."""
+    try:
+        return ModelSpec.from_entry(registry.get_entry(model_id)).input_size
+    except (registry.ModelError, MatteModelError):
+        return DEFAULT_INPUT_SIZE
+
+
 def available_matte_models(models_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Ids of the manifest's matte models whose file is present on the search path."""
     return [

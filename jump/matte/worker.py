@@ -64,6 +64,7 @@ class MatteWorker:
         self.error: str | None = None
         self.stats = WorkerStats()
         self._settings = settings or MatteSettings()
+        self._wanted_settings = self._settings  # what the caller asked for last
         self._pending_settings: MatteSettings | None = None
         self._reset_pending = False
         self._cond = threading.Condition()
@@ -87,6 +88,22 @@ class MatteWorker:
             self._slot = (copy, int(frame_id), time.perf_counter())
             self._cond.notify()
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(w, h) of the current model's input, from the manifest (no session needed)."""
+        from jump.matte.model import spec_input_size
+
+        return spec_input_size(self._wanted_settings.model)
+
+    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
+        """(w, h) to downscale a source to before ``submit`` (see ``Matter.work_size``).
+
+        Known before the model has loaded, so the filter can size its render target at once.
+        """
+        from jump.matte.engine import work_size
+
+        return work_size(self.input_size, self._wanted_settings.work_scale, source_w, source_h)
+
     def latest(self) -> tuple[np.ndarray, int] | None:
         """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
         return self._result
@@ -95,6 +112,7 @@ class MatteWorker:
         """New settings, applied by the worker before its next frame (a model change reloads)."""
         with self._cond:
             self._pending_settings = settings
+            self._wanted_settings = settings
             self._cond.notify()
 
     def reset(self) -> None:
