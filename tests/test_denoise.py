@@ -273,6 +273,22 @@ def test_beats_the_noisy_input_and_rnnoise_at_0_db(zero_db, method: str) -> None
         assert ours.pesq > theirs.pesq, (mix.name, ours, theirs)
 
 
+def test_44k1_keeps_most_of_the_48k_quality() -> None:
+    """At 44.1 kHz the engine zero-pads to 945 points so its bins match NSNet2's spacing;
+    measured on fan at 0 dB: SI-SDR +10.9 dB, PESQ +0.8 over the input (48 kHz: +11.1, +0.9)."""
+    from scipy.signal import resample_poly
+
+    mix = mixture("fan", 0.0)
+    noisy = resample_poly(mix.noisy, 147, 160).astype(np.float32)
+    clean = resample_poly(mix.clean, 147, 160)
+    d = Denoiser(44100, 1, DenoiseSettings(), str(MODELS))
+    assert d.n_fft == 945
+    before = score(clean, noisy, 44100)
+    after = score(clean, denoise_array(noisy, 44100, denoiser=d), 44100)
+    assert after.si_sdr > before.si_sdr + 9.5, (after, before)
+    assert after.pesq > before.pesq + 0.6, (after, before)
+
+
 def test_classical_alone_improves_si_sdr_at_0_db(zero_db) -> None:
     for mix in zero_db:
         y = denoise_array(mix.noisy, RATE, DenoiseSettings(method="classical"), str(MODELS))
