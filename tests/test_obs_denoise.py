@@ -28,7 +28,7 @@ def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
 @pytest.fixture
 def noisy_speech(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     """Real speech + real noise at 5 dB SNR, 48 kHz stereo float WAV; (path, clean, noisy)."""
-    clean = media.speech_48k(6.0)
+    clean = media.speech_48k(16.0)  # unique speech, longer than the test: never loops
     noise = np.resize(media.read_mono(media.NOISE / "noise1.wav"), clean.shape)
     gain = np.sqrt((clean**2).mean() / (noise**2).mean() / 10 ** (5 / 10))
     noisy = (clean + gain * noise).astype(np.float32)
@@ -44,7 +44,7 @@ def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, nois
     source = {
         "id": "ffmpeg_source",
         "name": "Mic",
-        "settings": {"local_file": str(wav), "is_local_file": True, "looping": True},
+        "settings": {"local_file": str(wav), "is_local_file": True, "looping": False},
         "filters": [
             {
                 "id": "jump_denoise",
@@ -80,5 +80,6 @@ def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, nois
     reference = media.loop_slice(clean, offset, chunk.size)
     noisy_same = media.loop_slice(noisy, offset, chunk.size)
     assert si_sdr(noisy_same, reference) < 6  # the input really is noisy
-    assert si_sdr(chunk, reference) > si_sdr(noisy_same, reference) + 3
+    # measured +8.3 to +9.1 dB over three runs (noisy 0.9–2.6 dB on these windows)
+    assert si_sdr(chunk, reference) > si_sdr(noisy_same, reference) + 5
     assert np.allclose(recording[0], recording[1], atol=1e-6)  # linked stereo stays linked

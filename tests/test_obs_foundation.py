@@ -18,10 +18,11 @@ HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
 
 
 def media_source(name: str, wav: Path, filters: list[dict] | None = None) -> dict:
+    # Not looping: a loop point inside a recording would be a gap of ffmpeg_source's own.
     return {
         "id": "ffmpeg_source",
         "name": name,
-        "settings": {"local_file": str(wav), "is_local_file": True, "looping": True},
+        "settings": {"local_file": str(wav), "is_local_file": True, "looping": False},
         "filters": filters or [],
     }
 
@@ -41,8 +42,8 @@ def jump_filter(kind: str, name: str, settings: dict | None = None) -> dict:
 
 @pytest.fixture
 def speech_wav(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray]:
-    path = tmp_path / "speech48k.wav"
-    return path, media.write_stereo_wav(path, media.speech_48k(6.0))
+    path = tmp_path / "speech48k.wav"  # longer than any recording here: the file never loops
+    return path, media.write_stereo_wav(path, media.speech_48k(16.0))
 
 
 @pytest.fixture

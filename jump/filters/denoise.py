@@ -19,6 +19,7 @@ from jump.obs.registry import FilterSpec, Source
 # --- setting keys -------------------------------------------------------------------
 S_METHOD = "method"
 S_STRENGTH = "strength_db"
+S_SPEECH_STRENGTH = "speech_db"
 S_MIX = "mix"
 S_VAD_THRESHOLD = "vad_threshold"
 S_GRACE = "grace_ms"
@@ -40,14 +41,15 @@ def engine_settings(settings: Settings) -> Any:
     from jump.denoise import DenoiseSettings
 
     return DenoiseSettings(
-        method=settings.get_str(S_METHOD) or "both",
+        method=settings.get_str(S_METHOD),
         strength_db=settings.get_float(S_STRENGTH),
+        speech_db=settings.get_float(S_SPEECH_STRENGTH),
         mix=settings.get_float(S_MIX) / 100.0,
         vad_threshold=settings.get_float(S_VAD_THRESHOLD) / 100.0,
         grace_ms=settings.get_float(S_GRACE),
         linked=settings.get_bool(S_LINKED),
-        neural_model=settings.get_str(S_MODEL) or "nsnet2-48k",
-    )
+        neural_model=settings.get_str(S_MODEL),
+    ).sanitised()
 
 
 # --- state and callbacks ------------------------------------------------------------
@@ -134,31 +136,46 @@ class PassthroughAudio:
 
 # --- defaults and properties ----------------------------------------------------------
 def defaults(settings: Settings) -> None:
-    settings.set_default(S_METHOD, "both")
-    settings.set_default(S_STRENGTH, 30.0)
-    settings.set_default(S_MIX, 100.0)
-    settings.set_default(S_VAD_THRESHOLD, 50.0)
-    settings.set_default(S_GRACE, 200.0)
-    settings.set_default(S_LINKED, True)
-    settings.set_default(S_MODEL, "nsnet2-48k")
+    from jump.denoise import DenoiseSettings
+
+    d = DenoiseSettings()  # the engine's measured defaults are the filter's defaults
+    settings.set_default(S_METHOD, d.method)
+    settings.set_default(S_STRENGTH, float(d.strength_db))
+    settings.set_default(S_SPEECH_STRENGTH, float(d.speech_db))
+    settings.set_default(S_MIX, 100.0 * d.mix)
+    settings.set_default(S_VAD_THRESHOLD, 100.0 * d.vad_threshold)
+    settings.set_default(S_GRACE, float(d.grace_ms))
+    settings.set_default(S_LINKED, bool(d.linked))
+    settings.set_default(S_MODEL, d.neural_model)
     settings.set_default(S_MODELS_DIR, "")
 
 
 def properties(_instance: Any) -> Properties:
+    from jump.models import load_manifest
+
     p = Properties()
     p.add_list(
         S_METHOD,
         "Method",
-        [("Neural + classical (best)", "both"), ("Neural", "neural"), ("Classical", "classical")],
+        [("Neural (best)", "neural"), ("Neural + classical", "both"), ("Classical", "classical")],
     )
     p.add_float(
         S_STRENGTH,
         "Strength",
         0.0,
-        60.0,
+        80.0,
         1.0,
         " dB",
-        "Most attenuation applied to noise; pauses between words get the full amount.",
+        "Most attenuation of noise; pauses between words fall this far.",
+    )
+    p.add_float(
+        S_SPEECH_STRENGTH,
+        "Strength while talking",
+        0.0,
+        80.0,
+        1.0,
+        " dB",
+        "Most attenuation under the voice: lower keeps the voice natural.",
     )
     p.add_float(S_MIX, "Mix (dry/wet)", 0.0, 100.0, 1.0, " %")
     advanced = Properties()
@@ -185,9 +202,12 @@ def properties(_instance: Any) -> Properties:
         "Link channels",
         "One gain for all channels: keeps the stereo image and costs one channel of CPU.",
     )
-    advanced.add_list(
-        S_MODEL, "Neural model", [("NSNet2 48 kHz", "nsnet2-48k"), ("DTLN 16 kHz", "dtln")]
-    )
+    models = [
+        e.id
+        for e in load_manifest().values()
+        if e.kind == "denoise" and e.spec.get("streaming", True)
+    ]
+    advanced.add_list(S_MODEL, "Neural model", [(m, m) for m in models])
     advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
     p.add_group("advanced", "Advanced", advanced)
     return p
