@@ -94,7 +94,7 @@ def test_filters_attach_through_websocket(obs_factory, speech_wav, portrait_png)
     assert [f["filterKind"] for f in cam] == ["jump_matte"]
     assert [f["filterKind"] for f in mic] == ["jump_denoise"]
     defaults = obs.request("GetSourceFilterDefaultSettings", {"filterKind": "jump_denoise"})
-    assert defaults["defaultFilterSettings"]["method"] == "both"
+    assert defaults["defaultFilterSettings"]["method"] == "neural"  # the engine's default
     time.sleep(1.0)
     assert obs.alive()
     text = obs.log_text()
