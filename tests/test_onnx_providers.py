@@ -84,7 +84,7 @@ def test_tensorrt_options_cache_in_user_folder(
     assert trt[0] == "TensorrtExecutionProvider"
     assert trt[1]["trt_engine_cache_enable"] is True
     assert Path(trt[1]["trt_engine_cache_path"]) == tmp_path / "cache" / "tensorrt"
-    assert cuda[1]["cudnn_conv_algo_search"] == "EXHAUSTIVE"
+    assert cuda[1]["cudnn_conv_algo_search"] == "HEURISTIC"
     graph = jonnx.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
     assert graph[0][1]["enable_cuda_graph"] is True
 
