@@ -26,8 +26,6 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 log = logging.getLogger("jump.onnx")
 
 PROVIDERS: dict[str, str] = {
@@ -310,9 +308,6 @@ def _preload_cuda_libraries(ort: Any) -> None:
         log.debug("onnxruntime.preload_dlls failed: %s", exc)
 
 
-_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
-
-
 class FixedShapeRunner:
     """Runs a one-input model of fixed shape with IO binding and no per-frame allocation.
 
@@ -329,7 +324,10 @@ class FixedShapeRunner:
     """
 
     def __init__(self, session: Any) -> None:
+        import numpy as np  # here, not at the top: `python -m jump --help` stays instant
+
         ort = import_ort()
+        numpy_types = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
         self.session = session
         self.provider = running_provider(session)
         inp = session.get_inputs()[0]
@@ -337,7 +335,7 @@ class FixedShapeRunner:
         self.input_buffer = np.zeros(_fixed_shape(inp.shape), np.float32)
         outs = session.get_outputs()
         self.output_names = [o.name for o in outs]
-        self.outputs = [np.zeros(_fixed_shape(o.shape), _NUMPY_TYPES[o.type]) for o in outs]
+        self.outputs = [np.zeros(_fixed_shape(o.shape), numpy_types[o.type]) for o in outs]
         self._binding = session.io_binding()
         self._device_in: Any = None
         self._device_out: list[Any] = []
@@ -353,7 +351,7 @@ class FixedShapeRunner:
             for name, arr in zip(self.output_names, self.outputs, strict=True):
                 self._binding.bind_output(name, "cpu", 0, arr.dtype, arr.shape, arr.ctypes.data)
 
-    def run(self) -> np.ndarray:
+    def run(self) -> Any:
         """Run on the current ``input_buffer``; returns the first output."""
         if self._device_in is None:
             self.session.run_with_iobinding(self._binding)
