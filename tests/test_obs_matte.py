@@ -183,9 +183,18 @@ def test_missing_model_passes_video_through(obs_factory, webcam, tmp_path):
     assert obs.alive()
 
 
-def test_render_thread_cost_is_instrumented(obs_factory, webcam, tmp_path):
-    """The filter reports its own render-thread time and mask lag (numbers go to benchmarks)."""
-    png, _, _ = webcam
+def read_stats(stats_file: Path) -> dict:
+    return next(
+        row
+        for row in map(json.loads, stats_file.read_text().splitlines())
+        if row["kind"] == "jump_matte"
+    )
+
+
+def test_render_cost_mask_lag_and_delayed_video(obs_factory, webcam, tmp_path):
+    """The filter reports its render-thread time and mask lag (numbers go to benchmarks);
+    "delay video to match mask" draws the frame each mask was computed from."""
+    png, _, truth = webcam
     stats_file = tmp_path / "stats.jsonl"
     obs = obs_factory(
         scene_collection([image_source("Cam", png, matte())], [JUMP, HOOKS]),
@@ -202,3 +211,9 @@ def test_render_thread_cost_is_instrumented(obs_factory, webcam, tmp_path):
     assert stats["frames_captured"] > stats["masks"] / 2
     assert 0 < stats["render_ms"] < 1000
     assert 0 <= stats["mask_lag_frames"] < 30
+    assert stats["drawn_lag_frames"] >= 1  # read back a frame late: the mask trails the picture
+
+    delayed = set_matte(obs, "Cam", {"delay_video": True})
+    time.sleep(1.5)
+    assert read_stats(stats_file)["drawn_lag_frames"] == 0
+    assert media.iou(delayed[:, :, 3], truth) >= 0.9

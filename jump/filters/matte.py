@@ -42,6 +42,8 @@ S_LOW_LIGHT = "low_light"
 S_PROVIDER = "provider"
 S_THREADS = "threads"
 S_MODELS_DIR = "models_dir"
+S_DELAY_VIDEO = "delay_video"
+DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
 PREFERRED_SPACES = (c_int * 3)(L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
@@ -96,6 +98,9 @@ class MatteFilter:
         self.ring = G.StageRing(2)
         self.mask = G.DynamicTexture(L.GS_R8, 1)
         self.picture = G.FileTexture()
+        self.history = G.FrameHistory(DELAY_FRAMES)
+        self.delay_video = False
+        self.drawn_lag = 0  # frames between the picture drawn and the mask applied to it
         self.frame_id = 0
         self.mask_id = -1
         self.work = (0, 0)
@@ -116,6 +121,7 @@ class MatteFilter:
         self.blur_px = max(1.0, settings.get_float(S_BLUR))
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
         self.bg_image = settings.get_str(S_IMAGE)
+        self.delay_video = settings.get_bool(S_DELAY_VIDEO)
         spec = matte_specs().get(config.model)
         if spec is not None:
             self.input_size = spec.input_size
@@ -166,7 +172,8 @@ class MatteFilter:
             self.blur_a = G.TexRender(L.GS_RGBA16F)
             self.blur_b = G.TexRender(L.GS_RGBA16F)
 
-        self._capture(worker, target, width, height)
+        space = f.obs_source_get_color_space(target, 3, PREFERRED_SPACES)
+        self._capture(worker, target, width, height, space)
         latest = worker.latest()
         if latest is None:
             return False
@@ -180,24 +187,49 @@ class MatteFilter:
             self._blur_background()
         elif self.technique == "Image" and not self.picture.load(self.bg_image):
             return False
-        space = f.obs_source_get_color_space(target, 3, PREFERRED_SPACES)
+        held = self.history.find(mask_id) if self.delay_video else None
+        if held is not None:
+            self._draw_held_frame(*held)
+            self.drawn_lag = 0
+            return True
+        self.drawn_lag = self.frame_id - mask_id
         if not f.obs_source_process_filter_begin_with_color_space(
             self.source.ptr, G.format_for_space(space), space, L.OBS_ALLOW_DIRECT_RENDERING
         ):
             return True  # OBS draws nothing this frame; skipping would draw twice
-        effect.set_texture("mask", self.mask.ptr)
-        if self.technique == "Blur":
-            effect.set_texture("background", self.blur_b.texture())
-        elif self.technique == "Image":
-            effect.set_texture("background", self.picture.ptr, srgb=True)
-        effect.set_vec4("bg_color", *self.bg_color)
+        self._set_effect_inputs()
         with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_INVSRCALPHA):
             f.obs_source_process_filter_tech_end(
                 self.source.ptr, effect.ptr, 0, 0, self.technique.encode()
             )
         return True
 
-    def _capture(self, worker: Any, target: int, width: int, height: int) -> None:
+    def _set_effect_inputs(self) -> None:
+        effect = self.effect
+        effect.set_texture("mask", self.mask.ptr)
+        if self.technique == "Blur":
+            effect.set_texture("background", self.blur_b.texture())
+        elif self.technique == "Image":
+            effect.set_texture("background", self.picture.ptr, srgb=True)
+        effect.set_vec4("bg_color", *self.bg_color)
+
+    def _draw_held_frame(self, texture: int, size: tuple[int, int]) -> None:
+        """Draw an older frame with its own mask, the way process_filter_tech_end draws
+        (linear sRGB in and out, premultiplied blend)."""
+        f = L.fn()
+        previous_linear = f.gs_set_linear_srgb(True)
+        previous_fb = f.gs_framebuffer_srgb_enabled()
+        f.gs_enable_framebuffer_srgb(True)
+        try:
+            self.effect.set_texture("image", texture, srgb=True)
+            self._set_effect_inputs()
+            with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_INVSRCALPHA):
+                self.effect.draw(self.technique, texture, *size)
+        finally:
+            f.gs_enable_framebuffer_srgb(previous_fb)
+            f.gs_set_linear_srgb(previous_linear)
+
+    def _capture(self, worker: Any, target: int, width: int, height: int, space: int) -> None:
         """Draw the source small, stage it, and hand last frame's pixels to the worker."""
         work = self.work_size(width, height)
         if work != self.work:
@@ -209,6 +241,8 @@ class MatteFilter:
             with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
                 G.render_source(target, self.source.parent())
         self.frame_id += 1
+        if self.delay_video:
+            self.history.store(self.frame_id, target, self.source.parent(), (width, height), space)
         self.ring.stage(self.capture.texture(), *work, self.frame_id)
         staged = self.ring.read_oldest()
         if staged is not None:
@@ -245,6 +279,7 @@ class MatteFilter:
             "frames_captured": self.frame_id,
             "masks": worker_stats.masks if worker_stats else 0,
             "mask_lag_frames": self.frame_id - self.mask_id if self.mask_id >= 0 else -1,
+            "drawn_lag_frames": self.drawn_lag,
             "inference_ms": worker_stats.mean_inference_ms if worker_stats else 0.0,
             "end_to_end_ms": worker_stats.mean_end_to_end_ms if worker_stats else 0.0,
         }
@@ -258,6 +293,7 @@ class MatteFilter:
                 if obj is not None:
                     obj.destroy()
             self.ring.destroy()
+            self.history.destroy()
             self.mask.destroy()
             self.picture.destroy()
 
@@ -301,6 +337,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_PROVIDER, d.provider)
     settings.set_default(S_THREADS, int(d.threads))
     settings.set_default(S_MODELS_DIR, "")
+    settings.set_default(S_DELAY_VIDEO, False)
 
 
 def properties(instance: Any) -> Properties:
@@ -345,6 +382,13 @@ def properties(instance: Any) -> Properties:
         description="Removes flicker where the picture is still; follows motion.",
     )
     advanced.add_bool(S_MOTION_GATING, "Skip inference on still frames")
+    advanced.add_bool(
+        S_DELAY_VIDEO,
+        "Delay video to match mask",
+        f"Holds the picture back (up to {DELAY_FRAMES - 1} frames) so it is drawn with the mask "
+        "computed from it: no edge lag on fast motion. Delay audio to match with the source's "
+        "Sync Offset.",
+    )
     advanced.add_list(
         S_LOW_LIGHT, "Low-light assist", [("Off", "off"), ("When dark", "auto"), ("Always", "on")]
     )

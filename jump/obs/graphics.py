@@ -71,13 +71,19 @@ class TexRender:
         L.fn().gs_texrender_reset(self.ptr)
 
     @contextmanager
-    def target(self, width: int, height: int, ortho: tuple[int, int] | None = None):
+    def target(
+        self,
+        width: int,
+        height: int,
+        ortho: tuple[int, int] | None = None,
+        space: int = L.GS_CS_SRGB,
+    ):
         """Render into a width×height texture; `ortho` maps a larger source onto it.
 
         Yields False (and draws nothing) when it was already drawn this frame.
         """
         f = L.fn()
-        began = f.gs_texrender_begin(self.ptr, width, height)
+        began = f.gs_texrender_begin_with_color_space(self.ptr, width, height, space)
         if not began:
             yield False
             return
@@ -96,6 +102,46 @@ class TexRender:
 
     def destroy(self) -> None:
         L.fn().gs_texrender_destroy(self.ptr)
+
+
+class FrameHistory:
+    """Full-resolution copies of the last few frames by frame id, so the filter can draw
+    the frame a (late) mask was computed from: picture and mask stay in step."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.renders: list[TexRender | None] = [None] * count
+        self.ids = [-1] * count
+
+    def store(
+        self, frame_id: int, source: int, parent: int | None, size: tuple[int, int], space: int
+    ) -> None:
+        slot = frame_id % self.count
+        fmt = format_for_space(space)
+        render = self.renders[slot]
+        if render is None or render.fmt != fmt:
+            if render is not None:
+                render.destroy()
+            render = self.renders[slot] = TexRender(fmt)
+        render.reset()
+        with render.target(*size, space=space) as drawing, blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
+            if drawing:
+                render_source(source, parent)
+        self.ids[slot] = frame_id
+
+    def find(self, frame_id: int) -> tuple[int, tuple[int, int]] | None:
+        """(texture, size) of frame `frame_id` if it is still held."""
+        slot = frame_id % self.count
+        render = self.renders[slot]
+        if render is None or self.ids[slot] != frame_id:
+            return None
+        return render.texture(), render.size
+
+    def destroy(self) -> None:
+        for render in self.renders:
+            if render is not None:
+                render.destroy()
+        self.renders, self.ids = [None] * self.count, [-1] * self.count
 
 
 class StageRing:
