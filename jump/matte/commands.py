@@ -298,8 +298,6 @@ def _video_sink(out: Path, ext: str, transparent: bool, fps: float, w: int, h: i
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from jump.matte import evaluate, synth
     from jump.matte.engine import Matter
     from jump.matte.model import MatteModelError, available_matte_models
@@ -362,13 +360,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(evaluate.TABLE_HEAD)
             print(evaluate.fmt_row(m.settings.model, "raw", raw.mean()))
             print(evaluate.fmt_row(m.settings.model, "refined", ref.mean()))
-        pick = next(
-            (s for s in stills if s.name.startswith("person-2") and "normal" in s.name), stills[0]
+        # the webcam case the filter is for: head and shoulders, loose hair, a street
+        fg_path = next(p for p in synth.foreground_paths() if p.stem == "person-1")
+        bgs = {p.stem: p for p in synth.background_paths()}
+        colour, alpha = synth.place(synth.load_rgba(fg_path), 1280, 720, 0.95, 0.5, 1.0)
+        frame = synth.compose(
+            colour, alpha, synth.cover(synth.load_bgr(bgs["car-2"]), 1280, 720), 1.0, 2.0
         )
-        other = synth.load_bgr(synth.background_paths()[0])
+        pick = synth.Sample("person-1 over car-2", frame, alpha)
+        other = synth.load_bgr(bgs["plants-1"])
         evaluate.figure(m, pick, args.figure, other)
         print(f"\nFigure: {args.figure} ({pick.name})")
-    _ = np
     return 0
 
 

@@ -126,14 +126,33 @@ def figure(
     row = []
     for tile, label in zip(tiles, labels, strict=True):
         t = cv2.resize(tile, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        cv2.putText(t, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(
-            t, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA
-        )
-        row.append(t)
+        row.append(_label(t, label))
     grid = np.vstack([np.hstack(row[:2]), np.hstack(row[2:])])
+    # third row: the window with the most partly transparent truth (hair) at full size
+    ch, cw = max(16, h // 4), max(16, w // 4)
+    partial = ((sample.alpha > 0.05) & (sample.alpha < 0.95)).astype(np.float32)
+    if partial.any():
+        score = cv2.boxFilter(partial, -1, (cw, ch), normalize=False)
+        cy, cx = np.unravel_index(int(np.argmax(score)), score.shape)
+        x0 = int(np.clip(cx - cw // 2, 0, w - cw))
+        y0 = int(np.clip(cy - ch // 2, 0, h - ch))
+        crops = []
+        tw = grid.shape[1] // 3
+        for tile, label in zip(tiles[:3], labels[:3], strict=True):
+            c = tile[y0 : y0 + ch, x0 : x0 + cw]
+            c = cv2.resize(c, (tw, round(c.shape[0] * tw / max(1, c.shape[1]))), cv2.INTER_NEAREST)
+            crops.append(_label(c, label + ", detail"))
+        strip = np.hstack(crops)
+        strip = np.pad(strip, ((0, 0), (0, grid.shape[1] - strip.shape[1]), (0, 0)))
+        grid = np.vstack([grid, strip])
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(os.fspath(path), grid)
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(img, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour, width, cv2.LINE_AA)
+    return img
 
 
 def fmt_row(name: str, kind: str, m: dict[str, float]) -> str:
