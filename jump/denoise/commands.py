@@ -65,6 +65,7 @@ def register(
     )
     b.add_argument("--seconds", type=float, default=20.0, help="audio per measurement")
     b.add_argument("--methods", default="classical,neural,both", help="comma list")
+    b.add_argument("--repeat", type=int, default=3, help="runs per row; the best is kept")
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.set_defaults(func=cmd_bench)
 
@@ -131,6 +132,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from jump.denoise import bench
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    rows = bench.run(args.seconds, args.models, methods)
-    print(bench.markdown(rows, args.seconds))
+    rows = bench.run(args.seconds, args.models, methods, args.repeat)
+    print(bench.markdown(rows, args.seconds, args.repeat))
     return 0
