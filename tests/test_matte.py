@@ -366,3 +366,12 @@ def test_cli_video_to_png_sequence_and_composite(tmp_path: Path) -> None:
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 5
     # transparent video into a container without alpha is refused with a message
     assert main(["matte", str(src), str(tmp_path / "x.mp4"), "--models", str(MODELS)]) == 2
+
+
+def test_bench_pieces_run(matter: Matter) -> None:
+    from jump.matte import bench
+
+    r = bench.bench_size(matter, "360p", frames=3, warmup=1)
+    assert r.work == (512, 288) and r.bare_ms > 0 and r.process_ms > 0
+    names = [name for name, ms in bench.stage_times(matter, "360p", runs=2) if ms > 0]
+    assert "InferenceSession.run" in names and "whole Matter.process" in names

@@ -133,6 +133,63 @@ def bench_lag(
         )
 
 
+def stage_times(matter: Matter, size: str = "1080p", runs: int = 200) -> list[tuple[str, float]]:
+    """Median ms of each pipeline stage on one work frame, each run alone."""
+    from jump.matte import refine
+    from jump.matte.engine import GF_SUBSAMPLE, REFERENCE_HEIGHT, to_u8
+
+    s = matter.settings
+    w, h = SIZES[size]
+    ww, wh = matter.work_size(w, h)
+    work = cv2.resize(source_frame(w, h), (ww, wh), interpolation=cv2.INTER_AREA)
+    model = matter.model
+    _, _, cw, ch = model.content_rect(ww, wh)
+    code = cv2.COLOR_BGRA2RGB if model.colour == "RGB" else cv2.COLOR_BGRA2BGR
+    pixels = cv2.cvtColor(cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA), code)
+    grey = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    tensor = model.tensor(pixels).copy()
+    raw = model.run(tensor)
+    prob = model.probability(raw)
+    mask = refine.soft_threshold(prob, s.threshold, s.soft_edge)
+    guide = cv2.cvtColor(work, cv2.COLOR_BGRA2BGR)
+    grey_guide = cv2.cvtColor(work, cv2.COLOR_BGRA2GRAY).astype(np.float32) * (1 / 255)
+    radius = max(1, round(s.refine_radius_px * ch / REFERENCE_HEIGHT))
+    alpha = refine.guided_upsample_colour(mask, guide, radius, s.refine_eps, GF_SUBSAMPLE)
+    matter.reset()
+    matter._smoother(alpha, grey)
+    stages = {
+        "downscale work → model input, colour order": lambda: cv2.cvtColor(
+            cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA), code
+        ),
+        "normalise into the input tensor (LUT)": lambda: model.tensor(pixels),
+        "InferenceSession.run": lambda: model.run(tensor),
+        "person probability (softmax)": lambda: model.probability(raw),
+        "blob clean-up": lambda: refine.clean_blobs(prob, s.threshold, s.min_blob, s.fill_holes),
+        "soft threshold": lambda: refine.soft_threshold(prob, s.threshold, s.soft_edge),
+        "guided filter, colour (default)": lambda: refine.guided_upsample_colour(
+            mask, guide, radius, s.refine_eps, GF_SUBSAMPLE
+        ),
+        "guided filter, grey": lambda: refine.guided_upsample(
+            mask, grey_guide, radius, s.refine_eps
+        ),
+        "temporal smoothing": lambda: matter._smoother(alpha, grey),
+        "to uint8": lambda: to_u8(alpha.copy()),
+        "whole Matter.process": lambda: matter.process(work),
+    }
+    out = []
+    for name, fn in stages.items():
+        for _ in range(10):
+            fn()
+        ts = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        out.append((name, median_ms(ts)))
+    matter.reset()
+    return out
+
+
 def environment() -> str:
     import onnxruntime as ort
 
