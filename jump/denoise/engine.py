@@ -16,6 +16,7 @@ every push return exactly as many samples as it got, whatever the chunk size.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,8 @@ class Denoiser:
         self.latency_samples = self.window - 1
         self._win = _sqrt_hann(self.window)
         hz = np.arange(self.bins) * self.sample_rate / self.n_fft
-        self._band = (hz >= SPEECH_BAND_HZ[0]) & (hz <= SPEECH_BAND_HZ[1])
+        lo, hi = np.searchsorted(hz, SPEECH_BAND_HZ)
+        self._band = slice(int(lo), int(hi))
 
         c, h = self.channels, self.hop
         self._in = np.zeros((c, self.window - h + MAX_HOPS * h), dtype=np.float32)
@@ -295,7 +297,8 @@ class Denoiser:
             dst[:] = x[:, pos : pos + m]
             self._sanitise(dst)
             if self._derived.vad:
-                ends, probs = self._vad.feed(dst.mean(axis=0) if self.channels > 1 else dst[0])
+                mono = np.add.reduce(dst, axis=0) * (1.0 / self.channels)
+                ends, probs = self._vad.feed(mono)
                 self._vad_ends.extend(ends.tolist())
                 self._vad_probs.extend(probs.tolist())
             self._fill += m
@@ -313,10 +316,15 @@ class Denoiser:
         return y
 
     def _sanitise(self, block: np.ndarray) -> None:
-        if not np.isfinite(block).all():
-            self._warn_once("nonfinite", "NaN/Inf in the input were replaced by silence")
+        # One reduction finds NaN/Inf (a NaN or Inf anywhere makes the sum non-finite).
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = float(np.add.reduce(block, axis=None))
+        if not math.isfinite(total):
+            if not np.isfinite(block).all():
+                self._warn_once("nonfinite", "NaN/Inf in the input were replaced by silence")
             np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        np.clip(block, -SAMPLE_LIMIT, SAMPLE_LIMIT, out=block)
+        np.minimum(block, SAMPLE_LIMIT, out=block)
+        np.maximum(block, -SAMPLE_LIMIT, out=block)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -333,7 +341,10 @@ class Denoiser:
         )
         spec = scipy.fft.rfft(frames * self._win, n=self.n_fft, axis=-1)
         power = spec.real * spec.real + spec.imag * spec.imag
-        rows_power = power.mean(axis=0, keepdims=True) if d.rows == 1 else power
+        if d.rows == 1 and self.channels > 1:
+            rows_power = np.add.reduce(power, axis=0, keepdims=True) * (1.0 / self.channels)
+        else:
+            rows_power = power
 
         mask = None
         if d.neural:
@@ -342,7 +353,7 @@ class Denoiser:
             np.maximum(feats, m.power_floor, out=feats)
             np.log10(feats, out=feats)
             mask = m(feats.astype(np.float32, copy=False))
-            mask = np.clip(self._map.from_model(mask), m.min_gain, 1.0)
+            mask = np.minimum(np.maximum(self._map.from_model(mask), m.min_gain), 1.0)
 
         gains = np.empty(rows_power.shape, dtype=np.float32)
         pause_db = d.pause_extra_db
@@ -389,7 +400,8 @@ class Denoiser:
         """(Silero says speech, fast detector says speech) for the hop ending at ``hop``."""
         band = self._band
         g2 = gain[:, band] ** 2
-        fast = float(np.sum(g2 * power[:, band])) > FAST_SNR * float(np.sum(g2 * noise[:, band]))
+        kept = float(np.vdot(g2, power[:, band]))
+        fast = kept > FAST_SNR * float(np.vdot(g2, noise[:, band]))
         if not self._derived.vad:
             return fast, fast
         end = (hop + 1) * self.hop

@@ -61,7 +61,7 @@ class NoiseTracker:
         # A bin stuck at "speech" for long is more likely new noise: cap its probability.
         self._p_smooth *= self._a_p
         self._p_smooth += (1.0 - self._a_p) * p
-        np.minimum(p, np.where(self._p_smooth > 0.99, 0.99, 1.0), out=p)
+        np.minimum(p, 0.99, out=p, where=self._p_smooth > 0.99)
         self.presence = p
         noise_periodogram = (1.0 - p) * power + p * self.noise
         self.noise *= self._a_d

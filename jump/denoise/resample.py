@@ -58,6 +58,14 @@ class StreamingResampler:
             return np.zeros(0, dtype=np.float32)
         pos = js * self.down
         base = pos // self.up - first
+        if self.up == 1:
+            # Plain decimation (48 -> 16 kHz): strided windows and one matrix-vector product.
+            step = buf.strides[0]
+            start = int(base[0]) - (k - 1)
+            windows = np.lib.stride_tricks.as_strided(
+                buf[start:], (js.size, k), (self.down * step, step), writeable=False
+            )
+            return (windows @ self._phases[0][::-1]).astype(np.float32)
         idx = base[:, None] - np.arange(k)[None, :]
         taps = self._phases[pos % self.up]
         return np.einsum("ij,ij->i", taps, buf[idx]).astype(np.float32)
