@@ -66,6 +66,9 @@ def register(
     b.add_argument("--seconds", type=float, default=20.0, help="audio per measurement")
     b.add_argument("--methods", default="classical,neural,both", help="comma list")
     b.add_argument("--repeat", type=int, default=3, help="runs per row; the best is kept")
+    b.add_argument(
+        "--split", action="store_true", help="also split the default's stereo RTF by stage"
+    )
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.set_defaults(func=cmd_bench)
 
@@ -134,4 +137,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     rows = bench.run(args.seconds, args.models, methods, args.repeat)
     print(bench.markdown(rows, args.seconds, args.repeat))
+    if args.split:
+        x = bench._signal(args.seconds)
+        for _ in range(args.repeat):
+            parts = bench.split_neural(2, x, args.models)
+            print(
+                "default settings, stereo: " + ", ".join(f"{k} {v:.4f}" for k, v in parts.items())
+            )
     return 0
