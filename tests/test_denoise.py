@@ -213,6 +213,37 @@ def test_update_and_reset_mid_stream() -> None:
     assert d.latency_samples == 959
 
 
+def test_update_from_another_thread_while_pushing() -> None:
+    """OBS calls update() on the UI thread while the audio thread pushes."""
+    import threading
+
+    x = mixture("street", 5.0).noisy[None, : RATE * 3]
+    d = _denoiser()
+    variants = [
+        DenoiseSettings(strength_db=20.0),
+        DenoiseSettings(method="classical", linked=False),
+        DenoiseSettings(method="both", vad_threshold=0.8),
+        DenoiseSettings(neural_model="nsnet2-48k", mix=0.7),
+    ]
+    stop = threading.Event()
+
+    def ui() -> None:
+        k = 0
+        while not stop.is_set():
+            d.update(variants[k % len(variants)])
+            k += 1
+
+    thread = threading.Thread(target=ui)
+    thread.start()
+    try:
+        y = push_in_chunks(d, x, sizes=[1024])
+    finally:
+        stop.set()
+        thread.join()
+    assert y.shape == x.shape and np.isfinite(y).all()
+    assert np.abs(y).max() > 0.01
+
+
 def test_per_channel_keeps_channels_apart() -> None:
     mix = mixture("fan", 5.0)
     x = np.stack([mix.noisy, np.zeros_like(mix.noisy)])

@@ -1,12 +1,13 @@
 """The streaming denoiser: any chunk size in, the same number of samples out, fixed latency.
 
 Signal path per 10 ms hop (20 ms periodic sqrt-Hann window, 50 % overlap, which sums to
-exactly one so a gain of 1 reconstructs the input bit-for-bit up to float rounding):
+exactly one so a gain of 1 reconstructs the input up to float rounding):
 
     frame -> FFT -> power (mean over channels when linked)
-          -> neural mask (one ONNX call for all hops of a push)
-          -> MCRA noise tracker (steered by the mask in "both") -> decision-directed LSA gain
-          -> speech gate (Silero + per-hop SNR) -> floors and pause attenuation -> dry/wet
+          -> neural mask (NSNet2; all hops of a push in one call, or one per hop for int8)
+          -> SPP noise tracker -> decision-directed LSA gain (classical; in "both", a
+             post-filter on the masked spectrum)
+          -> speech gate (Silero + per-hop SNR) -> floor and pause attenuation -> dry/wet
           -> inverse FFT -> overlap-add
 
 Latency is ``window - 1`` samples (959 at 48 kHz, just under 20 ms): the least that lets
