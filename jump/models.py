@@ -6,7 +6,11 @@ so the matte and denoise engines each own theirs). Each file holds a list of ent
     {"id": "mediapipe", "kind": "matte", "file": "matte/mediapipe.onnx",
      "sha256": "...", "licence": "Apache-2.0", "url": "https://...", ...engine fields}
 
-``file`` is relative to a model folder. A model is looked up, in order, in:
+``file`` is relative to a model folder. An entry with ``"variant_of": BASE`` (an FP16 or
+INT8 build made on the user's machine by ``python -m jump models optimize``) inherits every
+field it does not set from BASE, so editing a base entry never leaves its variants stale.
+
+A model is looked up, in order, in:
 1. a folder the user set (filter property or ``--models``),
 2. ``$JUMP_MODELS`` (tests and CI point it at ``../shared/models``),
 3. the project's own ``models/`` folder (where ``python -m jump models fetch`` puts them).
@@ -52,14 +56,18 @@ class ModelEntry:
 
 
 def load_manifest(folder: Path = PROJECT_MODELS) -> dict[str, ModelEntry]:
-    entries: dict[str, ModelEntry] = {}
+    raws: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.json")):
         for raw in json.loads(path.read_text(encoding="utf-8")):
-            entry = ModelEntry.from_json(raw)
-            if entry.id in entries:
-                raise ModelError(f"model id {entry.id!r} is defined twice (in {path.name})")
-            entries[entry.id] = entry
-    return entries
+            if raw["id"] in raws:
+                raise ModelError(f"model id {raw['id']!r} is defined twice (in {path.name})")
+            raws[raw["id"]] = raw
+    for raw in raws.values():
+        base = raws.get(raw.get("variant_of", ""))
+        if base is not None:
+            inherited = {k: v for k, v in base.items() if k not in raw}
+            raw.update(inherited)
+    return {key: ModelEntry.from_json(raw) for key, raw in raws.items()}
 
 
 def get_entry(model_id: str) -> ModelEntry:

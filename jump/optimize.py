@@ -180,24 +180,21 @@ def to_int8(
 
 
 def variant_entry(entry: registry.ModelEntry, precision: str) -> dict[str, Any]:
-    """Manifest entry of a variant: the base's engine fields, its own file, no download.
+    """Manifest entry of a variant: its recipe and its own file, no download; every other
+    field is inherited from the base entry when the manifest loads.
 
     ``sha256`` is empty: a variant is built on the user's machine and its bytes depend on
     the onnx/onnxruntime versions, so the recipe (``variant_of``, ``precision``) is what
     is recorded, and ``python -m jump models optimize`` rebuilds it.
     """
-    raw = {
+    return {
         "id": variant_id(entry.id, precision),
-        "kind": entry.kind,
         "file": variant_file(entry, precision),
         "sha256": "",
-        "licence": entry.licence,
         "url": "",
         "variant_of": entry.id,
         "precision": precision,
     }
-    base_spec = {k: v for k, v in entry.spec.items() if k not in ("variant_of", "precision")}
-    return {**raw, **base_spec}
 
 
 def record_variants(entries: Sequence[dict[str, Any]], path: Path | None = None) -> None:
