@@ -62,6 +62,11 @@ def register(
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="PNG figure to write")
     e.add_argument("--threads", type=int, default=2)
+    e.add_argument(
+        "--preprocessing",
+        action="store_true",
+        help="also show raw IoU with each pre-processing choice changed (colour, resize, norm)",
+    )
     e.set_defaults(func=cmd_eval)
 
     b = bench_sub.add_parser(
@@ -315,6 +320,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
           + ", ".join(f"{w}×{h}" for w, h in clip_sizes) + "\n")  # fmt: skip
     print(evaluate.TABLE_HEAD)
     default_matter = None
+    checks: list = []
     for mid in model_ids:
         try:
             matter = Matter(MatteSettings(model=mid, threads=args.threads), args.models)
@@ -330,7 +336,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ref.flicker += cref.flicker
         print(evaluate.fmt_row(mid, "raw", raw.mean()))
         print(evaluate.fmt_row(mid, "**Jump refined**", ref.mean()), flush=True)
+        if args.preprocessing:
+            checks.append((mid, evaluate.check_preprocessing(matter, stills)))
 
+    if checks:
+        print("\nPre-processing check: raw IoU on the stills with one choice changed:\n")
+        print("| model | pre-processing | raw IoU |\n|---|---|---|")
+        for mid, rows in checks:
+            for label, value in rows:
+                print(f"| {mid} | {label} | {value:.3f} |")
     if default_matter is not None:
         m = default_matter
         print("\nBy brightness level, default model (stills):\n")

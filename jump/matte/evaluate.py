@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -18,6 +18,7 @@ import numpy as np
 
 from jump.matte import metrics, synth
 from jump.matte.engine import Matter
+from jump.matte.model import ModelSpec
 
 log = logging.getLogger("jump.matte")
 
@@ -92,6 +93,46 @@ def evaluate_clip(
             refined.flicker.append(metrics.flicker(prev.alpha, r.alpha))
         prev, prev_raw = r, raw_alpha
     return raw, refined
+
+
+def preprocessing_variants(spec: ModelSpec) -> list[tuple[str, ModelSpec]]:
+    """The manifest's pre-processing and single changes to it, to check each choice."""
+    out = [("as in the manifest", spec)]
+    out.append(
+        ("colour order swapped", replace(spec, colour="RGB" if spec.colour == "BGR" else "BGR"))
+    )
+    other = "stretch" if spec.resize == "letterbox" else "letterbox"
+    out.append((f"{other} instead of {spec.resize}", replace(spec, resize=other)))
+    if spec.mean != (0.0, 0.0, 0.0) or spec.std != (255.0, 255.0, 255.0):
+        out.append(
+            ("pixels / 255 instead of mean/std", replace(spec, mean=(0.0,) * 3, std=(255.0,) * 3))
+        )
+    else:
+        imagenet = replace(spec, mean=(123.7, 116.3, 103.5), std=(58.4, 57.1, 57.4))
+        out.append(("ImageNet mean/std instead of / 255", imagenet))
+    return out
+
+
+def check_preprocessing(matter: Matter, samples: list[synth.Sample]) -> list[tuple[str, float]]:
+    """Raw-output IoU on ``samples`` for each variant of the model's pre-processing."""
+    model = matter.model
+    base = model.spec
+    rows = []
+    try:
+        for label, spec in preprocessing_variants(base):
+            model.set_normalisation(spec)
+            ious = []
+            for s in samples:
+                h, w = s.frame.shape[:2]
+                _, _, cw, ch = model.content_rect(w, h)
+                small = cv2.resize(s.frame, (cw, ch), interpolation=cv2.INTER_AREA)
+                pixels = small if spec.colour == "BGR" else cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+                prob = model.probability(model.run(model.tensor(pixels)))
+                ious.append(metrics.iou(cv2.resize(prob, (w, h)), s.alpha))
+            rows.append((label, float(np.mean(ious))))
+    finally:
+        model.set_normalisation(base)
+    return rows
 
 
 def clip_sources(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -213,15 +213,24 @@ class SegmentationModel:
         # fp16 variants take half floats; the arithmetic stays float32 until the copy in
         self._dtype = np.float16 if "float16" in str(inputs[0].type) else np.float32
         self._input = np.zeros(shape, self._dtype)
-        mean = np.asarray(self.spec.mean, np.float32)
-        inv_std = 1.0 / np.asarray(self.spec.std, np.float32)
+        self.set_normalisation(self.spec)
+
+    def set_normalisation(self, spec: ModelSpec) -> None:
+        """Adopt ``spec``'s colour order, mean/std and resize mode (same input shape).
+
+        Used by ``python -m jump eval matte --preprocessing`` to show what a wrong choice
+        costs; the engine itself only ever uses the manifest's.
+        """
+        self.spec = spec
+        mean = np.asarray(spec.mean, np.float32)
+        inv_std = 1.0 / np.asarray(spec.std, np.float32)
         # (pixel - mean) / std for every uint8 value and channel: one cv2.LUT per frame
         levels = np.arange(256, dtype=np.float32)[:, None]
         self._lut = np.ascontiguousarray(((levels - mean) * inv_std)[None], np.float32)
         # letterbox padding is black in pixel space, normalised like any pixel
         self._pad = self._lut[0, 0].astype(self._dtype)
         self._rect_for: tuple[int, int] | None = None
-        self._rect = (0, 0, w, h)
+        self._rect = (0, 0, *spec.input_size)
 
     @property
     def input_size(self) -> tuple[int, int]:
