@@ -90,8 +90,22 @@ def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
     raw = optimize.variant_entry(base, "int8")
     assert raw["id"] == "mediapipe-int8" and raw["file"] == "matte/mediapipe-int8.onnx"
     assert raw["variant_of"] == "mediapipe" and raw["url"] == ""
-    entry = models.ModelEntry.from_json(raw)
+    folder = tmp_path / "manifest"
+    folder.mkdir()
+    base_raw = {
+        "id": base.id,
+        "kind": base.kind,
+        "file": base.file,
+        "sha256": base.sha256,
+        "licence": base.licence,
+        "url": base.url,
+        **base.spec,
+    }
+    (folder / "matte.json").write_text(json.dumps([base_raw]))
+    (folder / "variants.json").write_text(json.dumps([raw]))
+    entry = models.load_manifest(folder)["mediapipe-int8"]  # inherits the base's fields
     assert optimize.is_variant(entry) and not optimize.is_variant(base)
+    assert entry.kind == "matte" and entry.licence == base.licence
     assert ModelSpec.from_entry(entry).input_size == ModelSpec.from_entry(base).input_size
 
     target = tmp_path / "variants.json"
