@@ -218,9 +218,11 @@ class Matter:
         if s.refine:
             radius = max(1, round(s.refine_radius_px * ch / REFERENCE_HEIGHT))
             if s.refine_colour:
-                guide = work if work.shape[2] == 3 else cv2.cvtColor(work, cv2.COLOR_BGRA2BGR)
+                # the guide in the model's colour order, so the model's own input image can
+                # serve as the filter's low-resolution guide
+                guide = work if code is None else cv2.cvtColor(work, code)
                 alpha = refine.guided_upsample_colour(
-                    mask, guide, radius, s.refine_eps, GF_SUBSAMPLE
+                    mask, guide, radius, s.refine_eps, GF_SUBSAMPLE, guide_low=pixels
                 )
             else:
                 guide = cv2.cvtColor(work, _TO_GREY[fmt]).astype(np.float32) * (1.0 / 255.0)

@@ -124,7 +124,12 @@ def feather_outward(alpha: np.ndarray, px: float) -> np.ndarray:
 
 
 def guided_upsample_colour(
-    p_low: np.ndarray, guide: np.ndarray, radius: int, eps: float, subsample: int = 1
+    p_low: np.ndarray,
+    guide: np.ndarray,
+    radius: int,
+    eps: float,
+    subsample: int = 1,
+    guide_low: np.ndarray | None = None,
 ) -> np.ndarray:
     """``guided_upsample`` with a colour guide: edges between regions of equal brightness
     but different colour (a grey shirt on a grey wall) still snap.
@@ -132,7 +137,9 @@ def guided_upsample_colour(
     ``guide`` is the work-resolution picture, uint8 HxWx3 (any channel order). The 3×3
     covariance solve runs on low-resolution float planes; at work resolution there is
     only the bilinear upsampling of the 4 coefficient planes and ``q = Σ aₖ·Iₖ + b``,
-    done straight on the uint8 picture.
+    done straight on the uint8 picture. ``guide_low`` (optional) is the same picture
+    already downscaled — the model's input image — to save downscaling it again; it must
+    have the guide's channel order.
     """
     if subsample > 1:  # solve on a coarser grid still (He & Sun's s); a, b are smooth
         lh, lw = max(1, p_low.shape[0] // subsample), max(1, p_low.shape[1] // subsample)
@@ -141,7 +148,11 @@ def guided_upsample_colour(
     lh, lw = p_low.shape
     gh, gw = guide.shape[:2]
     same = (gh, gw) == (lh, lw)
-    i_low = guide if same else cv2.resize(guide, (lw, lh), interpolation=cv2.INTER_AREA)
+    src = guide if guide_low is None else guide_low
+    if src.shape[:2] == (lh, lw):
+        i_low = src
+    else:
+        i_low = cv2.resize(src, (lw, lh), interpolation=cv2.INTER_AREA)
     r = max(1, int(radius))
     ch = [c.astype(np.float32) * (1.0 / 255.0) for c in cv2.split(i_low)]
     mean_p = box(p_low, r)

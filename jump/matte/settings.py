@@ -8,7 +8,7 @@ from typing import Any
 LOW_LIGHT_MODES = ("off", "auto", "on")
 
 # Settings whose change needs a new ONNX session; everything else applies between frames.
-SESSION_KEYS = frozenset({"model", "threads", "provider", "low_light_model"})
+SESSION_KEYS = frozenset({"model", "threads", "provider"})
 
 
 @dataclass(frozen=True)
