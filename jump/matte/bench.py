@@ -151,10 +151,12 @@ def stage_times(matter: Matter, size: str = "1080p", runs: int = 200) -> list[tu
     raw = model.run(tensor)
     prob = model.probability(raw)
     mask = refine.soft_threshold(prob, s.threshold, s.soft_edge)
-    guide = cv2.cvtColor(work, cv2.COLOR_BGRA2BGR)
+    guide = cv2.cvtColor(work, code)  # as the engine: the model's colour order
     grey_guide = cv2.cvtColor(work, cv2.COLOR_BGRA2GRAY).astype(np.float32) * (1 / 255)
     radius = max(1, round(s.refine_radius_px * ch / REFERENCE_HEIGHT))
-    alpha = refine.guided_upsample_colour(mask, guide, radius, s.refine_eps, GF_SUBSAMPLE)
+    alpha = refine.guided_upsample_colour(
+        mask, guide, radius, s.refine_eps, GF_SUBSAMPLE, guide_low=pixels
+    )
     matter.reset()
     matter._smoother(alpha, grey)
     stages = {
@@ -167,7 +169,7 @@ def stage_times(matter: Matter, size: str = "1080p", runs: int = 200) -> list[tu
         "blob clean-up": lambda: refine.clean_blobs(prob, s.threshold, s.min_blob, s.fill_holes),
         "soft threshold": lambda: refine.soft_threshold(prob, s.threshold, s.soft_edge),
         "guided filter, colour (default)": lambda: refine.guided_upsample_colour(
-            mask, guide, radius, s.refine_eps, GF_SUBSAMPLE
+            mask, guide, radius, s.refine_eps, GF_SUBSAMPLE, guide_low=pixels
         ),
         "guided filter, grey": lambda: refine.guided_upsample(
             mask, grey_guide, radius, s.refine_eps
