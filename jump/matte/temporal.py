@@ -53,19 +53,20 @@ class MotionAdaptiveSmoother:
         ):
             self.prev_alpha = alpha
             return alpha
-        motion = cv2.absdiff(grey, prev_grey).astype(np.float32)
-        motion = cv2.blur(motion, (3, 3))
-        still_rate = 1.0 - 0.85 * self.strength
+        motion = cv2.blur(cv2.absdiff(grey, prev_grey), (3, 3)).astype(np.float32)
         motion *= 1.0 / self.motion_level
         if motion.shape != alpha.shape:
             motion = cv2.resize(motion, alpha.shape[::-1], interpolation=cv2.INTER_LINEAR)
         delta = alpha - prev_alpha
         # a change larger than jitter is real even where the picture looks still
-        rate = np.maximum(motion, np.abs(delta) * (1.0 / self.jump))
-        np.clip(rate, still_rate, 1.0, out=rate)
-        out = prev_alpha + rate * delta
-        self.prev_alpha = out
-        return out
+        rate = np.abs(delta)
+        rate *= 1.0 / self.jump
+        np.maximum(rate, motion, out=rate)
+        np.clip(rate, 1.0 - 0.85 * self.strength, 1.0, out=rate)
+        rate *= delta
+        rate += prev_alpha
+        self.prev_alpha = rate
+        return rate
 
 
 class StillGate:
