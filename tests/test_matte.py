@@ -7,6 +7,8 @@ Floors are set a margin under what was measured (docs/matte.md has the measureme
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -375,3 +377,22 @@ def test_bench_pieces_run(matter: Matter) -> None:
     assert r.work == (512, 288) and r.bare_ms > 0 and r.process_ms > 0
     names = [name for name, ms in bench.stage_times(matter, "360p", runs=2) if ms > 0]
     assert "InferenceSession.run" in names and "whole Matter.process" in names
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH")
+def test_cli_video_to_webm_with_alpha(tmp_path: Path) -> None:
+    from jump.cli import main
+
+    fg, bg = synth.load_rgba(md.SHARED / "data/matte/foregrounds/person-2.png"), md._bg("car-2")
+    src = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 180))
+    for f in synth.moving_clip(fg, bg, (320, 180), frames=4):
+        writer.write(f.frame)
+    writer.release()
+    out = tmp_path / "m.webm"
+    assert main(["matte", str(src), str(out), "--models", str(MODELS)]) == 0
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream_tags=alpha_mode", "-of", "csv=p=0", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert probe.stdout.strip() == "1"  # VP9 carries an alpha plane
