@@ -83,8 +83,10 @@ def test_every_manifest_model_gives_a_sane_mask() -> None:
         m = Matter(MatteSettings(model=model_id), MODELS)
         alpha = m.process(md.bgra(frame))
         assert alpha.shape == truth.shape and alpha.dtype == np.uint8
-        # measured 0.94–0.96 for mediapipe, selfie and sinet
-        assert metrics.iou(alpha, truth) >= 0.85, model_id
+        # measured 0.94–0.96 for mediapipe, selfie and sinet; other entries (user models,
+        # fp16/int8 variants when generated) must at least give a sane person mask
+        floor = 0.85 if model_id in ("mediapipe", "selfie", "sinet") else 0.5
+        assert metrics.iou(alpha, truth) >= floor, model_id
 
 
 def test_low_light_assist_helps_on_dark_frames(matter: Matter) -> None:
