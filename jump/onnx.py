@@ -263,6 +263,10 @@ def _new_session(ort: Any, path: Any, threads: int, specs: list[ProviderSpec]) -
     opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # ORT's pool threads spin after each run by default. Beside OBS that burns a core:
+    # measured 34 ms of CPU per 33 ms frame with spinning, 9.7 ms without, for +1.5 ms of
+    # latency (mediapipe, 2 threads, 2-core machine; docs/benchmarks.md).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3  # initializer-in-inputs warnings from old exporters are noise
     if any(provider_name(s) == "DmlExecutionProvider" for s in specs):
         opts.enable_mem_pattern = False  # DirectML rejects memory patterns

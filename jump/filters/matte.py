@@ -85,7 +85,6 @@ class MatteFilter:
         self.worker: Any = None
         self.models_dir: str | None = None
         self.config: Any = None
-        self.input_size = (256, 144)
         self.technique = "Transparent"
         self.blur_px = 3.0
         self.bg_color = (0.0, 0.0, 0.0, 1.0)
@@ -113,7 +112,6 @@ class MatteFilter:
 
     def update(self, settings: Settings) -> None:
         from jump.matte import MatteWorker
-        from jump.matte.model import matte_specs
 
         config = engine_settings(settings)
         models_dir = settings.get_str(S_MODELS_DIR) or None
@@ -122,9 +120,6 @@ class MatteFilter:
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
         self.bg_image = settings.get_str(S_IMAGE)
         self.delay_video = settings.get_bool(S_DELAY_VIDEO)
-        spec = matte_specs().get(config.model)
-        if spec is not None:
-            self.input_size = spec.input_size
         if self.worker is None or models_dir != self.models_dir:
             old, self.worker = self.worker, MatteWorker(config, models_dir)
             if old is not None:
@@ -135,11 +130,6 @@ class MatteFilter:
         elif config != self.config:
             self.worker.update(config)
         self.config, self.models_dir = config, models_dir
-
-    def work_size(self, width: int, height: int) -> tuple[int, int]:
-        mw, mh = self.input_size
-        scale = min(1.0, self.config.work_scale * min(mw / width, mh / height))
-        return max(1, round(width * scale)), max(1, round(height * scale))
 
     def video_tick(self, seconds: float) -> None:
         for texrender in (self.capture, self.blur_a, self.blur_b):
@@ -231,7 +221,7 @@ class MatteFilter:
 
     def _capture(self, worker: Any, target: int, width: int, height: int, space: int) -> None:
         """Draw the source small, stage it, and hand last frame's pixels to the worker."""
-        work = self.work_size(width, height)
+        work = worker.work_size(width, height)
         if work != self.work:
             self.work = work
             worker.reset()
