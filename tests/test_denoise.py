@@ -1,6 +1,6 @@
 """Denoise engine on real speech and noise: reconstruction, streaming, latency, robustness, quality.
 
-Quality floors were set from measurements (`python -m jump eval denoise`, docs/bench-denoise.md)
+Quality floors were set from measurements (`python -m jump eval denoise`, docs/benchmarks.md)
 with a margin for onnxruntime/BLAS differences between machines; they are not targets.
 """
 

@@ -1,6 +1,6 @@
 """FP16 / INT8 variants: they build, load, and agree with FP32 on real composites.
 
-Floors come from measurements on the held-out composites (docs/bench-gpu.md): FP16 masks
+Floors come from measurements on the held-out composites (docs/benchmarks.md): FP16 masks
 agree with FP32 at IoU 0.998–0.999 (CPU and CUDA); static INT8 is far looser (0.86 for
 mediapipe), so its floor only catches a broken quantisation, not a good one.
 """
