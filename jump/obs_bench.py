@@ -35,14 +35,14 @@ def _render_ms(obs, seconds: float) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     from tests import media
-    from tests.obs_harness import REPO, ObsProcess, scene_collection
+    from tests.obs_harness import REPO, ObsProcess, image_source, scene_collection
 
     home = Path(tempfile.mkdtemp(prefix="jump-bench-obs-"))
     rgb, _ = media.composite("person-2.png", "plants-1.jpg", (1920, 1080), crop=0.6)
     png = home / "cam1080.png"
     media.write_png(png, rgb)
     stats_file = home / "stats.jsonl"
-    cam = {"id": "image_source", "name": "Cam", "settings": {"file": str(png)}}
+    cam = image_source("Cam", png)
     hooks = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
     obs = ObsProcess(
         home,

@@ -71,6 +71,29 @@ def scene_collection(
     }
 
 
+def media_source(name: str, path: Path, filters: list[dict] | None = None) -> dict[str, Any]:
+    # Not looping: a loop point inside a recording would be a gap of ffmpeg_source's own.
+    return {
+        "id": "ffmpeg_source",
+        "name": name,
+        "settings": {"local_file": str(path), "is_local_file": True, "looping": False},
+        "filters": filters or [],
+    }
+
+
+def image_source(name: str, png: Path, filters: list[dict] | None = None) -> dict[str, Any]:
+    return {
+        "id": "image_source",
+        "name": name,
+        "settings": {"file": str(png)},
+        "filters": filters or [],
+    }
+
+
+def jump_filter(kind: str, name: str, settings: dict | None = None) -> dict[str, Any]:
+    return {"id": kind, "versioned_id": kind, "name": name, "settings": settings or {}}
+
+
 class ObsProcess:
     """One OBS run. Use as a context manager; `client` is an obsws_python.ReqClient."""
 

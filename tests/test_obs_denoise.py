@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests import media
-from tests.obs_harness import REPO, scene_collection
+from tests.obs_harness import REPO, jump_filter, media_source, scene_collection
 
 pytestmark = pytest.mark.e2e
 
@@ -41,19 +41,7 @@ def noisy_speech(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray, np.nda
 def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, noisy_speech, tmp_path):
     wav, clean, noisy = noisy_speech
     stats_file = tmp_path / "stats.jsonl"
-    source = {
-        "id": "ffmpeg_source",
-        "name": "Mic",
-        "settings": {"local_file": str(wav), "is_local_file": True, "looping": False},
-        "filters": [
-            {
-                "id": "jump_denoise",
-                "versioned_id": "jump_denoise",
-                "name": "Jump Denoise",
-                "settings": {},
-            }
-        ],
-    }
+    source = media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")])
     obs = obs_factory(
         scene_collection([source], [JUMP, HOOKS]),
         env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},

@@ -9,35 +9,12 @@ import numpy as np
 import pytest
 
 from tests import media
-from tests.obs_harness import REPO, scene_collection
+from tests.obs_harness import REPO, image_source, jump_filter, media_source, scene_collection
 
 pytestmark = pytest.mark.e2e
 
 JUMP = REPO / "jump_obs.py"
 HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
-
-
-def media_source(name: str, wav: Path, filters: list[dict] | None = None) -> dict:
-    # Not looping: a loop point inside a recording would be a gap of ffmpeg_source's own.
-    return {
-        "id": "ffmpeg_source",
-        "name": name,
-        "settings": {"local_file": str(wav), "is_local_file": True, "looping": False},
-        "filters": filters or [],
-    }
-
-
-def image_source(name: str, png: Path, filters: list[dict] | None = None) -> dict:
-    return {
-        "id": "image_source",
-        "name": name,
-        "settings": {"file": str(png)},
-        "filters": filters or [],
-    }
-
-
-def jump_filter(kind: str, name: str, settings: dict | None = None) -> dict:
-    return {"id": kind, "versioned_id": kind, "name": name, "settings": settings or {}}
 
 
 @pytest.fixture

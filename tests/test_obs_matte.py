@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests import media
-from tests.obs_harness import REPO, scene_collection
+from tests.obs_harness import REPO, image_source, jump_filter, scene_collection
 
 pytestmark = pytest.mark.e2e
 
@@ -20,23 +20,7 @@ SIZE = (1280, 720)
 
 
 def matte(settings: dict | None = None) -> list[dict]:
-    return [
-        {
-            "id": "jump_matte",
-            "versioned_id": "jump_matte",
-            "name": "Jump Matte",
-            "settings": settings or {},
-        }
-    ]
-
-
-def image_source(name: str, png: Path, filters: list[dict] | None = None) -> dict:
-    return {
-        "id": "image_source",
-        "name": name,
-        "settings": {"file": str(png)},
-        "filters": filters or [],
-    }
+    return [jump_filter("jump_matte", "Jump Matte", settings)]
 
 
 @pytest.fixture

@@ -202,11 +202,8 @@ def properties(_instance: Any) -> Properties:
         "Link channels",
         "One gain for all channels: keeps the stereo image and costs one channel of CPU.",
     )
-    models = [
-        e.id
-        for e in load_manifest().values()
-        if e.kind == "denoise" and e.spec.get("streaming", True)
-    ]
+    # the models the engine runs inline: spectral masks at the OBS rate
+    models = [e.id for e in load_manifest().values() if e.spec.get("engine") == "spectral-mask"]
     advanced.add_list(S_MODEL, "Neural model", [(m, m) for m in models])
     advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
     p.add_group("advanced", "Advanced", advanced)
