@@ -24,7 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 OBS_BIN = shutil.which("obs")
 XVFB_BIN = shutil.which("Xvfb")
-WS_PORT = 4455
 WS_PASSWORD = "jump-test"
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # connection retries are expected
 
@@ -35,6 +34,15 @@ def obs_version() -> tuple[int, int, int]:
     numbers = out.stdout.strip().splitlines()[-1].split(" - ")[-1].split()[0].split(".")
     major, minor, patch = (int("".join(c for c in n if c.isdigit()) or 0) for n in numbers[:3])
     return major, minor, patch
+
+
+def _free_port() -> int:
+    """A free loopback TCP port, so concurrent OBS runs never answer each other's client."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _free_display() -> int:
@@ -106,6 +114,7 @@ class ObsProcess:
     ):
         self.home = home
         self.canvas = canvas
+        self.port = _free_port()
         self.collection = collection
         self.extra_env = env or {}
         self.version = obs_version()
@@ -127,7 +136,7 @@ class ObsProcess:
             "[BasicWindow]\nSysTrayEnabled=false\nSysTrayWhenStarted=false\n"
         )
         websocket = (
-            f"[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort={WS_PORT}\n"
+            f"[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort={self.port}\n"
             f"AuthRequired=true\nServerPassword={WS_PASSWORD}\nAlertsEnabled=false\n"
         )
         cfg.mkdir(parents=True, exist_ok=True)
@@ -140,7 +149,7 @@ class ObsProcess:
                 {
                     "first_load": False,
                     "server_enabled": True,
-                    "server_port": WS_PORT,
+                    "server_port": self.port,
                     "auth_required": True,
                     "server_password": WS_PASSWORD,
                     "alerts_enabled": False,
@@ -229,7 +238,7 @@ class ObsProcess:
                 raise RuntimeError(f"OBS exited with {self.obs.returncode}:\n{self.diagnostics()}")
             try:
                 self.client = obsws_python.ReqClient(
-                    host="127.0.0.1", port=WS_PORT, password=WS_PASSWORD, timeout=30
+                    host="127.0.0.1", port=self.port, password=WS_PASSWORD, timeout=30
                 )
                 self.client.get_version()
                 break
