@@ -60,14 +60,19 @@ def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, nois
     assert stats["frames_out"] == stats["frames_in"]
     assert 0 < stats["latency_ms"] <= 20.0
 
-    # Score 2 s from the middle of the recording against the clean speech at the same
-    # place in the loop (located by cross-correlation with the clean signal).
+    # Score four 0.5 s windows from the middle of the recording, each against the clean
+    # speech at the place it is located (cross-correlation with the clean signal): OBS
+    # itself sometimes slips a packet, which would misalign one long window.
     start = recording.shape[1] // 2 - 48000
-    chunk = recording[0, start : start + 96000]
-    offset = media.locate(chunk, clean)
-    reference = media.loop_slice(clean, offset, chunk.size)
-    noisy_same = media.loop_slice(noisy, offset, chunk.size)
-    assert si_sdr(noisy_same, reference) < 6  # the input really is noisy
-    # measured +8.3 to +9.1 dB over three runs (noisy 0.9–2.6 dB on these windows)
-    assert si_sdr(chunk, reference) > si_sdr(noisy_same, reference) + 5
+    gains, noisy_scores = [], []
+    for k in range(4):
+        chunk = recording[0, start + k * 24000 : start + (k + 1) * 24000]
+        offset = media.locate(chunk, clean)
+        reference = media.loop_slice(clean, offset, chunk.size)
+        noisy_same = media.loop_slice(noisy, offset, chunk.size)
+        noisy_scores.append(si_sdr(noisy_same, reference))
+        gains.append(si_sdr(chunk, reference) - noisy_scores[-1])
+    assert np.median(noisy_scores) < 6  # the input really is noisy
+    # measured: median gain +8.3 to +9.2 dB over three runs (single windows -6 to +11.6)
+    assert np.median(gains) > 5, gains
     assert np.allclose(recording[0], recording[1], atol=1e-6)  # linked stereo stays linked
