@@ -238,3 +238,31 @@ def test_missing_dependencies_pass_media_through_and_say_why(
     assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
     assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
     assert obs.alive()
+
+
+def test_filters_removed_mid_stream(obs_factory, speech_wav, portrait_png):
+    """Both filters working, then removed while media plays: OBS keeps going, media is
+    back to the source's own, and nothing is logged as failed."""
+    wav, reference = speech_wav
+    obs = obs_factory(
+        scene_collection(
+            [
+                media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
+                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
+                image_source("Plain", portrait_png),
+            ],
+            [JUMP],
+        )
+    )
+    deadline = time.monotonic() + 20
+    while obs.screenshot("Cam")[:, :, 3].min() == 255 and time.monotonic() < deadline:
+        time.sleep(0.3)  # until the matte is on
+    assert obs.screenshot("Cam")[:, :, 3].min() < 255
+    obs.request("RemoveSourceFilter", {"sourceName": "Cam", "filterName": "Jump Matte"})
+    obs.request("RemoveSourceFilter", {"sourceName": "Mic", "filterName": "Jump Denoise"})
+    time.sleep(0.5)
+    filtered, plain = obs.screenshot("Cam"), obs.screenshot("Plain")
+    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
+    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+    assert obs.alive()
+    obs.assert_clean_shutdown()
