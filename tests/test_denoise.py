@@ -356,3 +356,14 @@ def test_vad_f1_on_labelled_speech() -> None:
     assert scores["Silero"].f1 > 0.90, scores
     assert scores["gate"].recall > 0.95, scores  # the gate must not cut speech
     assert scores["gate"].f1 > 0.75, scores
+
+
+def test_an_internal_error_passes_audio_through_instead_of_muting(monkeypatch) -> None:
+    d = Denoiser(RATE, 2, DenoiseSettings(method="classical"))
+    x = (np.random.default_rng(3).standard_normal((2, 480)) * 0.1).astype(np.float32)
+
+    def broken(_x):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(d, "_push", broken)
+    np.testing.assert_array_equal(d.push(x), x)

@@ -183,9 +183,20 @@ class Denoiser:
         except Exception:  # the audio thread must never see an exception
             if "crash" not in self._warned:
                 self._warned.add("crash")
-                log.exception("denoise: internal error; output muted for this chunk")
-            n = int(np.shape(x)[-1]) if np.ndim(x) else 0
-            return np.zeros((self.channels, n), dtype=np.float32)
+                log.exception("denoise: internal error; passing this chunk through")
+            return self._unprocessed(x)
+
+    def _unprocessed(self, x: Any) -> np.ndarray:
+        """The input itself (finite, right shape) when processing failed: the voice keeps
+        going, 20 ms early for this one chunk, rather than going silent."""
+        n = int(np.shape(x)[-1]) if np.ndim(x) else 0
+        try:
+            out = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+            if out.shape == (self.channels, n):
+                return out
+        except Exception:
+            pass
+        return np.zeros((self.channels, n), dtype=np.float32)
 
     def flush(self) -> np.ndarray:
         """The last ``latency_samples`` of output (pushes silence through)."""
