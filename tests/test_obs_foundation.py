@@ -54,6 +54,23 @@ def assert_audio_unchanged(recording: np.ndarray, reference: np.ndarray) -> None
     assert sum(results) >= max(3, 0.6 * len(results)), f"sample-exact windows: {results}"
 
 
+def filtered_and_plain(wav: Path, png: Path) -> list[dict]:
+    """ "Mic" with Jump Denoise, "Cam" with Jump Matte, and "Plain": Cam without the filter."""
+    return [
+        media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
+        image_source("Cam", png, [jump_filter("jump_matte", "Jump Matte")]),
+        image_source("Plain", png),
+    ]
+
+
+def assert_media_unchanged(obs, reference: np.ndarray) -> None:
+    """Cam looks exactly like Plain (±1) and the recorded audio is the input's."""
+    filtered, plain = obs.screenshot("Cam"), obs.screenshot("Plain")
+    assert filtered.shape == plain.shape
+    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
+    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+
+
 def test_filters_attach_through_websocket(obs_factory, speech_wav, portrait_png):
     wav, _ = speech_wav
     obs = obs_factory(
@@ -95,21 +112,14 @@ def test_passthrough_video_and_audio_when_callbacks_raise(obs_factory, speech_wa
     wav, reference = speech_wav
     obs = obs_factory(
         scene_collection(
-            [
-                media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
-                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
-                image_source("Plain", portrait_png),
-            ],
+            filtered_and_plain(wav, portrait_png),
             [JUMP, HOOKS],
         ),
         env={"JUMP_TEST_ACTIONS": "raise"},
     )
     time.sleep(1.5)
-    filtered = obs.screenshot("Cam")
-    plain = obs.screenshot("Plain")
-    assert filtered.shape == plain.shape == (270, 480, 4)
-    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
-    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+    assert obs.screenshot("Plain").shape == (270, 480, 4)
+    assert_media_unchanged(obs, reference)
     text = obs.log_text()
     assert text.count("jump_denoise.filter_audio failed (RuntimeError: injected") == 1
     assert text.count("jump_matte.video_render failed (RuntimeError: injected") == 1
@@ -220,11 +230,7 @@ def test_missing_dependencies_pass_media_through_and_say_why(
     wav, reference = speech_wav
     obs = obs_factory(
         scene_collection(
-            [
-                media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
-                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
-                image_source("Plain", portrait_png),
-            ],
+            filtered_and_plain(wav, portrait_png),
             [bare / "jump_obs.py"],
         ),
         env={"JUMP_SITE_PACKAGES": ""},
@@ -234,9 +240,7 @@ def test_missing_dependencies_pass_media_through_and_say_why(
     assert "missing Python packages: numpy (ModuleNotFoundError" in text
     assert "filters pass media through" in text
     assert "registered filter 'Jump Denoise' (jump_denoise)" in text
-    filtered, plain = obs.screenshot("Cam"), obs.screenshot("Plain")
-    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
-    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+    assert_media_unchanged(obs, reference)
     assert obs.alive()
 
 
@@ -246,11 +250,7 @@ def test_filters_removed_mid_stream(obs_factory, speech_wav, portrait_png):
     wav, reference = speech_wav
     obs = obs_factory(
         scene_collection(
-            [
-                media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")]),
-                image_source("Cam", portrait_png, [jump_filter("jump_matte", "Jump Matte")]),
-                image_source("Plain", portrait_png),
-            ],
+            filtered_and_plain(wav, portrait_png),
             [JUMP],
         )
     )
@@ -261,8 +261,6 @@ def test_filters_removed_mid_stream(obs_factory, speech_wav, portrait_png):
     obs.request("RemoveSourceFilter", {"sourceName": "Cam", "filterName": "Jump Matte"})
     obs.request("RemoveSourceFilter", {"sourceName": "Mic", "filterName": "Jump Denoise"})
     time.sleep(0.5)
-    filtered, plain = obs.screenshot("Cam"), obs.screenshot("Plain")
-    assert np.abs(filtered.astype(int) - plain.astype(int)).max() <= 1
-    assert_audio_unchanged(media.read_recording(obs.record(4.0)), reference)
+    assert_media_unchanged(obs, reference)
     assert obs.alive()
     obs.assert_clean_shutdown()
