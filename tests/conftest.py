@@ -29,8 +29,10 @@ def obs_factory(tmp_path: Path) -> Iterator:
         pytest.skip("obs-studio or Xvfb is not installed")
     started: list[ObsProcess] = []
 
-    def start(collection, env=None, home: Path | None = None, write_collection: bool = True):
-        proc = ObsProcess(home or tmp_path / "home", collection, env=env)
+    def start(
+        collection, env=None, home: Path | None = None, write_collection: bool = True, **options
+    ):
+        proc = ObsProcess(home or tmp_path / "home", collection, env=env, **options)
         started.append(proc)
         return proc.start(write_collection=write_collection)
 

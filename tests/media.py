@@ -48,7 +48,7 @@ def write_stereo_wav(path: Path, left: np.ndarray, right: np.ndarray | None = No
     return stereo.T.copy()
 
 
-def read_recording(path: Path) -> np.ndarray:
+def read_recording(path: Path, channels: int = 2) -> np.ndarray:
     """The audio track of an OBS recording as float32 [channels, n] (via ffmpeg)."""
     import subprocess
 
@@ -58,7 +58,7 @@ def read_recording(path: Path) -> np.ndarray:
         check=True,
         timeout=60,
     ).stdout
-    return np.frombuffer(raw, np.float32).reshape(-1, 2).T.copy()
+    return np.frombuffer(raw, np.float32).reshape(-1, channels).T.copy()
 
 
 def locate(chunk: np.ndarray, reference: np.ndarray) -> int:

@@ -111,9 +111,11 @@ class ObsProcess:
         collection: dict[str, Any],
         env: dict[str, str] | None = None,
         canvas: tuple[int, int] = (1280, 720),
+        audio: tuple[int, str] = (48000, "Stereo"),
     ):
         self.home = home
         self.canvas = canvas
+        self.audio = audio  # (sample rate, OBS ChannelSetup: "Mono", "Stereo", "5.1", ...)
         self.port = _free_port()
         self.collection = collection
         self.extra_env = env or {}
@@ -164,7 +166,7 @@ class ObsProcess:
             f"[Video]\nBaseCX={self.canvas[0]}\nBaseCY={self.canvas[1]}\n"
             f"OutputCX={self.canvas[0]}\nOutputCY={self.canvas[1]}\nFPSType=1\n"
             "FPSInt=30\n"
-            "[Audio]\nSampleRate=48000\nChannelSetup=Stereo\n"
+            f"[Audio]\nSampleRate={self.audio[0]}\nChannelSetup={self.audio[1]}\n"
             "[Output]\nMode=Advanced\n"
             "[AdvOut]\nRecType=FFmpeg\nFFOutputToFile=true\n"
             f"FFFilePath={self.record_dir}\nFFExtension=mkv\nFFFormat=matroska\n"

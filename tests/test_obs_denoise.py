@@ -76,3 +76,33 @@ def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, nois
     # measured: median gain +8.3 to +9.2 dB over three runs (single windows -6 to +11.6)
     assert np.median(gains) > 5, gains
     assert np.allclose(recording[0], recording[1], atol=1e-6)  # linked stereo stays linked
+
+
+@pytest.mark.parametrize(("rate", "layout", "channels"), [(44100, "5.1", 6), (48000, "Mono", 1)])
+def test_other_obs_audio_formats(obs_factory, noisy_speech, tmp_path, rate, layout, channels):
+    """OBS set to 44.1 kHz 5.1 or 48 kHz mono: the filter follows OBS's format, keeps every
+    sample, and the recording still carries the (denoised) voice on every channel."""
+    wav, _, _ = noisy_speech
+    stats_file = tmp_path / "stats.jsonl"
+    obs = obs_factory(
+        scene_collection(
+            [media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")])],
+            [JUMP, HOOKS],
+        ),
+        env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
+        audio=(rate, layout),
+    )
+    time.sleep(1.0)
+    recording = media.read_recording(obs.record(3.0), channels)
+    time.sleep(1.2)
+    stats = next(
+        row
+        for row in map(json.loads, stats_file.read_text().splitlines())
+        if row["kind"] == "jump_denoise"
+    )
+    assert stats["frames_out"] == stats["frames_in"] > rate * 2
+    assert f"{rate} Hz, {channels} ch, latency" in obs.log_text()
+    assert recording.shape[0] == channels
+    assert np.isfinite(recording).all()
+    # front left (and the mono channel) carry the voice
+    assert np.sqrt(np.mean(recording[0] ** 2)) > 0.01
