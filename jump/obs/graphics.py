@@ -260,7 +260,7 @@ class Effect:
         if not self.ptr:
             message = error.value.decode("utf-8", "replace") if error.value else "unknown error"
             if error.value:
-                L.fn().bfree(error)
+                L.fn().bfree(ctypes.cast(error, c_void_p))  # libobs allocated the message
             raise RuntimeError(f"cannot compile {path.name}: {message}")
         self._params: dict[str, int] = {}
 
