@@ -107,6 +107,53 @@ def test_filters_attach_through_websocket(obs_factory, speech_wav, portrait_png)
     assert "registered filter 'Jump Denoise' (jump_denoise)" in text
 
 
+def test_properties_dialogs_list_every_setting(obs_factory, speech_wav, portrait_png, tmp_path):
+    """obs_source_properties on both filters (what the Filters dialog shows), groups included."""
+    import json
+
+    wav, _ = speech_wav
+    props_file = tmp_path / "props.json"
+    obs = obs_factory(
+        scene_collection(filtered_and_plain(wav, portrait_png), [JUMP, HOOKS]),
+        env={
+            "JUMP_TEST_ACTIONS": "props",
+            "JUMP_TEST_PROPS": str(props_file),
+            "JUMP_TEST_PROPS_SOURCES": "Mic/Jump Denoise,Cam/Jump Matte",
+        },
+    )
+    deadline = time.monotonic() + 20
+    while not props_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    props = json.loads(props_file.read_text())
+    from jump.filters import denoise, matte
+
+    expected = {
+        "Jump Denoise": {
+            denoise.S_METHOD,
+            denoise.S_STRENGTH,
+            denoise.S_MIX,
+            denoise.S_VAD_THRESHOLD,
+            denoise.S_GRACE,
+            denoise.S_MODEL,
+            "status",
+        },
+        "Jump Matte": {
+            matte.S_BACKGROUND,
+            matte.S_BLUR,
+            matte.S_COLOR,
+            matte.S_IMAGE,
+            matte.S_THRESHOLD,
+            matte.S_MODEL,
+            matte.S_PROVIDER,
+            matte.S_DELAY_VIDEO,
+            "stats",
+        },
+    }
+    for name, keys in expected.items():
+        assert keys <= set(props[name]), (name, props[name])
+    assert "get_properties failed" not in obs.log_text()
+
+
 def test_passthrough_video_and_audio_when_callbacks_raise(obs_factory, speech_wav, portrait_png):
     """An exception inside a filter callback is logged once; picture and audio pass through."""
     wav, reference = speech_wav

@@ -150,7 +150,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_MODELS_DIR, "")
 
 
-def properties(_instance: Any) -> Properties:
+def properties(instance: Any) -> Properties:
     from jump.models import load_manifest
 
     p = Properties()
@@ -206,6 +206,9 @@ def properties(_instance: Any) -> Properties:
     models = [e.id for e in load_manifest().values() if e.spec.get("engine") == "spectral-mask"]
     advanced.add_list(S_MODEL, "Neural model", [(m, m) for m in models])
     advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
+    if isinstance(instance, DenoiseFilter) and instance.engine is not None:
+        # what actually runs: the user sees "classical only: <reason>" if a model failed
+        advanced.add_info("status", f"Running: {instance.engine.status}")
     p.add_group("advanced", "Advanced", advanced)
     return p
 

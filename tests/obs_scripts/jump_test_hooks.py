@@ -6,6 +6,9 @@ JUMP_TEST_ACTIONS (comma-separated):
   trampolines log once and pass media through.
 - "stats": every second, write each live Jump filter's `stats()` as JSON lines to
   $JUMP_TEST_STATS (render-thread time, mask lag, inference time; audio frames in/out).
+- "props": once, 2 s after loading, write the property names (groups flattened) of the
+  filters named in $JUMP_TEST_PROPS_SOURCES ("Source/Filter,...") to $JUMP_TEST_PROPS as
+  JSON, through obs_source_properties: the path the filter's Properties dialog takes.
 - "reload": while the file $JUMP_TEST_TRIGGER exists, reload jump_obs.py the way the
   Scripts dialog's reload button does (`obs_script_reload`, queued on the UI thread),
   then delete the trigger and append a line to $JUMP_TEST_TRIGGER.done.
@@ -20,6 +23,8 @@ import obspython as obs
 ACTIONS = set(filter(None, os.environ.get("JUMP_TEST_ACTIONS", "").split(",")))
 TRIGGER = Path(os.environ.get("JUMP_TEST_TRIGGER", "/nonexistent"))
 STATS = Path(os.environ.get("JUMP_TEST_STATS", "/nonexistent"))
+PROPS = Path(os.environ.get("JUMP_TEST_PROPS", "/nonexistent"))
+PROPS_SOURCES = os.environ.get("JUMP_TEST_PROPS_SOURCES", "").split(",")
 JUMP_SCRIPT = os.environ.get("JUMP_TEST_SCRIPT", "")
 OBS_TASK_UI = 0
 TASK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -72,6 +77,54 @@ def _write_stats():
     STATS.write_text("\n".join(json.dumps(r) for r in rows))
 
 
+def _declare(name, restype, argtypes):
+    func = getattr(_libobs, name)
+    func.restype, func.argtypes = restype, argtypes
+    return func
+
+
+_P = ctypes.c_void_p
+_get_source = _declare("obs_get_source_by_name", _P, [ctypes.c_char_p])
+_get_filter = _declare("obs_source_get_filter_by_name", _P, [_P, ctypes.c_char_p])
+_release = _declare("obs_source_release", None, [_P])
+_properties = _declare("obs_source_properties", _P, [_P])
+_first = _declare("obs_properties_first", _P, [_P])
+_next = _declare("obs_property_next", ctypes.c_bool, [ctypes.POINTER(_P)])
+_prop_name = _declare("obs_property_name", ctypes.c_char_p, [_P])
+_group = _declare("obs_property_group_content", _P, [_P])
+_destroy = _declare("obs_properties_destroy", None, [_P])
+
+
+def _names(props):
+    names, prop = [], _P(_first(props))
+    while prop.value:
+        names.append(_prop_name(prop).decode())
+        group = _group(prop)
+        if group:
+            names.extend(_names(group))
+        if not _next(ctypes.byref(prop)):
+            break
+    return names
+
+
+def _write_props():
+    """ "Source/Filter" pairs from $JUMP_TEST_PROPS_SOURCES → their property names."""
+    import json
+
+    obs.timer_remove(_write_props)
+    found = {}
+    for pair in PROPS_SOURCES:
+        source_name, filter_name = pair.split("/")
+        source = _get_source(source_name.encode())
+        flt = _get_filter(source, filter_name.encode())
+        props = _properties(flt)
+        found[filter_name] = _names(props)
+        _destroy(props)
+        _release(flt)
+        _release(source)
+    PROPS.write_text(json.dumps(found))
+
+
 def script_load(settings):
     if "raise" in ACTIONS:
         from jump.filters import denoise, matte
@@ -84,8 +137,11 @@ def script_load(settings):
         obs.timer_add(_poll, 100)
     if "stats" in ACTIONS:
         obs.timer_add(_write_stats, 1000)
+    if "props" in ACTIONS:
+        obs.timer_add(_write_props, 2000)
 
 
 def script_unload():
     obs.timer_remove(_poll)
     obs.timer_remove(_write_stats)
+    obs.timer_remove(_write_props)
