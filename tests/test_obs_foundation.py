@@ -150,8 +150,13 @@ def test_properties_dialogs_list_every_setting(obs_factory, speech_wav, portrait
         },
     }
     for name, keys in expected.items():
-        assert keys <= set(props[name]), (name, props[name])
+        assert keys <= {key for key, _ in props[name]}, (name, props[name])
+    # Only the chosen background mode's settings show (default: transparent, so none).
+    visible = dict(map(tuple, props["Jump Matte"]))
+    assert not any(visible[k] for k in (matte.S_BLUR, matte.S_COLOR, matte.S_IMAGE))
+    assert visible[matte.S_BACKGROUND] and visible[matte.S_THRESHOLD]
     assert "get_properties failed" not in obs.log_text()
+    assert "properties callback failed" not in obs.log_text()
 
 
 def test_passthrough_video_and_audio_when_callbacks_raise(obs_factory, speech_wav, portrait_png):

@@ -330,11 +330,19 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_DELAY_VIDEO, False)
 
 
+def show_background_settings(props: Properties, settings: Settings) -> None:
+    """Only the chosen background mode's own settings are shown."""
+    mode = settings.get_str(S_BACKGROUND)
+    props.set_visible(S_BLUR, mode == "blur")
+    props.set_visible(S_COLOR, mode == "color")
+    props.set_visible(S_IMAGE, mode == "image")
+
+
 def properties(instance: Any) -> Properties:
     from jump.matte.model import matte_specs
 
     p = Properties()
-    p.add_list(
+    background = p.add_list(
         S_BACKGROUND,
         "Background",
         [("Transparent", "transparent"), ("Blur", "blur"), ("Colour", "color"), ("Image", "image")],
@@ -342,6 +350,7 @@ def properties(instance: Any) -> Properties:
     p.add_float(S_BLUR, "Blur strength", 1.0, 6.0, 0.5, description="Blur background mode.")
     p.add_color(S_COLOR, "Background colour")
     p.add_path(S_IMAGE, "Background image", "Images (*.png *.jpg *.jpeg *.bmp *.webp)")
+    p.on_change(background, show_background_settings)
     p.add_float(
         S_THRESHOLD,
         "Threshold",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from ctypes import POINTER, c_float, cast
 from typing import Any
 
@@ -44,11 +45,41 @@ class Settings:
             f.obs_data_set_default_string(self._ptr, _b(key), _b(value))
 
 
-class Properties:
-    """Builds an obs_properties_t* in the order the user will see it."""
+log = logging.getLogger("jump.obs")
+# Modified-callback trampolines, one per Python function, kept for the life of the process:
+# a dialog may call them as long as it is open, and OBS never says when that ends.
+_modified_callbacks: dict[Callable[..., None], object] = {}
 
-    def __init__(self) -> None:
-        self.ptr: int = L.fn().obs_properties_create()
+
+def _modified_trampoline(fn: Callable[[Properties, Settings], None]) -> object:
+    if fn not in _modified_callbacks:
+
+        def call(props: int, _prop: int, settings: int) -> bool:
+            try:
+                fn(Properties(props), Settings(settings))
+                return True  # the dialog re-reads visibility
+            except Exception:
+                log.exception("properties callback failed")
+                return False
+
+        _modified_callbacks[fn] = L.PROPERTY_MODIFIED(call)
+    return _modified_callbacks[fn]
+
+
+class Properties:
+    """Builds an obs_properties_t* in the order the user will see it (or wraps one)."""
+
+    def __init__(self, ptr: int | None = None) -> None:
+        self.ptr: int = ptr or L.fn().obs_properties_create()
+
+    def set_visible(self, key: str, visible: bool) -> None:
+        prop = L.fn().obs_properties_get(self.ptr, _b(key))
+        if prop:
+            L.fn().obs_property_set_visible(prop, visible)
+
+    def on_change(self, prop: int, fn: Callable[[Properties, Settings], None]) -> None:
+        """Call `fn(properties, settings)` when `prop` changes (and when the dialog opens)."""
+        L.fn().obs_property_set_modified_callback(prop, _modified_trampoline(fn))
 
     def _describe(self, prop: int, description: str | None) -> int:
         if description:

@@ -89,6 +89,7 @@ VIDEO_RENDER = CFUNCTYPE(None, P, P)
 FILTER_AUDIO = CFUNCTYPE(P, P, P)
 VIDEO_GET_COLOR_SPACE = CFUNCTYPE(c_int, P, c_size_t, POINTER(c_int))
 SIMPLE = CFUNCTYPE(None, P)
+PROPERTY_MODIFIED = CFUNCTYPE(c_bool, P, P, P)  # (obs_properties_t*, obs_property_t*, obs_data_t*)
 
 
 class obs_source_info(Structure):
@@ -218,6 +219,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_properties_add_color": (P, [P, c_char_p, c_char_p]),
     "obs_properties_add_group": (P, [P, c_char_p, c_char_p, c_int, P]),
     "obs_property_list_add_string": (c_size_t, [P, c_char_p, c_char_p]),
+    "obs_properties_get": (P, [P, c_char_p]),
+    "obs_property_set_visible": (None, [P, c_bool]),
+    "obs_property_set_modified_callback": (None, [P, PROPERTY_MODIFIED]),
     "obs_property_set_long_description": (None, [P, c_char_p]),
     "obs_property_float_set_suffix": (None, [P, c_char_p]),
     "obs_property_int_set_suffix": (None, [P, c_char_p]),

@@ -6,7 +6,7 @@ JUMP_TEST_ACTIONS (comma-separated):
   trampolines log once and pass media through.
 - "stats": every second, write each live Jump filter's `stats()` as JSON lines to
   $JUMP_TEST_STATS (render-thread time, mask lag, inference time; audio frames in/out).
-- "props": once, 2 s after loading, write the property names (groups flattened) of the
+- "props": once, 2 s after loading, write [name, visible] of each property (groups flattened) of the
   filters named in $JUMP_TEST_PROPS_SOURCES ("Source/Filter,...") to $JUMP_TEST_PROPS as
   JSON, through obs_source_properties: the path the filter's Properties dialog takes.
 - "reload": while the file $JUMP_TEST_TRIGGER exists, reload jump_obs.py the way the
@@ -93,12 +93,13 @@ _next = _declare("obs_property_next", ctypes.c_bool, [ctypes.POINTER(_P)])
 _prop_name = _declare("obs_property_name", ctypes.c_char_p, [_P])
 _group = _declare("obs_property_group_content", _P, [_P])
 _destroy = _declare("obs_properties_destroy", None, [_P])
+_visible = _declare("obs_property_visible", ctypes.c_bool, [_P])
 
 
 def _names(props):
     names, prop = [], _P(_first(props))
     while prop.value:
-        names.append(_prop_name(prop).decode())
+        names.append([_prop_name(prop).decode(), bool(_visible(prop))])
         group = _group(prop)
         if group:
             names.extend(_names(group))
