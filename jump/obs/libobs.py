@@ -59,7 +59,6 @@ GS_BLEND_ONE = 1
 GS_BLEND_INVSRCALPHA = 5
 GS_CLEAR_COLOR = 1 << 0
 # enum obs_allow_direct_render
-OBS_NO_DIRECT_RENDERING = 0
 OBS_ALLOW_DIRECT_RENDERING = 1
 # log levels (util/base.h)
 LOG_ERROR = 100
@@ -68,7 +67,6 @@ LOG_INFO = 300
 LOG_DEBUG = 400
 # enum obs_combo_type / obs_combo_format / obs_path_type / obs_text_type / obs_group_type
 OBS_COMBO_TYPE_LIST = 2
-OBS_COMBO_FORMAT_INT = 1
 OBS_COMBO_FORMAT_STRING = 3
 OBS_PATH_FILE = 0
 OBS_PATH_DIRECTORY = 2
@@ -186,9 +184,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_source_video_render": (None, [P]),
     "obs_source_get_output_flags": (c_uint32, [P]),
     "obs_get_base_effect": (P, [c_int]),
-    "obs_source_process_filter_begin": (c_bool, [P, c_int, c_int]),
     "obs_source_process_filter_begin_with_color_space": (c_bool, [P, c_int, c_int, c_int]),
-    "obs_source_process_filter_end": (None, [P, P, c_uint32, c_uint32]),
     "obs_source_process_filter_tech_end": (None, [P, P, c_uint32, c_uint32, c_char_p]),
     "obs_source_get_color_space": (c_int, [P, c_size_t, POINTER(c_int)]),
     "obs_get_audio": (P, []),
@@ -229,7 +225,6 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "gs_texrender_create": (P, [c_int, c_int]),
     "gs_texrender_destroy": (None, [P]),
     "gs_texrender_reset": (None, [P]),
-    "gs_texrender_begin": (c_bool, [P, c_uint32, c_uint32]),
     "gs_texrender_begin_with_color_space": (c_bool, [P, c_uint32, c_uint32, c_int]),
     "gs_texrender_end": (None, [P]),
     "gs_texrender_get_texture": (P, [P]),
@@ -249,8 +244,6 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "gs_effect_get_param_by_name": (P, [P, c_char_p]),
     "gs_effect_set_texture": (None, [P, P]),
     "gs_effect_set_texture_srgb": (None, [P, P]),
-    "gs_effect_set_float": (None, [P, c_float]),
-    "gs_effect_set_bool": (None, [P, c_bool]),
     "gs_effect_set_vec2": (None, [P, POINTER(vec2)]),
     "gs_effect_set_vec4": (None, [P, POINTER(vec4)]),
     "gs_clear": (None, [c_uint32, POINTER(vec4), c_float, c_uint8]),
@@ -258,11 +251,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "gs_blend_state_push": (None, []),
     "gs_blend_state_pop": (None, []),
     "gs_blend_function": (None, [c_int, c_int]),
-    "gs_get_linear_srgb": (c_bool, []),
     "gs_set_linear_srgb": (c_bool, [c_bool]),
     "gs_framebuffer_srgb_enabled": (c_bool, []),
     "gs_enable_framebuffer_srgb": (None, [c_bool]),
-    "os_gettime_ns": (c_uint64, []),
     "bfree": (None, [P]),
 }
 
