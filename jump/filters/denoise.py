@@ -58,7 +58,7 @@ class DenoiseFilter:
         self.source = source
         self.log = logging.getLogger("jump.denoise.filter")
         self.engine: Any = None
-        self.engine_key: tuple[Any, ...] = ()
+        self.models_dir: str | None = None
         self.latency_ns = 0
         self.last_ts = 0
         self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
@@ -73,13 +73,12 @@ class DenoiseFilter:
 
         config = engine_settings(settings)
         models_dir = settings.get_str(S_MODELS_DIR) or None
-        key = (self.sample_rate, self.channels, config.neural_model, config.method, models_dir)
-        if self.engine is not None and key == self.engine_key:
-            self.engine.update(config)
+        if self.engine is not None and models_dir == self.models_dir:
+            self.engine.update(config)  # model, method and channel linking switch in place
             return
         engine = Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
         self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
-        self.engine, self.engine_key = engine, key  # one reference swap: the audio thread
+        self.engine, self.models_dir = engine, models_dir  # one reference swap: the audio thread
         self.log.info(  # sees either the old engine or the new one, never half of one
             "%s %d Hz, %d ch, latency %.1f ms: %s",
             self._prefix(),
