@@ -10,7 +10,6 @@ harness), obs-studio, Xvfb and the shared evaluation data.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ def _render_ms(obs, seconds: float) -> tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     from tests import media
-    from tests.obs_harness import REPO, ObsProcess, image_source, scene_collection
+    from tests.obs_harness import REPO, ObsProcess, image_source, read_stats, scene_collection
 
     home = Path(tempfile.mkdtemp(prefix="jump-bench-obs-"))
     rgb, _ = media.composite("person-2.png", "plants-1.jpg", (1920, 1080), crop=0.6)
@@ -54,28 +53,13 @@ def run(args: argparse.Namespace) -> int:
     with obs:
         time.sleep(3.0)
         rows.append(("no filter", *_render_ms(obs, args.seconds), None))
-        obs.request(
-            "CreateSourceFilter",
-            {
-                "sourceName": "Cam",
-                "filterName": "Jump Matte",
-                "filterKind": "jump_matte",
-                "filterSettings": {},
-            },
-        )
+        obs.add_filter("Cam", "Jump Matte", "jump_matte")
         for mode in ("transparent", "blur", "color"):
-            obs.request(
-                "SetSourceFilterSettings",
-                {
-                    "sourceName": "Cam",
-                    "filterName": "Jump Matte",
-                    "filterSettings": {"background": mode},
-                },
-            )
+            obs.set_filter("Cam", "Jump Matte", {"background": mode})
             time.sleep(3.0)
-            before = json.loads(stats_file.read_text().splitlines()[0])
+            before = read_stats(stats_file, "jump_matte")
             render, fps = _render_ms(obs, args.seconds)
-            after = json.loads(stats_file.read_text().splitlines()[0])
+            after = read_stats(stats_file, "jump_matte")
             after["masks_per_s"] = (after["masks"] - before["masks"]) / args.seconds
             rows.append((f"Jump Matte, {mode}", render, fps, after))
     print(

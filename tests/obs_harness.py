@@ -102,6 +102,13 @@ def jump_filter(kind: str, name: str, settings: dict | None = None) -> dict[str,
     return {"id": kind, "versioned_id": kind, "name": name, "settings": settings or {}}
 
 
+def read_stats(path: Path, kind: str) -> dict[str, Any]:
+    """The first `kind` filter's stats() from the file jump_test_hooks.py writes ("stats")."""
+    return next(
+        row for row in map(json.loads, path.read_text().splitlines()) if row["kind"] == kind
+    )
+
+
 class ObsProcess:
     """One OBS run. Use as a context manager; `client` is an obsws_python.ReqClient."""
 
@@ -331,6 +338,24 @@ class ObsProcess:
 
     def request(self, name: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.client.send(name, data or {}, raw=True) or {}
+
+    def add_filter(self, source: str, name: str, kind: str, settings: dict | None = None) -> None:
+        self.request(
+            "CreateSourceFilter",
+            {
+                "sourceName": source,
+                "filterName": name,
+                "filterKind": kind,
+                "filterSettings": settings or {},
+            },
+        )
+
+    def set_filter(self, source: str, name: str, settings: dict) -> None:
+        """Overlay `settings` on a filter's current settings."""
+        self.request(
+            "SetSourceFilterSettings",
+            {"sourceName": source, "filterName": name, "filterSettings": settings},
+        )
 
     def screenshot(self, source: str, width: int | None = None, height: int | None = None):
         """The filtered source as an RGBA uint8 array (GetSourceScreenshot, PNG)."""

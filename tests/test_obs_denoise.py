@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests import media
-from tests.obs_harness import REPO, jump_filter, media_source, scene_collection
+from tests.obs_harness import REPO, jump_filter, media_source, read_stats, scene_collection
 
 pytestmark = pytest.mark.e2e
 
@@ -49,11 +48,7 @@ def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, nois
     time.sleep(2.0)  # past the noise tracker's first second
     recording = media.read_recording(obs.record(5.0))
     time.sleep(1.2)
-    stats = next(
-        row
-        for row in map(json.loads, stats_file.read_text().splitlines())
-        if row["kind"] == "jump_denoise"
-    )
+    stats = read_stats(stats_file, "jump_denoise")
 
     # Samples out == samples in, packet by packet (the filter never swallows a packet).
     assert stats["frames_in"] > 48000 * 5
@@ -95,11 +90,7 @@ def test_other_obs_audio_formats(obs_factory, noisy_speech, tmp_path, rate, layo
     time.sleep(1.0)
     recording = media.read_recording(obs.record(3.0), channels)
     time.sleep(1.2)
-    stats = next(
-        row
-        for row in map(json.loads, stats_file.read_text().splitlines())
-        if row["kind"] == "jump_denoise"
-    )
+    stats = read_stats(stats_file, "jump_denoise")
     assert stats["frames_out"] == stats["frames_in"] > rate * 2
     assert f"{rate} Hz, {channels} ch, latency" in obs.log_text()
     assert recording.shape[0] == channels

@@ -76,24 +76,8 @@ def test_filters_attach_through_websocket(obs_factory, speech_wav, portrait_png)
     obs = obs_factory(
         scene_collection([media_source("Mic", wav), image_source("Cam", portrait_png)], [JUMP])
     )
-    obs.request(
-        "CreateSourceFilter",
-        {
-            "sourceName": "Cam",
-            "filterName": "Jump Matte",
-            "filterKind": "jump_matte",
-            "filterSettings": {},
-        },
-    )
-    obs.request(
-        "CreateSourceFilter",
-        {
-            "sourceName": "Mic",
-            "filterName": "Jump Denoise",
-            "filterKind": "jump_denoise",
-            "filterSettings": {},
-        },
-    )
+    obs.add_filter("Cam", "Jump Matte", "jump_matte")
+    obs.add_filter("Mic", "Jump Denoise", "jump_denoise")
     cam = obs.request("GetSourceFilterList", {"sourceName": "Cam"})["filters"]
     mic = obs.request("GetSourceFilterList", {"sourceName": "Mic"})["filters"]
     assert [f["filterKind"] for f in cam] == ["jump_matte"]
@@ -187,24 +171,8 @@ def test_saved_collection_restores_filters_after_restart(
         [media_source("Mic", wav), image_source("Cam", portrait_png)], [JUMP]
     )
     first = obs_factory(collection, home=home)
-    first.request(
-        "CreateSourceFilter",
-        {
-            "sourceName": "Mic",
-            "filterName": "Quiet room",
-            "filterKind": "jump_denoise",
-            "filterSettings": {"strength_db": 18.0},
-        },
-    )
-    first.request(
-        "CreateSourceFilter",
-        {
-            "sourceName": "Cam",
-            "filterName": "Cut out",
-            "filterKind": "jump_matte",
-            "filterSettings": {},
-        },
-    )
+    first.add_filter("Mic", "Quiet room", "jump_denoise", {"strength_db": 18.0})
+    first.add_filter("Cam", "Cut out", "jump_matte")
     first.assert_clean_shutdown()
     saved = (home / ".config/obs-studio/basic/scenes/Jump.json").read_text()
     assert "jump_denoise" in saved and "jump_matte" in saved
@@ -254,15 +222,7 @@ def test_script_reload_while_filters_run(obs_factory, speech_wav, portrait_png, 
     # Filters created before the reloads still process audio, and new ones can be added.
     recording = media.read_recording(obs.record(3.0))
     assert np.abs(recording).max() > 0.01
-    obs.request(
-        "CreateSourceFilter",
-        {
-            "sourceName": "Cam",
-            "filterName": "After reload",
-            "filterKind": "jump_matte",
-            "filterSettings": {},
-        },
-    )
+    obs.add_filter("Cam", "After reload", "jump_matte")
     assert obs.request("GetSourceFilter", {"sourceName": "Cam", "filterName": "After reload"})
     text = obs.log_text()
     assert text.count("Jump loaded from") >= 4  # the first load, a second handle, 3 reloads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests import media
-from tests.obs_harness import REPO, image_source, jump_filter, scene_collection
+from tests.obs_harness import REPO, image_source, jump_filter, read_stats, scene_collection
 
 pytestmark = pytest.mark.e2e
 
@@ -44,10 +43,7 @@ def wait_for_mask(obs, source: str, timeout: float = 20.0) -> np.ndarray:
 
 
 def set_matte(obs, source: str, settings: dict) -> np.ndarray:
-    obs.request(
-        "SetSourceFilterSettings",
-        {"sourceName": source, "filterName": "Jump Matte", "filterSettings": settings},
-    )
+    obs.set_filter(source, "Jump Matte", settings)
     time.sleep(1.5)
     return obs.screenshot(source)
 
@@ -167,14 +163,6 @@ def test_missing_model_passes_video_through(obs_factory, webcam, tmp_path):
     assert obs.alive()
 
 
-def read_stats(stats_file: Path) -> dict:
-    return next(
-        row
-        for row in map(json.loads, stats_file.read_text().splitlines())
-        if row["kind"] == "jump_matte"
-    )
-
-
 def test_render_cost_mask_lag_and_delayed_video(obs_factory, webcam, tmp_path):
     """The filter reports its render-thread time and mask lag (numbers go to benchmarks);
     "delay video to match mask" draws the frame each mask was computed from."""
@@ -186,11 +174,7 @@ def test_render_cost_mask_lag_and_delayed_video(obs_factory, webcam, tmp_path):
     )
     wait_for_mask(obs, "Cam")
     time.sleep(2.5)
-    stats = next(
-        row
-        for row in map(json.loads, stats_file.read_text().splitlines())
-        if row["kind"] == "jump_matte"
-    )
+    stats = read_stats(stats_file, "jump_matte")
     assert stats["masks"] > 10
     assert stats["frames_captured"] > stats["masks"] / 2
     assert 0 < stats["render_ms"] < 1000
@@ -199,5 +183,5 @@ def test_render_cost_mask_lag_and_delayed_video(obs_factory, webcam, tmp_path):
 
     delayed = set_matte(obs, "Cam", {"delay_video": True})
     time.sleep(1.5)
-    assert read_stats(stats_file)["drawn_lag_frames"] == 0
+    assert read_stats(stats_file, "jump_matte")["drawn_lag_frames"] == 0
     assert media.iou(delayed[:, :, 3], truth) >= 0.9
