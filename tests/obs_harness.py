@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from jump.lab.paths import shared_dir
+
+SHARED = shared_dir()
 OBS_BIN = shutil.which("obs")
 XVFB_BIN = shutil.which("Xvfb")
 WS_PASSWORD = "jump-test"

@@ -17,7 +17,9 @@ import cv2
 import numpy as np
 import pytest
 
-from jump.matte import Matter, MatteSettings, MatteWorker, composite, metrics, refine, synth
+from jump import catalogue
+from jump.lab.matte import composite, metrics, synth
+from jump.matte import Matter, MatteSettings, MatteWorker, refine
 from jump.matte.model import MatteModelError
 from tests import matte_data as md
 
@@ -299,10 +301,8 @@ def test_unknown_model_raises_one_clear_error() -> None:
 
 
 def test_missing_model_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jump import models as registry
-
     monkeypatch.setenv("JUMP_MODELS", str(tmp_path))
-    monkeypatch.setattr(registry, "PROJECT_MODELS", tmp_path)
+    monkeypatch.setattr(catalogue, "PROJECT_MODELS", tmp_path)
     with pytest.raises(MatteModelError, match="not found"):
         Matter(MatteSettings(), tmp_path)
 
@@ -311,15 +311,14 @@ def test_manifest_entry_must_match_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A user entry that lies about the input size is refused with a message, not a crash."""
-    from jump import models as registry
 
     manifest = tmp_path / "manifest"
     manifest.mkdir()
-    entries = json.loads((registry.PROJECT_MODELS / "matte.json").read_text())
+    entries = json.loads((catalogue.PROJECT_MODELS / "matte.json").read_text())
     entries[0]["input_size"] = [320, 320]
     (manifest / "matte.json").write_text(json.dumps(entries))
-    real = registry.load_manifest
-    monkeypatch.setattr(registry, "load_manifest", lambda folder=manifest: real(manifest))
+    real = catalogue.load_manifest
+    monkeypatch.setattr(catalogue, "load_manifest", lambda folder=manifest: real(manifest))
     with pytest.raises(MatteModelError, match="does not match"):
         Matter(MatteSettings(), MODELS)
 
@@ -373,7 +372,7 @@ def test_cli_video_to_png_sequence_and_composite(tmp_path: Path) -> None:
 
 
 def test_bench_pieces_run(matter: Matter) -> None:
-    from jump.matte import bench
+    from jump.lab.matte import bench
 
     r = bench.bench_size(matter, "360p", frames=3, warmup=1)
     assert r.work == (512, 288) and r.bare_ms > 0 and r.process_ms > 0

@@ -73,7 +73,7 @@ def _fft_size(rate: int, window: int, model_id: str) -> int:
     engine zero-pads to the nearest length with factors 2, 3, 5 and 7 only (945 at 44.1 kHz,
     0.4 % off), which pocketfft runs about as fast as a power of two.
     """
-    from jump.models import get_entry
+    from jump.catalogue import get_entry
 
     try:
         spec = get_entry(model_id).spec
@@ -224,7 +224,7 @@ class Denoiser:
 
     def _load_models(self, s: DenoiseSettings) -> _Neural | None:
         """Load what the settings need and is not loaded yet; None when nothing changes."""
-        from jump.models import find_model, get_entry
+        from jump.catalogue import find_model, get_entry
 
         if s.vad_model and self._vad is None:
             try:

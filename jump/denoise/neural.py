@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jump.catalogue import ModelEntry
 from jump.denoise.graph_edit import STATE_PREFIX, prepared_copy
-from jump.models import ModelEntry
 
 log = logging.getLogger("jump.denoise")
 
@@ -28,7 +28,7 @@ class MaskModel:
     """A loaded spectral-mask model for ``rows`` parallel streams (channels, or 1 if linked)."""
 
     def __init__(self, entry: ModelEntry, path: Path, rows: int, threads: int = 1) -> None:
-        from jump.onnx import create_session
+        from jump.sessions import create_session
 
         spec = entry.spec
         if spec.get("engine") != "spectral-mask":

@@ -150,7 +150,7 @@ def defaults(settings: Settings) -> None:
 
 
 def properties(instance: Any) -> Properties:
-    from jump.models import load_manifest
+    from jump.catalogue import load_manifest
 
     p = Properties()
     p.add_list(

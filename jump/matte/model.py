@@ -31,7 +31,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from jump import models as registry
+from jump import catalogue
 
 log = logging.getLogger("jump.matte")
 
@@ -60,7 +60,7 @@ class ModelSpec:
     low_light_assist: bool  # whether "auto" low-light brightening helps this model
 
     @classmethod
-    def from_entry(cls, entry: registry.ModelEntry) -> ModelSpec:
+    def from_entry(cls, entry: catalogue.ModelEntry) -> ModelSpec:
         s = entry.spec
         try:
             spec = cls(
@@ -104,7 +104,7 @@ def matte_specs() -> dict[str, ModelSpec]:
     """Every matte model the manifest knows, by id (for the filter's model list)."""
     return {
         e.id: ModelSpec.from_entry(e)
-        for e in registry.load_manifest().values()
+        for e in catalogue.load_manifest().values()
         if e.kind == "matte"
     }
 
@@ -115,8 +115,8 @@ DEFAULT_INPUT_SIZE = (256, 144)
 def spec_input_size(model_id: str) -> tuple[int, int]:
     """A matte model's input size from the manifest alone; the default model's if unknown."""
     try:
-        return ModelSpec.from_entry(registry.get_entry(model_id)).input_size
-    except (registry.ModelError, MatteModelError):
+        return ModelSpec.from_entry(catalogue.get_entry(model_id)).input_size
+    except (catalogue.ModelError, MatteModelError):
         return DEFAULT_INPUT_SIZE
 
 
@@ -124,16 +124,16 @@ def available_matte_models(models_dir: str | os.PathLike[str] | None = None) -> 
     """Ids of the manifest's matte models whose file is present on the search path."""
     return [
         e.id
-        for e in registry.load_manifest().values()
-        if e.kind == "matte" and registry.locate(e, models_dir) is not None
+        for e in catalogue.load_manifest().values()
+        if e.kind == "matte" and catalogue.locate(e, models_dir) is not None
     ]
 
 
 def resolve_providers(provider: str) -> list:
     """ORT providers for a user's choice ("auto", "cpu", "cuda"…); jump.onnx decides."""
-    from jump import onnx
+    from jump import sessions
 
-    resolver = getattr(onnx, "resolve_providers", None)
+    resolver = getattr(sessions, "resolve_providers", None)
     if resolver is None:
         return ["CPUExecutionProvider"]
     try:
@@ -148,22 +148,22 @@ def open_session(
     models_dir: str | os.PathLike[str] | None,
     threads: int,
     provider: str,
-) -> tuple[registry.ModelEntry, Path, Any]:
+) -> tuple[catalogue.ModelEntry, Path, Any]:
     """(entry, path, session) or MatteModelError with a message a user can act on."""
-    from jump import onnx
+    from jump import sessions
 
     try:
-        entry = registry.get_entry(model_id)
+        entry = catalogue.get_entry(model_id)
         if entry.kind != kind:
             raise MatteModelError(f"model {model_id!r} is a {entry.kind} model, not a {kind} one")
-        path = registry.find_model(model_id, models_dir)
+        path = catalogue.find_model(model_id, models_dir)
         providers = resolve_providers(provider)
-        session = onnx.create_session(path, threads, providers)
+        session = sessions.create_session(path, threads, providers)
     except MatteModelError:
         raise
-    except registry.ModelError as exc:
+    except catalogue.ModelError as exc:
         raise MatteModelError(str(exc)) from exc
-    except onnx.RuntimeMissingError as exc:
+    except sessions.RuntimeMissingError as exc:
         raise MatteModelError(str(exc)) from exc
     except Exception as exc:  # ORT raises its own types for a corrupt or foreign file
         raise MatteModelError(

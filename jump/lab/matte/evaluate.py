@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from jump.matte import metrics, synth
+from jump.lab.matte import metrics, synth
 from jump.matte.engine import Matter
 from jump.matte.model import ModelSpec
 
@@ -148,7 +148,7 @@ def figure(
     matter: Matter, sample: synth.Sample, path: Path, background_bgr: np.ndarray | None = None
 ) -> None:
     """input | raw mask | refined mask | composite over another picture, one row, PNG."""
-    from jump.matte import composite
+    from jump.lab.matte import composite
 
     matter.reset()
     r = matter.process_detailed(sample.frame, "bgr")

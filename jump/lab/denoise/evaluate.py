@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jump.denoise.metrics import Scores, score
-from jump.denoise.mixtures import RATE, Mixture, build_all, default_audio_dir, load
+from jump.lab.denoise.metrics import Scores, score
+from jump.lab.denoise.mixtures import RATE, Mixture, build_all, default_audio_dir, load
 
 log = logging.getLogger("jump.denoise")
 
@@ -45,8 +45,8 @@ class MethodResult:
 
 def jump_method(method: str, models_dir: str | None) -> tuple[Method, float]:
     from jump.denoise.engine import Denoiser
-    from jump.denoise.files import denoise_array
     from jump.denoise.settings import DenoiseSettings
+    from jump.lab.denoise.files import denoise_array
 
     settings = DenoiseSettings(method=method)
     d = Denoiser(RATE, 1, settings, models_dir)
@@ -60,7 +60,7 @@ def jump_method(method: str, models_dir: str | None) -> tuple[Method, float]:
 
 
 def methods(models_dir: str | None) -> dict[str, tuple[Method, float | None]]:
-    from jump.denoise import baselines
+    from jump.lab.denoise import baselines
 
     table: dict[str, tuple[Method, float | None]] = {"noisy input": (lambda x, r: x, 0.0)}
     for m in ("classical", "neural", "both"):

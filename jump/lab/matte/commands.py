@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+from jump.lab.paths import DOCS_IMG
+
 log = logging.getLogger("jump.matte")
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-DEFAULT_FIGURE = Path(__file__).resolve().parents[2] / "docs" / "img" / "matte-eval.png"
+DEFAULT_FIGURE = DOCS_IMG / "matte-eval.png"
 
 
 def register(
@@ -141,7 +143,7 @@ class Progress:
 def cmd_matte(args: argparse.Namespace) -> int:
     import cv2
 
-    from jump.matte import composite
+    from jump.lab.matte import composite
     from jump.matte.engine import Matter
     from jump.matte.model import MatteModelError
 
@@ -178,7 +180,7 @@ def _background(spec: str):
     """'transparent' | 'blur' | (b, g, r) | BGR image array."""
     import cv2
 
-    from jump.matte.composite import parse_colour
+    from jump.lab.matte.composite import parse_colour
 
     if spec in ("transparent", "blur"):
         return spec
@@ -204,7 +206,7 @@ def _compose(composite, frame, alpha, background):
 def _matte_video(args: argparse.Namespace, matter, background) -> int:
     import cv2
 
-    from jump.matte import composite
+    from jump.lab.matte import composite
 
     cap = cv2.VideoCapture(os.fspath(args.input))
     if not cap.isOpened():
@@ -303,7 +305,7 @@ def _video_sink(out: Path, ext: str, transparent: bool, fps: float, w: int, h: i
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jump.matte import evaluate, synth
+    from jump.lab.matte import evaluate, synth
     from jump.matte.engine import Matter
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
@@ -392,7 +394,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jump.matte import bench
+    from jump.lab.matte import bench
     from jump.matte.engine import Matter
     from jump.matte.model import MatteModelError
     from jump.matte.settings import MatteSettings

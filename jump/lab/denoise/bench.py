@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.denoise.mixtures import RATE, build_all
+from jump.lab.denoise.mixtures import RATE, build_all
 
 CHUNK = 1024
 
@@ -93,7 +93,7 @@ def split_neural(channels: int, x: np.ndarray, models_dir: str | None) -> dict[s
 
 
 def bench_rnnoise(channels: int, x: np.ndarray) -> BenchRow:
-    from jump.denoise.baselines import RNNoise
+    from jump.lab.denoise.baselines import RNNoise
 
     states = [RNNoise() for _ in range(channels)]
     times = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jump.matte import synth
+from jump.lab.matte import synth
 from jump.matte.engine import Matter
 from jump.matte.settings import MatteSettings
 from jump.matte.worker import MatteWorker
@@ -57,7 +57,7 @@ def source_frame(w: int, h: int) -> np.ndarray:
 
 
 def _clip_sources() -> tuple[np.ndarray, np.ndarray]:
-    from jump.matte.evaluate import clip_sources
+    from jump.lab.matte.evaluate import clip_sources
 
     return clip_sources()
 

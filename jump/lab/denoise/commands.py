@@ -11,9 +11,11 @@ import logging
 import sys
 from pathlib import Path
 
+from jump.lab.paths import DOCS_IMG
+
 log = logging.getLogger("jump.denoise")
 
-DEFAULT_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+DEFAULT_IMG = DOCS_IMG
 
 
 def register(
@@ -101,7 +103,7 @@ def _settings(args: argparse.Namespace):
 def cmd_denoise(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from jump.denoise.files import denoise_file
+    from jump.lab.denoise.files import denoise_file
 
     if not args.input.is_file():
         print(f"no such file: {args.input}", file=sys.stderr)
@@ -117,7 +119,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jump.denoise.evaluate import evaluate
+    from jump.lab.denoise.evaluate import evaluate
 
     def progress(name: str) -> None:
         print(f"  done: {name}", file=sys.stderr, flush=True)
@@ -132,7 +134,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jump.denoise import bench
+    from jump.lab.denoise import bench
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     rows = bench.run(args.seconds, args.models, methods, args.repeat)
