@@ -97,3 +97,20 @@ def test_every_shipped_entry_matches_the_shared_models(shared) -> None:
             continue
         assert sums[entry.file] == entry.sha256, entry.id
         assert entry.url.startswith("https://"), entry.id
+
+
+def test_manifest_is_parsed_once_and_again_when_a_file_changes(tmp_path: Path) -> None:
+    import json
+    import os
+
+    entry = {"id": "a", "kind": "matte", "file": "a.onnx", "sha256": "0", "licence": "x", "url": ""}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps([entry]))
+    first = catalogue.load_manifest(tmp_path)
+    assert catalogue.load_manifest(tmp_path) is first  # no re-parse while nothing changed
+    path.write_text(json.dumps([entry, {**entry, "id": "b"}]))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert sorted(catalogue.load_manifest(tmp_path)) == ["a", "b"]
+    catalogue.forget_manifests()
+    assert sorted(catalogue.load_manifest(tmp_path)) == ["a", "b"]

@@ -53,7 +53,7 @@ def engine_settings(settings: Settings) -> Any:
     from jump.matte import MatteSettings
 
     return MatteSettings(
-        model=settings.get_str(S_MODEL) or "mediapipe",
+        model=settings.get_str(S_MODEL) or MatteSettings.model,
         threshold=settings.get_float(S_THRESHOLD),
         soft_edge=settings.get_float(S_SOFT_EDGE),
         feather_px=settings.get_float(S_FEATHER),

@@ -65,6 +65,7 @@ class MatteWorker:
         self.stats = WorkerStats()
         self._settings = settings or MatteSettings()
         self._wanted_settings = self._settings  # what the caller asked for last
+        self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
         self._reset_pending = False
         self._cond = threading.Condition()
@@ -91,9 +92,14 @@ class MatteWorker:
     @property
     def input_size(self) -> tuple[int, int]:
         """(w, h) of the current model's input, from the manifest (no session needed)."""
-        from jump.matte.model import spec_input_size
+        model = self._wanted_settings.model
+        cached = self._input_size
+        if cached is None or cached[0] != model:
+            from jump.matte.model import spec_input_size
 
-        return spec_input_size(self._wanted_settings.model)
+            # once per model id: the render thread asks for this every frame
+            cached = self._input_size = (model, spec_input_size(model))
+        return cached[1]
 
     def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
         """(w, h) to downscale a source to before ``submit`` (see ``Matter.work_size``).

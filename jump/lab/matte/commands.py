@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from jump.catalogue import DEFAULT_MATTE_MODEL
 from jump.lab.paths import DOCS_IMG
 
 log = logging.getLogger("jump.matte")
@@ -76,7 +77,7 @@ def register(
         help="mask rate, latency, engine overhead vs bare ORT run, worker lag at 30 fps",
     )
     b.add_argument("--provider", default="cpu", help="auto, cpu, cuda, tensorrt, dml, coreml")
-    b.add_argument("--model", default="mediapipe")
+    b.add_argument("--model", default=DEFAULT_MATTE_MODEL)
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 360p,720p,1080p,4k")
     b.add_argument("--frames", type=int, default=200, help="timed frames per size")
