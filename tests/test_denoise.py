@@ -123,7 +123,7 @@ def test_nsnet2_streaming_equals_one_batch_call() -> None:
     """The edited graph run hop by hop (state carried outside) equals the original model run
     on the whole sequence in one call (state inside)."""
     from jump.catalogue import get_entry
-    from jump.denoise.neural import MaskModel
+    from jump.denoise.stages.spectral_mask import MaskModel
     from jump.sessions import create_session
 
     entry = get_entry("nsnet2-48k")
@@ -150,7 +150,7 @@ def test_unrolled_gru_step_matches_the_original_and_int8_stays_close(tmp_path) -
 
     from jump.catalogue import get_entry
     from jump.denoise.graph_edit import unroll_gru_step
-    from jump.denoise.neural import MaskModel
+    from jump.denoise.stages.spectral_mask import MaskModel
     from jump.sessions import create_session
 
     feats = _nsnet2_features(RATE * 2)

@@ -150,7 +150,7 @@ def defaults(settings: Settings) -> None:
 
 
 def properties(instance: Any) -> Properties:
-    from jump.catalogue import load_manifest
+    from jump.denoise import stages
 
     p = Properties()
     p.add_list(
@@ -201,8 +201,8 @@ def properties(instance: Any) -> Properties:
         "Link channels",
         "One gain for all channels: keeps the stereo image and costs one channel of CPU.",
     )
-    # the models the engine runs inline: spectral masks at the OBS rate
-    models = [e.id for e in load_manifest().values() if e.spec.get("engine") == "spectral-mask"]
+    # the models a registered stage can run inline (jump/denoise/stages)
+    models = stages.model_ids()
     advanced.add_list(S_MODEL, "Neural model", [(m, m) for m in models])
     advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
     if isinstance(instance, DenoiseFilter) and instance.engine is not None:

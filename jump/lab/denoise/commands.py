@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+from jump.catalogue import DEFAULT_DENOISE_MODEL
+from jump.denoise import stages
 from jump.lab.paths import DOCS_IMG
 
 log = logging.getLogger("jump.denoise")
@@ -41,7 +43,12 @@ def register(
     p.add_argument("--vad-threshold", type=float, default=None, help="speech probability 0..1")
     p.add_argument("--grace", type=float, default=None, help="gate hold after speech, ms")
     p.add_argument("--per-channel", action="store_true", help="one gain per channel")
-    p.add_argument("--model", default=None, help="neural model id (default nsnet2-48k)")
+    p.add_argument(
+        "--model",
+        default=None,
+        choices=stages.model_ids(),
+        help=f"neural model id (default {DEFAULT_DENOISE_MODEL})",
+    )
     p.add_argument("--no-vad-model", action="store_true", help="energy VAD only")
     p.add_argument("--models", default=None, help="folder to look for model files in first")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -132,16 +132,17 @@ def run_vad(
     """Frame (10 ms) scores of Silero, the fast per-hop detector and the gate on train.wav."""
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
+    from jump.probe import Probe
 
     x = load(audio_dir / "vad" / "train.wav").astype(np.float32)
     if noise is not None:
         x = x + noise[: x.size]
     segments, end = vad_labels(audio_dir)
-    d = Denoiser(RATE, 1, DenoiseSettings(), models_dir)
-    d.trace = []
+    probe = Probe(gate_trace=True)
+    d = Denoiser(RATE, 1, DenoiseSettings(), models_dir, probe=probe)
     d.push(x[None])
     d.flush()
-    trace = np.array(d.trace[: int(end / 0.01)])
+    trace = np.array(probe.gate[: int(end / 0.01)])
     # Hop h's gate applies to the window centred on sample h * hop.
     t = np.arange(len(trace)) * d.hop / RATE
     truth = np.zeros(t.size, dtype=bool)
