@@ -275,11 +275,11 @@ def test_per_channel_keeps_channels_apart() -> None:
 
 
 def test_missing_or_corrupt_model_falls_back_to_classical(tmp_path, monkeypatch, caplog) -> None:
-    import jump.models
+    import jump.catalogue
 
     monkeypatch.setenv("JUMP_MODELS", str(tmp_path / "none"))
     monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(jump.models, "PROJECT_MODELS", tmp_path / "project")
+    monkeypatch.setattr(jump.catalogue, "PROJECT_MODELS", tmp_path / "project")
     mix = mixture("fan", 0.0)
     with caplog.at_level(logging.WARNING, logger="jump.denoise"):
         d = Denoiser(RATE, 1, DenoiseSettings(method="both"), str(tmp_path / "user"))

@@ -68,7 +68,7 @@ def test_explicit_choice_keeps_cpu_last_and_tensorrt_falls_to_cuda() -> None:
 
 
 def test_missing_provider_warns_and_uses_cpu(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="jump.onnx"):
+    with caplog.at_level(logging.WARNING, logger="jump.sessions"):
         specs = resolve("cuda", CPU_ONLY)
     assert names(specs) == ["CPUExecutionProvider"]
     assert "onnxruntime-gpu" in caplog.text
@@ -126,7 +126,7 @@ def test_failed_gpu_provider_is_detected_and_reported(
     monkeypatch.setattr(ort, "get_available_providers", lambda: ORT_GPU)
     monkeypatch.setattr(sessions, "tensorrt_installed", lambda: True)
     FakeSession.attempts = []
-    with caplog.at_level(logging.INFO, logger="jump.onnx"):
+    with caplog.at_level(logging.INFO, logger="jump.sessions"):
         session = sessions.create_session("model.onnx", providers="auto")
     assert sessions.running_provider(session) == "cpu"
     # Each failing provider is dropped in turn; the CPU is the last resort.
@@ -163,7 +163,7 @@ def test_cuda_graph_refused_keeps_cuda(
     monkeypatch.setattr(ort, "InferenceSession", GraphlessCuda)
     FakeSession.attempts = []
     specs = sessions.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
-    with caplog.at_level(logging.INFO, logger="jump.onnx"):
+    with caplog.at_level(logging.INFO, logger="jump.sessions"):
         session = sessions.create_session("model.onnx", providers=specs)
     assert sessions.running_provider(session) == "cuda"
     assert not sessions.cuda_graph_enabled(session)
@@ -198,7 +198,7 @@ def photo_input(model_file: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def test_real_session_reports_cpu(matte_model: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="jump.onnx"):
+    with caplog.at_level(logging.INFO, logger="jump.sessions"):
         session = sessions.create_session(matte_model, threads=1, providers="auto")
     assert sessions.running_provider(session) in {"cpu", "cuda", "tensorrt", "dml", "coreml"}
     assert sum("runs on" in r.getMessage() for r in caplog.records) == 1

@@ -89,7 +89,7 @@ def demo_matte(out: Path, models_dir: str | None) -> int:
     import cv2
 
     from jump.lab.matte.composite import straight_rgba
-    from jump.matte import Matter, MatteSettings
+    from jump.matte import MatteEngine, MatteSettings
 
     portrait = shared_dir() / "data" / "matte" / "foregrounds" / "person-2.png"
     scenery = shared_dir() / "data" / "matte" / "backgrounds" / "car-1.jpg"
@@ -102,7 +102,7 @@ def demo_matte(out: Path, models_dir: str | None) -> int:
     alpha = rgba[:, :, 3:4].astype(np.float32) / 255
     frame = (alpha * rgba[:, :, :3] + (1 - alpha) * backdrop + 0.5).astype(np.uint8)
     cv2.imwrite(str(out / "demo-photo.png"), frame)
-    matte = Matter(MatteSettings(), models_dir).process(frame, "bgr")
+    matte = MatteEngine(MatteSettings(), models_dir).process(frame, "bgr")
     cv2.imwrite(str(out / "demo-cutout.png"), straight_rgba(frame, matte))
     truth = alpha[:, :, 0] > 0.5
     got = matte > 127

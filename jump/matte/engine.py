@@ -87,7 +87,7 @@ def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(a), fmt
 
 
-class Matter:
+class MatteEngine:
     """Synchronous engine. Holds the session and the temporal state of one video stream.
 
     Raises MatteModelError (with a user-facing message) when the model or onnxruntime is

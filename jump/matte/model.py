@@ -130,14 +130,11 @@ def available_matte_models(models_dir: str | os.PathLike[str] | None = None) -> 
 
 
 def resolve_providers(provider: str) -> list:
-    """ORT providers for a user's choice ("auto", "cpu", "cuda"…); jump.onnx decides."""
+    """ORT providers for a user's choice ("auto", "cpu", "cuda"…); jump.sessions decides."""
     from jump import sessions
 
-    resolver = getattr(sessions, "resolve_providers", None)
-    if resolver is None:
-        return ["CPUExecutionProvider"]
     try:
-        return resolver(provider)
+        return sessions.resolve_providers(provider)
     except ValueError as exc:  # unknown name: say so rather than blame the model file
         raise MatteModelError(str(exc)) from exc
 

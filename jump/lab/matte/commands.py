@@ -145,7 +145,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
     import cv2
 
     from jump.lab.matte import composite
-    from jump.matte.engine import Matter
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
 
     if not args.input.is_file():
@@ -157,7 +157,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     try:
-        matter = Matter(_settings(args), args.models)
+        matter = MatteEngine(_settings(args), args.models)
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1
@@ -307,7 +307,7 @@ def _video_sink(out: Path, ext: str, transparent: bool, fps: float, w: int, h: i
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from jump.lab.matte import evaluate, synth
-    from jump.matte.engine import Matter
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
@@ -326,7 +326,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     checks: list = []
     for mid in model_ids:
         try:
-            matter = Matter(MatteSettings(model=mid, threads=args.threads), args.models)
+            matter = MatteEngine(MatteSettings(model=mid, threads=args.threads), args.models)
         except MatteModelError as exc:
             print(f"| {mid} | unavailable: {exc} | | | | | |")
             continue
@@ -396,7 +396,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from jump.lab.matte import bench
-    from jump.matte.engine import Matter
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
     from jump.matte.settings import MatteSettings
 
@@ -406,7 +406,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cv2.setNumThreads(args.cv_threads)
     settings = MatteSettings(model=args.model, threads=args.threads, provider=args.provider)
     try:
-        matter = Matter(settings, args.models)
+        matter = MatteEngine(settings, args.models)
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1
