@@ -105,8 +105,7 @@ def bench_model(
     actual = sessions.running_provider(session)
     if sessions.cuda_graph_enabled(session):
         actual += "+graph"
-    model._input = runner.input_buffer  # pre-process straight into the bound buffer
-    model._rect_for = None
+    model.bind_input(runner.input_buffer)  # pre-process straight into the bound buffer
     name = path.stem
     rows = []
     for size_name in sizes:

@@ -180,8 +180,47 @@ def fit_rect(src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str) -> tuple
     return ((dst_w - w) // 2, (dst_h - h) // 2, w, h)
 
 
+# Model classes by the manifest's "engine" field. A model that carries state between
+# frames (Robust Video Matting's r1..r4) keeps it inside its object: the engine calls
+# ``reset()`` on a scene cut, a resolution change or a new model, and reads an optional
+# foreground colour estimate through ``foreground(raw)``. A new family is one class
+# registered here with ``@model_type("name")`` plus its manifest entries.
+_MODEL_TYPES: dict[str, type] = {}
+
+
+def model_type(name: str):
+    """Class decorator: build manifest entries with ``"engine": name`` with this class."""
+
+    def wrap(cls: type) -> type:
+        _MODEL_TYPES[name] = cls
+        return cls
+
+    return wrap
+
+
+def load_matte_model(
+    model_id: str,
+    models_dir: str | os.PathLike[str] | None = None,
+    threads: int = 2,
+    provider: str = "auto",
+) -> SegmentationModel:
+    """The model object for ``model_id``, of the class its manifest entry's engine names."""
+    try:
+        engine = str(catalogue.get_entry(model_id).spec.get("engine", "segmentation"))
+    except catalogue.ModelError as exc:
+        raise MatteModelError(str(exc)) from exc
+    cls = _MODEL_TYPES.get(engine)
+    if cls is None:
+        raise MatteModelError(f"model {model_id!r}: no matte model type {engine!r}")
+    return cls(model_id, models_dir, threads, provider)
+
+
+@model_type("segmentation")
 class SegmentationModel:
-    """One ONNX session plus the tensor plumbing its manifest entry describes."""
+    """One ONNX session plus the tensor plumbing its manifest entry describes.
+
+    Stateless: every frame is inferred on its own, so ``reset`` has nothing to forget.
+    """
 
     def __init__(
         self,
@@ -232,6 +271,21 @@ class SegmentationModel:
     @property
     def input_size(self) -> tuple[int, int]:
         return self.spec.input_size
+
+    def reset(self) -> None:
+        """Forget state carried between frames (none here; recurrent models override)."""
+
+    def foreground(self, raw: np.ndarray) -> np.ndarray | None:
+        """The model's foreground colour estimate over the content rect, if it makes one."""
+        return None
+
+    def bind_input(self, buffer: np.ndarray) -> None:
+        """Pre-process into ``buffer`` (an ORT IO-binding input of the model's shape)."""
+        if buffer.shape != self._input.shape:
+            raise ValueError(f"input buffer {buffer.shape} is not {self._input.shape}")
+        self._input = buffer
+        self._dtype = buffer.dtype
+        self._rect_for = None
 
     def content_rect(self, frame_w: int, frame_h: int) -> tuple[int, int, int, int]:
         """Where a frame of this size lands in the model input (x, y, w, h)."""

@@ -139,6 +139,7 @@ def stage_times(
     """Median ms of each pipeline stage on one work frame, each run alone."""
     from jump.matte import refine
     from jump.matte.engine import GF_SUBSAMPLE, REFERENCE_HEIGHT, to_u8
+    from jump.matte.temporal import MotionAdaptiveSmoother
 
     s = matter.settings
     w, h = SIZES[size]
@@ -159,8 +160,8 @@ def stage_times(
     alpha = refine.guided_upsample_colour(
         mask, guide, radius, s.refine_eps, GF_SUBSAMPLE, guide_low=pixels
     )
-    matter.reset()
-    matter._smoother(alpha, grey)
+    smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)  # what the engine runs
+    smoother(alpha, grey)
     stages = {
         "downscale work → model input, colour order": lambda: cv2.cvtColor(
             cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA), code
@@ -176,7 +177,7 @@ def stage_times(
         "guided filter, grey": lambda: refine.guided_upsample(
             mask, grey_guide, radius, s.refine_eps
         ),
-        "temporal smoothing": lambda: matter._smoother(alpha, grey),
+        "temporal smoothing": lambda: smoother(alpha, grey),
         "to uint8": lambda: to_u8(alpha.copy()),
         "whole MatteEngine.process": lambda: matter.process(work),
     }
