@@ -8,7 +8,25 @@ decides what its engine is and how it reports.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
+
+from jump.obs.registry import FilterSpec
+
+
+class Passthrough:
+    """What runs when the engine cannot (missing numpy/onnxruntime): media untouched.
+
+    Subclasses add the media callback (``filter_audio`` / ``video_render``)."""
+
+    def __init__(self, settings: Any, source: Any) -> None:
+        self.source = source
+
+    def update(self, settings: Any) -> None:
+        pass
+
+    def destroy(self) -> None:
+        pass
 
 
 class JumpFilter:
@@ -67,3 +85,23 @@ class JumpFilter:
             else f"{k.replace('_', ' ')} {v}"
             for k, v in self.stats().items()
         )
+
+
+def filter_spec(
+    type_id: str,
+    kind: str,
+    factory: type[JumpFilter],
+    passthrough: type[Passthrough],
+    defaults: Callable[[Any], None],
+    properties: Callable[[Any], Any],
+) -> FilterSpec:
+    """The registry's description of a filter; its display name is the factory's title."""
+    return FilterSpec(
+        id=type_id,
+        name=factory.title,
+        kind=kind,
+        factory=factory,
+        defaults=defaults,
+        properties=properties,
+        passthrough=passthrough,
+    )

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jump.filters.base import JumpFilter
+from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
-from jump.obs.registry import FilterSpec, Source
+from jump.obs.registry import Source
 
 # --- setting keys -------------------------------------------------------------------
 S_METHOD = "method"
@@ -108,20 +108,9 @@ class DenoiseFilter(JumpFilter):
         self.engine = None
 
 
-class PassthroughAudio:
-    """What runs when the engine cannot (missing numpy/onnxruntime): audio untouched."""
-
-    def __init__(self, settings: Settings, source: Source) -> None:
-        self.source = source
-
-    def update(self, settings: Settings) -> None:
-        pass
-
+class PassthroughAudio(Passthrough):
     def filter_audio(self, packet: AudioPacket) -> int:
         return packet.ptr
-
-    def destroy(self) -> None:
-        pass
 
 
 # --- defaults and properties ----------------------------------------------------------
@@ -203,12 +192,4 @@ def properties(instance: Any) -> Properties:
     return p
 
 
-SPEC = FilterSpec(
-    id="jump_denoise",
-    name="Jump Denoise",
-    kind="audio",
-    factory=DenoiseFilter,
-    defaults=defaults,
-    properties=properties,
-    passthrough=PassthroughAudio,
-)
+SPEC = filter_spec("jump_denoise", "audio", DenoiseFilter, PassthroughAudio, defaults, properties)

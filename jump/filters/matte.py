@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jump.filters.base import JumpFilter
+from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.filters.matte_settings import (
     DELAY_FRAMES,
     PREFERRED_SPACES,
@@ -36,7 +36,7 @@ from jump.filters.matte_settings import (
 from jump.obs import graphics as G
 from jump.obs import libobs as L
 from jump.obs.data import Settings
-from jump.obs.registry import FilterSpec, Source
+from jump.obs.registry import Source
 
 EFFECT_FILE = Path(__file__).resolve().parent / "effects" / "matte.effect"
 
@@ -245,31 +245,12 @@ class MatteFilter(JumpFilter):
             self.picture.destroy()
 
 
-class PassthroughVideo:
-    """Draws the source unchanged (what runs when the engine cannot)."""
-
-    def __init__(self, settings: Settings, source: Source) -> None:
-        self.source = source
-
-    def update(self, settings: Settings) -> None:
-        pass
-
+class PassthroughVideo(Passthrough):
     def video_tick(self, seconds: float) -> None:
         pass
 
     def video_render(self) -> None:
         self.source.skip_video_filter()
 
-    def destroy(self) -> None:
-        pass
 
-
-SPEC = FilterSpec(
-    id="jump_matte",
-    name="Jump Matte",
-    kind="video",
-    factory=MatteFilter,
-    defaults=defaults,
-    properties=properties,
-    passthrough=PassthroughVideo,
-)
+SPEC = filter_spec("jump_matte", "video", MatteFilter, PassthroughVideo, defaults, properties)

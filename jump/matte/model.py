@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from jump import catalogue
+from jump.named import NamedTypes
 
 log = logging.getLogger("jump.matte")
 
@@ -185,17 +186,8 @@ def fit_rect(src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str) -> tuple
 # ``reset()`` on a scene cut, a resolution change or a new model, and reads an optional
 # foreground colour estimate through ``foreground(raw)``. A new family is one class
 # registered here with ``@model_type("name")`` plus its manifest entries.
-_MODEL_TYPES: dict[str, type] = {}
-
-
-def model_type(name: str):
-    """Class decorator: build manifest entries with ``"engine": name`` with this class."""
-
-    def wrap(cls: type) -> type:
-        _MODEL_TYPES[name] = cls
-        return cls
-
-    return wrap
+_MODEL_TYPES: NamedTypes[type] = NamedTypes("matte model type")
+model_type = _MODEL_TYPES.register  # class decorator, by the manifest's "engine" value
 
 
 def load_matte_model(
@@ -209,10 +201,9 @@ def load_matte_model(
         engine = str(catalogue.get_entry(model_id).spec.get("engine", "segmentation"))
     except catalogue.ModelError as exc:
         raise MatteModelError(str(exc)) from exc
-    cls = _MODEL_TYPES.get(engine)
-    if cls is None:
+    if engine not in _MODEL_TYPES:
         raise MatteModelError(f"model {model_id!r}: no matte model type {engine!r}")
-    return cls(model_id, models_dir, threads, provider)
+    return _MODEL_TYPES.get(engine)(model_id, models_dir, threads, provider)
 
 
 @model_type("segmentation")

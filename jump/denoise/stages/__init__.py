@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from jump.denoise.stft import Framing, default_framing
+from jump.named import NamedTypes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -100,17 +101,8 @@ class StageType(Protocol):
     def create(cls, ctx: StageContext, entry: ModelEntry | None, path: Path | None) -> Stage: ...
 
 
-_REGISTRY: dict[str, type] = {}
-
-
-def register(name: str):
-    """Class decorator: make a stage type available under ``name``."""
-
-    def wrap(cls: type) -> type:
-        _REGISTRY[name] = cls
-        return cls
-
-    return wrap
+_TYPES: NamedTypes[type] = NamedTypes("denoise stage")
+register = _TYPES.register  # class decorator: make a stage type available under a name
 
 
 def _load_all() -> None:
@@ -123,17 +115,12 @@ def _load_all() -> None:
 def stage_type(name: str) -> StageType:
     """The stage type registered as ``name``; KeyError names the known ones."""
     _load_all()
-    try:
-        return _REGISTRY[name]  # type: ignore[return-value]
-    except KeyError:
-        raise KeyError(
-            f"no denoise stage {name!r}; known: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+    return _TYPES.get(name)  # type: ignore[return-value]
 
 
 def names() -> list[str]:
     _load_all()
-    return sorted(_REGISTRY)
+    return _TYPES.names()
 
 
 def model_ids() -> list[str]:
@@ -144,7 +131,7 @@ def model_ids() -> list[str]:
     return [
         e.id
         for e in load_manifest().values()
-        if e.kind == "denoise" and e.spec.get("engine") in _REGISTRY
+        if e.kind == "denoise" and e.spec.get("engine") in _TYPES
     ]
 
 
