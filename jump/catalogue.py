@@ -26,7 +26,6 @@ import os
 import shutil
 import tempfile
 import threading
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +177,8 @@ def fetch(
     ``base_url`` replaces the upstream URL with ``{base_url}/{entry.file}`` (a mirror,
     or a local server in tests).
     """
+    import urllib.request  # only fetching needs it; settings import this module
+
     url = f"{base_url.rstrip('/')}/{entry.file}" if base_url else entry.url
     target = dest_dir / entry.file
     target.parent.mkdir(parents=True, exist_ok=True)
