@@ -1,4 +1,4 @@
-"""What both Jump filters share: the log prefix, update-then-swap, the stats line.
+"""What both Jump filters share: the log prefix, update-then-swap, pass-through, the spec.
 
 The registry (`jump.obs.registry`) already turns any exception in a callback into a
 pass-through (the packet or frame goes out unchanged) and logs it once; a filter only
@@ -76,15 +76,6 @@ class JumpFilter:
 
     def stats(self) -> dict[str, float]:
         return {}
-
-    def stats_text(self) -> str:
-        """``stats()`` as one line for the filter's properties."""
-        return ", ".join(
-            f"{k.replace('_', ' ')} {v:.2f}"
-            if isinstance(v, float)
-            else f"{k.replace('_', ' ')} {v}"
-            for k, v in self.stats().items()
-        )
 
 
 def filter_spec(
