@@ -23,6 +23,8 @@ HAVE_SHARED = (SHARED / "models").is_dir()
 if HAVE_SHARED:
     # Searched before models/: the fetchable models live there (the shipped ones are equal).
     os.environ.setdefault("JUMP_MODELS", str(SHARED / "models"))
+# The lab's composite builders (jump.matte.synth) read <root>/data/matte: tests/data mirrors it.
+os.environ.setdefault("JUMP_SHARED", str(DATA.parent))
 
 
 def pytest_configure(config: pytest.Config) -> None:
