@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from jump import demo, model_commands, obs_bench
 from jump.denoise import commands as denoise_commands
+from jump.lab import doctor
 from jump.matte import commands as matte_commands
 
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench_sub.add_subparsers(dest="target", required=True, metavar="TARGET")
 
     demo.register(sub)
+    doctor.register(sub)
     model_commands.register(sub)
     denoise_commands.register(sub, eval_sub, bench_sub)
     matte_commands.register(sub, eval_sub, bench_sub)

@@ -12,8 +12,10 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when a demo runs, so `doctor` works without it
+    import numpy as np
 
 log = logging.getLogger("jump.demo")
 BUNDLED = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_matte(out: Path, models_dir: str | None) -> int:
     import cv2
+    import numpy as np
 
     from jump.matte import Matter, MatteSettings
     from jump.matte.composite import straight_rgba
