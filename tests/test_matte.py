@@ -271,7 +271,7 @@ def test_worker_applies_settings_updates(handful: list) -> None:
     _, frame, _ = handful[1]
     with MatteWorker(MatteSettings(), MODELS) as w:
         w.wait_ready(30)
-        w.update(MatteSettings(model="selfie"))
+        w.update(MatteSettings(threads=2))  # a new session, like a model change
         w.submit(md.bgra(frame), 7)
         deadline = time.time() + 20
         while w.latest() is None and time.time() < deadline:

@@ -151,7 +151,11 @@ def test_missing_model_passes_video_through(obs_factory, webcam, tmp_path):
     empty = tmp_path / "no-models"
     empty.mkdir()
     obs = obs_factory(
-        scene_collection([image_source("Cam", png, matte({"models_dir": str(empty)}))], [JUMP]),
+        # selfie is fetchable, not shipped: absent from the empty folders and from models/
+        scene_collection(
+            [image_source("Cam", png, matte({"models_dir": str(empty), "model": "selfie"}))],
+            [JUMP],
+        ),
         env={"JUMP_MODELS": str(empty)},
     )
     time.sleep(2.0)
