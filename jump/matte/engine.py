@@ -24,6 +24,7 @@ import numpy as np
 from jump.matte import refine
 from jump.matte.lowlight import LowLightEnhancer
 from jump.matte.model import MatteModelError, load_matte_model
+from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
 from jump.probe import Probe
@@ -116,6 +117,8 @@ class MatteEngine:
         self._frame_shape: tuple[int, int] | None = None
         self.last_inference_ms = 0.0
         self.last_foreground: np.ndarray | None = None
+        # clean plate, grow/shrink, keep zones; survives reset() (the room did not change)
+        self.overrides = Overrides()
 
     # -- geometry -----------------------------------------------------------------------
 
@@ -226,6 +229,8 @@ class MatteEngine:
 
         with self._stage("refine"):
             alpha = self._refine(prob, work, pixels, code, fmt, ch)
+        with self._stage("overrides"):
+            alpha = self.overrides(alpha, work, s)
         with self._stage("smoothing"):
             alpha = self._smoother(alpha, grey)
         alpha8 = to_u8(alpha)

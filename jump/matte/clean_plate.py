@@ -1,0 +1,151 @@
+"""Clean plate: a picture of the empty room, learnt once, that overrules the model where it is sure.
+
+The user steps out of the picture and the engine records a few seconds of the room at
+work resolution. The plate is the per-pixel median of those frames (a passer-by or a
+flickering screen is voted out) and the per-pixel noise is the median absolute deviation
+(×1.4826 ≈ σ for Gaussian sensor noise), smoothed spatially because sensor noise varies
+slowly across a picture and a handful of frames gives a jumpy estimate per pixel.
+
+Live, each pixel's colour distance to the plate is measured in units of that noise:
+- well within ``tolerance`` × noise: the room, as recorded → background, whatever the
+  model thought (the poster, the door, the chair it sometimes takes for a person);
+- far beyond it (``STRONG`` × tolerance): something that is not the room → foreground,
+  even where the model dropped it (a held mug, a headset);
+- in between: the model decides.
+
+Two things change a room's colour without anything entering it, and both would read as
+"foreground everywhere": the camera's auto-exposure / white balance (one gain per channel
+for the whole frame, estimated from the pixels both the model and the plate call
+background), and the person's shadow on the wall (darker, same chromaticity: only the
+chromatic part of the difference counts as evidence for foreground there).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+log = logging.getLogger("jump.matte")
+
+# σ floor in 0–255 levels: a perfectly still synthetic source (an OBS image source) has
+# no noise at all, and compression or dithering still wobbles a level or two.
+NOISE_FLOOR = 1.5
+# "differs strongly" = this many times the match tolerance
+STRONG = 3.0
+# A darker pixel whose colour direction matches the plate's within this (chromatic
+# distance / brightness) is treated as a shadow: it never counts as foreground evidence.
+SHADOW_RATIO = (0.35, 0.98)
+
+
+@dataclass(frozen=True)
+class CleanPlate:
+    """The empty room at work resolution: median colour and per-pixel noise σ (levels)."""
+
+    colour: np.ndarray  # float32 HxWx3, the frame's first three channels, 0–255
+    noise: np.ndarray  # float32 HxW, σ in 0–255 levels (≥ NOISE_FLOOR)
+    frames: int  # how many frames it was learnt from
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.noise.shape
+        return w, h
+
+    @classmethod
+    def from_frames(cls, frames: list[np.ndarray]) -> CleanPlate:
+        """Median and robust noise of a stack of same-size pictures (HxWx3/4 uint8)."""
+        stack = np.stack([f[..., :3] for f in frames]).astype(np.float32)
+        median = np.median(stack, axis=0)
+        if len(frames) >= 3:
+            mad = np.median(np.abs(stack - median), axis=0).mean(axis=2) * 1.4826
+            # noise varies slowly across the picture; a few frames give a jumpy estimate
+            k = max(3, (min(mad.shape) // 24) | 1)
+            noise = cv2.blur(mad, (k, k))
+        else:
+            noise = np.zeros(median.shape[:2], np.float32)
+        return cls(median, np.maximum(noise, NOISE_FLOOR).astype(np.float32), len(frames))
+
+    @classmethod
+    def from_image(cls, image: np.ndarray, size: tuple[int, int]) -> CleanPlate:
+        """A single picture of the empty room (the CLI's ``--plate``): noise unknown, floor."""
+        w, h = size
+        picture = cv2.resize(image[..., :3], (w, h), interpolation=cv2.INTER_AREA)
+        return cls(picture.astype(np.float32), np.full((h, w), NOISE_FLOOR * 1.5, np.float32), 1)
+
+
+class PlateRecorder:
+    """Collects work-size frames until it has ``frames`` of them or ``seconds`` have passed."""
+
+    def __init__(self, frames: int = 45, seconds: float = 3.0) -> None:
+        self.want = max(1, int(frames))
+        self.seconds = seconds
+        self.start = time.monotonic()
+        self.frames: list[np.ndarray] = []
+
+    def add(self, frame: np.ndarray) -> CleanPlate | None:
+        """Record a frame; the finished plate once enough time or frames were seen."""
+        if self.frames and self.frames[0].shape != frame.shape:
+            self.frames.clear()  # the source changed size mid-capture: start over
+        self.frames.append(np.array(frame[..., :3], copy=True))
+        enough_time = time.monotonic() - self.start >= self.seconds and len(self.frames) >= 3
+        if len(self.frames) >= self.want or enough_time:
+            return CleanPlate.from_frames(self.frames)
+        return None
+
+
+def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) * (1.0 / max(hi - lo, 1e-6)), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def exposure_gain(live: np.ndarray, plate: CleanPlate, alpha: np.ndarray) -> np.ndarray:
+    """Per-channel gain live/plate over pixels the model calls background (auto-exposure)."""
+    bg = alpha < 0.1
+    if bg.sum() < 0.05 * alpha.size:
+        return np.ones(3, np.float32)
+    ratios = (live[bg] + 4.0) / (plate.colour[bg] + 4.0)
+    # median: the poster or chair the model calls person does not vote; clamp: a camera
+    # does not change exposure by more than this between frames one would compare
+    return np.clip(np.median(ratios, axis=0), 0.5, 2.0).astype(np.float32)
+
+
+def plate_evidence(
+    live: np.ndarray, plate: CleanPlate, alpha: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(background, foreground) evidence in 0–1 at work size; never both above 0.
+
+    ``live`` is the work picture (HxWx3/4 uint8, the plate's channel order), ``alpha`` the
+    model's matte at work size (for the exposure estimate), ``tolerance`` in noise σ.
+    """
+    frame = live[..., :3].astype(np.float32)
+    room = plate.colour * exposure_gain(frame, plate, alpha)
+    diff = frame - room
+    # RMS over channels in units of the learnt noise, box-smoothed over 3×3 so single
+    # noisy pixels do not decide
+    z = np.sqrt((diff * diff).mean(axis=2)) / plate.noise
+    z = cv2.blur(z, (3, 3))
+    tol = max(0.5, float(tolerance))
+    background = 1.0 - _smoothstep(z, tol, 1.5 * tol)
+    # shadow: darker along the plate's own colour direction → only the chromatic part
+    # of the difference is evidence of something new
+    dot = (frame * room).sum(axis=2)
+    norm2 = (room * room).sum(axis=2) + 1e-3
+    brightness = dot / norm2
+    chroma = np.sqrt(np.maximum((frame * frame).sum(axis=2) - dot * brightness, 0.0) / 3.0)
+    shadow = (brightness > SHADOW_RATIO[0]) & (brightness < SHADOW_RATIO[1])
+    z_fg = np.where(shadow, cv2.blur(chroma / plate.noise, (3, 3)), z)
+    foreground = _smoothstep(z_fg, STRONG * tol, 1.5 * STRONG * tol)
+    return background.astype(np.float32), foreground.astype(np.float32)
+
+
+def apply_plate(
+    alpha: np.ndarray, live: np.ndarray, plate: CleanPlate, tolerance: float
+) -> np.ndarray:
+    """The model's alpha with the plate's sure answers laid over it (float32 0–1, work size)."""
+    background, foreground = plate_evidence(live, plate, alpha, tolerance)
+    out = alpha * (1.0 - background)
+    out += foreground * (1.0 - out)
+    return out
