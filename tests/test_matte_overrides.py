@@ -144,8 +144,8 @@ def test_plate_of_another_resolution_is_ignored_with_one_log_line(matter, caplog
 
 
 def test_worker_captures_the_room_and_keeps_it_across_a_model_reload() -> None:
-    frame, _ = md.composite("person-2", "car-2", size=(512, 288))
-    with MatteWorker(MatteSettings(), MODELS, fmt="bgr") as worker:
+    frame = md.bgra(md.composite("person-2", "car-2", size=(512, 288))[0])  # as OBS hands it
+    with MatteWorker(MatteSettings(), MODELS) as worker:
         assert worker.wait_ready(60)
         worker.capture_plate(frames=4, seconds=60)
         for i in range(40):

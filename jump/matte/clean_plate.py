@@ -87,9 +87,10 @@ class PlateRecorder:
 
     def add(self, frame: np.ndarray) -> CleanPlate | None:
         """Record a frame; the finished plate once enough time or frames were seen."""
-        if self.frames and self.frames[0].shape != frame.shape:
+        pixels = frame[..., :3]
+        if self.frames and self.frames[0].shape != pixels.shape:
             self.frames.clear()  # the source changed size mid-capture: start over
-        self.frames.append(np.array(frame[..., :3], copy=True))
+        self.frames.append(np.array(pixels, copy=True))
         enough_time = time.monotonic() - self.start >= self.seconds and len(self.frames) >= 3
         if len(self.frames) >= self.want or enough_time:
             return CleanPlate.from_frames(self.frames)
