@@ -214,3 +214,39 @@ def test_min_blob_setting_removes_a_small_detached_blob() -> None:
     kept = refine.clean_blobs(prob, 0.5, 0.0, 0.0)
     cleaned = refine.clean_blobs(prob, 0.5, 0.005, 0.0)
     assert kept[12, 12] > 0.8 and cleaned[12, 12] < 0.05 and cleaned[90, 130] > 0.8
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_view_grow_zones_and_plate(tmp_path) -> None:
+    from jump.cli import main
+
+    name, live, plate_frames, truth = next(plate_eval.cases())  # poster: person-1 / car-2
+    assert name.startswith("poster")
+    src, room = tmp_path / "in.png", tmp_path / "room.png"
+    cv2.imwrite(str(src), live)
+    cv2.imwrite(str(room), plate_frames[0])
+
+    def run(*extra: str) -> np.ndarray:
+        out = tmp_path / "out.png"
+        assert main(["matte", str(src), str(out), "--models", str(MODELS), *extra]) == 0
+        return cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+
+    plain = run()[..., 3]
+    mask = run("--view", "mask")
+    assert mask.shape == (*live.shape[:2], 3) and np.array_equal(mask[..., 0], plain)
+    overlay = run("--view", "overlay").astype(int)
+    cut = plain < 10
+    assert (overlay[cut][:, 2] - live[cut][:, 2].astype(int)).mean() > 40  # tinted red
+    grown = run("--grow", "12")[..., 3]
+    assert boundary_shift(grown, plain) == pytest.approx(12 * 720 / 1080, abs=2.0)
+    plated = run("--plate", str(room))[..., 3]
+    assert metrics.iou(plated, truth) > metrics.iou(plain, truth) + 0.3
+    zones = np.full(live.shape[:2], 128, np.uint8)
+    zones[:, : live.shape[1] // 3] = 0
+    zones_png = tmp_path / "zones.png"
+    cv2.imwrite(str(zones_png), zones)
+    zoned = run("--keep-zones", str(zones_png))[..., 3]
+    assert zoned[:, : live.shape[1] // 3 - 8].max() <= 2
+    assert main(["matte", str(src), str(tmp_path / "x.png"), "--keep-zones", "nope.png"]) == 2

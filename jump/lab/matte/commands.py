@@ -51,6 +51,30 @@ def register(
     p.add_argument("--low-light", choices=("off", "auto", "on"), default=None)
     p.add_argument("--feather", type=float, default=None, help="outward feather, px at 720p")
     p.add_argument("--no-refine", action="store_true", help="skip guided-filter edge refinement")
+    p.add_argument(
+        "--view",
+        choices=("result", "mask", "overlay"),
+        default="result",
+        help="result (default); mask: the matte in black and white; overlay: the picture "
+        "with what is cut away tinted red (for tuning)",
+    )
+    p.add_argument(
+        "--grow", type=float, default=None, help="move the edge out (+) or in (-), px at 1080p"
+    )
+    p.add_argument(
+        "--min-blob", type=float, default=None, help="remove specks under this %% of the frame"
+    )
+    p.add_argument(
+        "--keep-zones",
+        type=Path,
+        default=None,
+        help="mask image: white = always keep, black = always remove, grey = the model",
+    )
+    p.add_argument(
+        "--plate", type=Path, default=None, help="picture of the empty room (clean plate)"
+    )
+    p.add_argument("--plate-tolerance", type=float, default=None,
+                   help="room match tolerance in noise units (default 4)")  # fmt: skip
     p.set_defaults(func=cmd_matte)
 
     e = eval_sub.add_parser(
@@ -106,7 +130,33 @@ def _settings(args: argparse.Namespace):
         changes["feather_px"] = args.feather
     if args.no_refine:
         changes["refine"] = False
+    if args.grow is not None:
+        changes["grow_px"] = args.grow
+    if args.min_blob is not None:
+        changes["min_blob"] = args.min_blob / 100.0
+    if args.keep_zones is not None:
+        changes["keep_zones"] = os.fspath(args.keep_zones)
+    if args.plate is not None:
+        changes["use_plate"] = True
+    if args.plate_tolerance is not None:
+        changes["plate_tolerance"] = args.plate_tolerance
     return MatteSettings(**changes)
+
+
+def _install_plate(args: argparse.Namespace, matter, w: int, h: int) -> bool:
+    """The ``--plate`` picture as the engine's clean plate at its work size (False: unreadable)."""
+    import cv2
+
+    from jump.matte.clean_plate import CleanPlate
+
+    if args.plate is None:
+        return True
+    picture = cv2.imread(os.fspath(args.plate), cv2.IMREAD_COLOR)
+    if picture is None:
+        log.error("cannot read the clean plate %s", args.plate)
+        return False
+    matter.overrides.set_plate(CleanPlate.from_image(picture, matter.work_size(w, h)))
+    return True
 
 
 class Progress:
@@ -162,10 +212,17 @@ def cmd_matte(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
 
+    if args.keep_zones is not None and not args.keep_zones.is_file():
+        log.error("no such keep-zones image: %s", args.keep_zones)
+        return 2
+    if args.view != "result":
+        background = args.view  # the tuning views replace the background choice
     if args.input.suffix.lower() in IMAGE_EXTS:
         image = cv2.imread(os.fspath(args.input), cv2.IMREAD_COLOR)
         if image is None:
             log.error("cannot read image %s", args.input)
+            return 2
+        if not _install_plate(args, matter, image.shape[1], image.shape[0]):
             return 2
         alpha = matter.process(image, "bgr")
         out = _compose(composite, image, alpha, background)
@@ -196,6 +253,10 @@ def _background(spec: str):
 
 def _compose(composite, frame, alpha, background):
     if isinstance(background, str):
+        if background == "mask":
+            return composite.mask_view(alpha)
+        if background == "overlay":
+            return composite.overlay_view(frame, alpha)
         if background == "transparent":
             return composite.straight_rgba(frame, alpha)
         return composite.background_blur(frame, alpha)
@@ -216,6 +277,9 @@ def _matte_video(args: argparse.Namespace, matter, background) -> int:
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if not _install_plate(args, matter, w, h):
+        cap.release()
+        return 2
     ext = args.output.suffix.lower()
     transparent = isinstance(background, str) and background == "transparent"
     args.output.parent.mkdir(parents=True, exist_ok=True)
