@@ -102,12 +102,21 @@ def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+_SUM3 = np.ones((1, 3), np.float32)
+
+
+def _channel_sum(img: np.ndarray) -> np.ndarray:
+    """Per-pixel sum over the 3 channels of a float32 HxWx3 picture (one cv2 pass)."""
+    return cv2.transform(img, _SUM3)
+
+
 def exposure_gain(live: np.ndarray, plate: CleanPlate, alpha: np.ndarray) -> np.ndarray:
     """Per-channel gain live/plate over pixels the model calls background (auto-exposure)."""
-    bg = alpha < 0.1
-    if bg.sum() < 0.05 * alpha.size:
+    # every 4th pixel each way: a median over ~9k pixels is as good and 16× cheaper
+    bg = alpha[::4, ::4] < 0.1
+    if bg.sum() < 0.05 * bg.size:
         return np.ones(3, np.float32)
-    ratios = (live[bg] + 4.0) / (plate.colour[bg] + 4.0)
+    ratios = (live[::4, ::4][bg] + 4.0) / (plate.colour[::4, ::4][bg] + 4.0)
     # median: the poster or chair the model calls person does not vote; clamp: a camera
     # does not change exposure by more than this between frames one would compare
     return np.clip(np.median(ratios, axis=0), 0.5, 2.0).astype(np.float32)
@@ -121,23 +130,25 @@ def plate_evidence(
     ``live`` is the work picture (HxWx3/4 uint8, the plate's channel order), ``alpha`` the
     model's matte at work size (for the exposure estimate), ``tolerance`` in noise σ.
     """
-    frame = live[..., :3].astype(np.float32)
+    pixels = live[..., :3] if live.shape[2] == 3 else cv2.cvtColor(live, cv2.COLOR_BGRA2BGR)
+    frame = pixels.astype(np.float32)
     room = plate.colour * exposure_gain(frame, plate, alpha)
-    diff = frame - room
+    diff = cv2.subtract(frame, room)
+    inv_noise = 1.0 / plate.noise
     # RMS over channels in units of the learnt noise, box-smoothed over 3×3 so single
     # noisy pixels do not decide
-    z = np.sqrt((diff * diff).mean(axis=2)) / plate.noise
+    z = cv2.sqrt(_channel_sum(cv2.multiply(diff, diff)) * (1.0 / 3.0)) * inv_noise
     z = cv2.blur(z, (3, 3))
     tol = max(0.5, float(tolerance))
     background = 1.0 - _smoothstep(z, tol, 1.5 * tol)
     # shadow: darker along the plate's own colour direction → only the chromatic part
     # of the difference is evidence of something new
-    dot = (frame * room).sum(axis=2)
-    norm2 = (room * room).sum(axis=2) + 1e-3
-    brightness = dot / norm2
-    chroma = np.sqrt(np.maximum((frame * frame).sum(axis=2) - dot * brightness, 0.0) / 3.0)
+    dot = _channel_sum(cv2.multiply(frame, room))
+    brightness = dot / (_channel_sum(cv2.multiply(room, room)) + 1e-3)
+    chroma2 = _channel_sum(cv2.multiply(frame, frame)) - dot * brightness
+    chroma = cv2.sqrt(np.maximum(chroma2, 0.0) * (1.0 / 3.0)) * inv_noise
     shadow = (brightness > SHADOW_RATIO[0]) & (brightness < SHADOW_RATIO[1])
-    z_fg = np.where(shadow, cv2.blur(chroma / plate.noise, (3, 3)), z)
+    z_fg = np.where(shadow, cv2.blur(chroma, (3, 3)), z)
     foreground = _smoothstep(z_fg, STRONG * tol, 1.5 * STRONG * tol)
     return background.astype(np.float32), foreground.astype(np.float32)
 

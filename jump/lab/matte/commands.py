@@ -94,6 +94,12 @@ def register(
         action="store_true",
         help="also show raw IoU with each pre-processing choice changed (colour, resize, norm)",
     )
+    e.add_argument(
+        "--plate",
+        action="store_true",
+        help="only the clean plate: IoU/MAD with and without it on composites where the "
+        "model errs (a portrait on the wall, a held object)",
+    )
     e.set_defaults(func=cmd_eval)
 
     b = bench_sub.add_parser(
@@ -375,6 +381,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
+    if args.plate:
+        return _eval_plate(args)
     model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))
     if not stills:
@@ -452,6 +460,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
         other = synth.load_bgr(bgs["plants-1"])
         evaluate.figure(m, pick, args.figure, other)
         print(f"\nFigure: {args.figure} ({pick.name})")
+    return 0
+
+
+def _eval_plate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from jump.lab.matte import plate_eval
+    from jump.matte.engine import MatteEngine
+    from jump.matte.settings import MatteSettings
+
+    print(f"Clean plate: median of {plate_eval.PLATE_FRAMES} frames of the empty room "
+          f"(sensor noise σ {plate_eval.NOISE:g}), live frame with fresh noise, 1280×720\n")  # fmt: skip
+    print(
+        "| model | composite | IoU | IoU with plate | MAD | MAD with plate |\n|---|---|---|---|---|---|"
+    )
+    for mid in args.model or [MatteSettings().model]:
+        matter = MatteEngine(MatteSettings(model=mid, threads=args.threads), args.models)
+        rows = plate_eval.evaluate(matter)
+        for name, (iou0, mad0, iou1, mad1) in rows:
+            print(
+                f"| {mid} | {name} | {iou0:.3f} | {iou1:.3f} | {mad0:.4f} | {mad1:.4f} |",
+                flush=True,
+            )
+        for kind in ("poster", "held object"):
+            s = np.array([v for n, v in rows if n.startswith(kind)]).mean(axis=0)
+            print(
+                f"| {mid} | **mean, {kind}** | {s[0]:.3f} | {s[2]:.3f} | {s[1]:.4f} | {s[3]:.4f} |"
+            )
     return 0
 
 
