@@ -250,3 +250,38 @@ def test_cli_view_grow_zones_and_plate(tmp_path) -> None:
     zoned = run("--keep-zones", str(zones_png))[..., 3]
     assert zoned[:, : live.shape[1] // 3 - 8].max() <= 2
     assert main(["matte", str(src), str(tmp_path / "x.png"), "--keep-zones", "nope.png"]) == 2
+
+
+# -- the filter's settings ------------------------------------------------------------------
+
+
+def test_filter_defaults_give_todays_engine_settings() -> None:
+    """The new dialog settings at their defaults map to MatteSettings() (output unchanged)."""
+    from jump.filters import matte_settings as ms
+
+    class DefaultsOnly:
+        def __init__(self) -> None:
+            self.values: dict = {}
+
+        def set_default(self, key, value) -> None:
+            self.values[key] = value
+
+        def get_str(self, key):
+            return str(self.values.get(key, ""))
+
+        def get_float(self, key):
+            return float(self.values.get(key, 0.0))
+
+        def get_int(self, key):
+            return int(self.values.get(key, 0))
+
+        def get_bool(self, key):
+            return bool(self.values.get(key, False))
+
+    settings = DefaultsOnly()
+    ms.defaults(settings)
+    assert ms.engine_settings(settings) == MatteSettings()
+    assert settings.values[ms.S_VIEW] == "result" and ms.VIEWS["result"] is None
+    settings.values.update({ms.S_GROW: -6.0, ms.S_MIN_BLOB: 1.5, ms.S_USE_PLATE: True})
+    mapped = ms.engine_settings(settings)
+    assert (mapped.grow_px, mapped.min_blob, mapped.use_plate) == (-6.0, 0.015, True)
