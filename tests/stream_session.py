@@ -23,6 +23,7 @@ HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
 TWITCH_ENCODER = {"rate_control": "CBR", "bitrate": 2500, "keyint_sec": 2, "preset": "veryfast"}
 WEBCAM_SCALE = 0.5  # the webcam's share of the canvas width, in the bottom-right corner
 STREAM_KEY = "jump"
+PACKET_COUNTS = ("-show_entries", "stream=codec_type,nb_read_packets")
 
 
 def jump_filters(delay_video: bool = True) -> list[dict[str, Any]]:
@@ -200,3 +201,78 @@ def lagged_frames(log: str) -> int:
         if "lagged frames due to rendering lag/stalls" in line:
             total = max(total, int(line.split(":")[-1].split()[0]))
     return total
+
+
+def build_clips(folder: Path, canvas: tuple[int, int]) -> tuple[Path, Path]:
+    """The game (20 s, barcoded) and webcam (12 s, with its noisy mic) clips at `canvas`."""
+    from tests import stream_media as sm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    game = sm.Game(canvas, seconds=20.0).write(folder / f"game-{canvas[1]}p.mp4")
+    webcam = sm.Webcam(canvas).write(folder / f"webcam-{canvas[1]}p.mkv")
+    return game, webcam
+
+
+@contextlib.contextmanager
+def streaming(home: Path, canvas: tuple[int, int], received: Path, with_jump: bool = True):
+    """A streamer's scene in OBS, streaming to a local receiver until the block ends.
+
+    Yields (obs, receiver, stats file); the block may read stats and the OBS log. The
+    stream is stopped and the receiver finished before OBS quits.
+    """
+    from tests.obs_harness import ObsProcess
+
+    game, webcam = build_clips(home / "clips", canvas)
+    stats_file = home / "stats.jsonl"
+    write_stream_encoder(home / "home")
+    obs = ObsProcess(
+        home / "home",
+        streamer_scene(game, webcam, with_jump),
+        env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
+        canvas=canvas,
+    )
+    with obs, Receiver(received) as receiver:
+        place_webcam(obs, canvas)
+        start_stream(obs, receiver)
+        try:
+            yield obs, receiver, stats_file
+        finally:
+            if obs.alive():
+                stop_stream(obs, receiver)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def received_packets(path: Path) -> dict[str, int]:
+    """Packets per stream type in a received file (video packets = frames)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_packets", "-of", "json", *PACKET_COUNTS, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+    return {s["codec_type"]: int(s["nb_read_packets"]) for s in json.loads(out)["streams"]}
+
+
+def jump_errors(log: str) -> list[str]:
+    """Jump's error lines in an OBS log (a failed callback, a traceback, an error level)."""
+    words = ("failed", "error", "traceback", "exception")
+    return [
+        line
+        for line in log.splitlines()
+        if "[jump" in line.lower() and any(w in line.lower() for w in words)
+    ]
