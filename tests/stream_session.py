@@ -214,11 +214,18 @@ def build_clips(folder: Path, canvas: tuple[int, int]) -> tuple[Path, Path]:
 
 
 @contextlib.contextmanager
-def streaming(home: Path, canvas: tuple[int, int], received: Path, with_jump: bool = True):
+def streaming(
+    home: Path,
+    canvas: tuple[int, int],
+    received: Path,
+    with_jump: bool = True,
+    output: list[str] | None = None,
+):
     """A streamer's scene in OBS, streaming to a local receiver until the block ends.
 
     Yields (obs, receiver, stats file); the block may read stats and the OBS log. The
-    stream is stopped and the receiver finished before OBS quits.
+    stream is stopped and the receiver finished before OBS quits. `output` replaces the
+    receiver's output arguments (e.g. to discard the stream).
     """
     from tests.obs_harness import ObsProcess
 
@@ -231,7 +238,7 @@ def streaming(home: Path, canvas: tuple[int, int], received: Path, with_jump: bo
         env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
         canvas=canvas,
     )
-    with obs, Receiver(received) as receiver:
+    with obs, Receiver(received, output) as receiver:
         place_webcam(obs, canvas)
         start_stream(obs, receiver)
         try:
