@@ -34,14 +34,26 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _sample(obs, stats_file: Path, start: float, cpu0: float) -> dict:
+def _read_stats(stats_file: Path, kind: str) -> dict:
+    """The filter's latest stats; the test hooks rewrite the file every second, so a read
+    can meet it half written: try again."""
     from tests.obs_harness import read_stats
+
+    for _ in range(20):
+        try:
+            return read_stats(stats_file, kind)
+        except (StopIteration, ValueError, OSError):
+            time.sleep(0.1)
+    return read_stats(stats_file, kind)
+
+
+def _sample(obs, stats_file: Path, start: float, cpu0: float) -> dict:
     from tests.stream_session import cpu_seconds, rss_mb
 
     stats = obs.request("GetStats")
     stream = obs.request("GetStreamStatus")
-    denoise = read_stats(stats_file, "jump_denoise")
-    matte = read_stats(stats_file, "jump_matte")
+    denoise = _read_stats(stats_file, "jump_denoise")
+    matte = _read_stats(stats_file, "jump_matte")
     elapsed = time.monotonic() - start
     return {
         "minute": elapsed / 60,
