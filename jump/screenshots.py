@@ -3,8 +3,10 @@
 Starts the headless OBS of the e2e harness with a streamer's scene ("Game", "Webcam" with
 Jump Matte scaled into a corner, "Mic" with Jump Denoise), waits for the matte, then grabs
 the Xvfb screen (`xwd` + ImageMagick's `convert`, both found on any X11 desktop) and crops
-each OBS window by its geometry (`xwininfo`): the main window, then the Filters dialog of
-the webcam and of the mic, opened over obs-websocket (`OpenInputFiltersDialog`).
+OBS's main window by its geometry (`xwininfo`): the scene, then the same window streaming
+to a local RTMP receiver. (The Filters dialog, opened over obs-websocket with
+`OpenInputFiltersDialog`, maps under Xvfb but Qt never paints its widgets there — only its
+GL preview — so it is not captured.)
 Needs the repository checkout, obs-studio, Xvfb, x11-apps/x11-utils and ImageMagick.
 """
 
@@ -98,7 +100,13 @@ def scene(folder: Path) -> dict:
 
 def run(out_dir: Path) -> list[Path]:
     from tests.obs_harness import ObsProcess
-    from tests.stream_session import place_webcam
+    from tests.stream_session import (
+        Receiver,
+        place_webcam,
+        start_stream,
+        stop_stream,
+        write_stream_encoder,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="jump-screenshots-"))
@@ -113,10 +121,14 @@ def run(out_dir: Path) -> list[Path]:
             time.sleep(0.5)
         time.sleep(3.0)  # the preview repaints
         shots.append(grab(obs.display, "Profile: Jump", out_dir / "streaming-main-window.png"))
-        for source, name in (("Webcam", "matte"), ("Mic", "denoise")):
-            obs.request("OpenInputFiltersDialog", {"inputName": source})
-            time.sleep(3.0)
-            shots.append(grab(obs.display, f"'{source}'", out_dir / f"streaming-{name}-filter.png"))
+        # The same window while it streams to a local receiver: LIVE timer, CPU and fps in
+        # the status bar, and the Stream button now "Stop Streaming".
+        with Receiver(folder / "recv.flv", ["-c", "copy", "-f", "null", "-"]) as receiver:
+            write_stream_encoder(folder / "home")
+            start_stream(obs, receiver)
+            time.sleep(8.0)
+            shots.append(grab(obs.display, "Profile: Jump", out_dir / "streaming-live.png"))
+            stop_stream(obs, receiver)
     return shots
 
 
