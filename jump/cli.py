@@ -12,9 +12,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from jump import demo, model_commands, obs_bench, stream_bench, stream_soak
-from jump.denoise import commands as denoise_commands
-from jump.matte import commands as matte_commands
+from jump.lab import demo, doctor, model_commands, obs_bench, stream_bench, stream_soak
+from jump.lab.denoise import commands as denoise_commands
+from jump.lab.matte import commands as matte_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench_sub.add_subparsers(dest="target", required=True, metavar="TARGET")
 
     demo.register(sub)
+    doctor.register(sub)
     model_commands.register(sub)
     denoise_commands.register(sub, eval_sub, bench_sub)
     matte_commands.register(sub, eval_sub, bench_sub)

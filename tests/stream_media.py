@@ -17,16 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.obs_harness import SHARED
-
-# The in-repo copy (tests/data) has the same layout; switch here when it lands.
-DATA = SHARED / "data"
+DATA = Path(__file__).resolve().parent / "data"  # in the repository: a fresh clone has it
 FPS = 30
 BITS = 16
 BAR_ROWS = 16  # the barcode's height in canvas pixels: big enough to survive H.264
 GAME_PHOTO = "car-2.jpg"
 ROOM_PHOTO = "plants-1.jpg"
 PERSON = "person-2.png"
+NOISE = "fan.wav"  # a PC fan: what a streamer's mic hears
 MARKER_RGB = (255, 0, 255)
 RATE = 48000
 RAW_VIDEO = ("-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
@@ -177,7 +175,7 @@ class Webcam:
         clean = np.zeros(n, np.float32)
         start = int(self.onset_s * RATE)
         clean[start:] = speech[: n - start]
-        noise = np.resize(_read_mono(DATA / "audio" / "noise" / "noise1.wav"), n)
+        noise = np.resize(_read_mono(DATA / "audio" / "noise" / NOISE), n)
         voiced = clean[start:]
         gain = np.sqrt((voiced**2).mean() / (noise**2).mean() / 10 ** (self.snr_db / 10))
         noisy = clean + gain * noise

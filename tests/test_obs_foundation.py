@@ -18,13 +18,13 @@ HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
 
 
 @pytest.fixture
-def speech_wav(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray]:
+def speech_wav(tmp_path: Path) -> tuple[Path, np.ndarray]:
     path = tmp_path / "speech48k.wav"  # longer than any recording here: the file never loops
     return path, media.write_stereo_wav(path, media.speech_48k(16.0))
 
 
 @pytest.fixture
-def portrait_png(tmp_path: Path, shared: Path) -> Path:
+def portrait_png(tmp_path: Path) -> Path:
     rgb, _ = media.composite("person-1.png", "plants-1.jpg", (480, 270))
     path = tmp_path / "portrait.png"
     media.write_png(path, rgb)
@@ -109,7 +109,8 @@ def test_properties_dialogs_list_every_setting(obs_factory, speech_wav, portrait
     while not props_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     props = json.loads(props_file.read_text())
-    from jump.filters import denoise, matte
+    from jump.filters import denoise
+    from jump.filters import matte_settings as matte
 
     expected = {
         "Jump Denoise": {

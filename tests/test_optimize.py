@@ -8,36 +8,27 @@ mediapipe), so its floor only catches a broken quantisation, not a good one.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from jump import models, optimize
+from jump import catalogue
+from jump.lab import optimize
+from tests.conftest import HAVE_SHARED, SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-MODELS = Path(os.environ.get("JUMP_MODELS", SHARED / "models"))
-
-pytestmark = pytest.mark.skipif(
-    not (MODELS / "matte" / "mediapipe.onnx").is_file()
-    or not (SHARED / "data" / "matte" / "foregrounds").is_dir(),
-    reason="shared matte models/data not found (set JUMP_MODELS)",
-)
-
-
-@pytest.fixture(autouse=True)
-def shared_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUMP_MODELS", str(MODELS))
+# mediapipe ships in models/; SINet and selfie are fetched (CI has them in ../shared)
+MODELS = SHARED / "models" if HAVE_SHARED else catalogue.PROJECT_MODELS
 
 
 def run(path: Path, x: np.ndarray) -> np.ndarray:
-    from jump import onnx as jonnx
+    from jump import sessions
 
-    session = jonnx.create_session(path, 1, "cpu")
+    session = sessions.create_session(path, 1, "cpu")
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
+@pytest.mark.shared
 def test_clean_model_moves_initializers_out_of_inputs_and_keeps_the_function(
     tmp_path: Path,
 ) -> None:
@@ -86,7 +77,7 @@ def test_int8_is_quantised_runs_and_stays_near_fp32(tmp_path: Path) -> None:
 def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
     from jump.matte.model import ModelSpec
 
-    base = models.get_entry("mediapipe")
+    base = catalogue.get_entry("mediapipe")
     raw = optimize.variant_entry(base, "int8")
     assert raw["id"] == "mediapipe-int8" and raw["file"] == "matte/mediapipe-int8.onnx"
     assert raw["variant_of"] == "mediapipe" and raw["url"] == ""
@@ -103,7 +94,7 @@ def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
     }
     (folder / "matte.json").write_text(json.dumps([base_raw]))
     (folder / "variants.json").write_text(json.dumps([raw]))
-    entry = models.load_manifest(folder)["mediapipe-int8"]  # inherits the base's fields
+    entry = catalogue.load_manifest(folder)["mediapipe-int8"]  # inherits the base's fields
     assert optimize.is_variant(entry) and not optimize.is_variant(base)
     assert entry.kind == "matte" and entry.licence == base.licence
     assert ModelSpec.from_entry(entry).input_size == ModelSpec.from_entry(base).input_size
@@ -116,7 +107,7 @@ def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
 
 
 def test_shipped_variants_manifest_matches_its_bases() -> None:
-    manifest = models.load_manifest()
+    manifest = catalogue.load_manifest()
     variants = [e for e in manifest.values() if optimize.is_variant(e)]
     assert {e.id for e in variants} >= {"mediapipe-fp16", "mediapipe-int8"}
     for e in variants:
@@ -130,6 +121,7 @@ def test_shipped_variants_manifest_matches_its_bases() -> None:
         )
 
 
+@pytest.mark.shared
 def test_cli_optimize_builds_and_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
