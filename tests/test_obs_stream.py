@@ -150,23 +150,17 @@ def test_game_shows_through_where_the_room_was_and_the_person_is_there(stream):
         return cv2.resize(image, (cw, ch), interpolation=cv2.INTER_AREA)
 
     settled = np.arange(len(numbers)) > stream.restart + sm.FPS  # the mask caught up
-    errors, shift = [], None
+    # Every webcam frame and its alpha as the corner shows them, subsampled, to find which
+    # one is on screen: the one whose composite over the game fits the received corner best.
+    small_cam = np.stack([shrink(webcam.frame(k))[::4, ::4] for k in range(webcam.frames)])
+    small_alpha = np.stack([shrink(webcam.alpha(k))[::4, ::4] for k in range(webcam.frames)])
+    small_cam, small_alpha = small_cam.astype(np.float32), small_alpha[..., None]
+    errors = []
     for i in np.flatnonzero(settled)[:: sm.FPS // 2]:
         shot = got.frames[i, y0:, x0:].astype(np.float32)
         under = game.frame(int(numbers[i]))[y0:, x0:].astype(np.float32)
-
-        def misfit(k: int, shot: np.ndarray = shot, under: np.ndarray = under) -> float:
-            a = shrink(webcam.alpha(k))[::4, ::4, None]
-            cam = shrink(webcam.frame(k))[::4, ::4].astype(np.float32)
-            return float(np.abs(a * cam + (1 - a) * under[::4, ::4] - shot[::4, ::4]).mean())
-
-        # Which webcam frame is on screen: the one whose composite over the game fits best.
-        # Both clips play in real time, so once found, the webcam frame is the game's
-        # number plus a fixed shift, give or take OBS's lag.
-        n = int(numbers[i])
-        if shift is None:
-            shift = min(range(webcam.frames), key=misfit) - n
-        best = min(range(max(0, n + shift - 8), min(webcam.frames, n + shift + 9)), key=misfit)
+        fit = small_alpha * small_cam + (1 - small_alpha) * under[None, ::4, ::4]
+        best = int(np.abs(fit - shot[None, ::4, ::4]).mean(axis=(1, 2, 3)).argmin())
         alpha = shrink(webcam.alpha(best))
         person, backdrop = core(alpha, True, 4), core(alpha, False, 4)
         cam = shrink(webcam.frame(best)).astype(np.float32)
@@ -182,8 +176,8 @@ def test_game_shows_through_where_the_room_was_and_the_person_is_there(stream):
     assert len(errors) >= 10
     assert room_vs_game > 30  # the room and the game differ: the check can fail
     # measured after H.264 at 2500 kb/s: person 2.6-4.0, backdrop 1.3-1.9
-    assert backdrop_err < 8
-    assert person_err < 8
+    assert backdrop_err < 8, np.round(errors, 1).tolist()
+    assert person_err < 8, np.round(errors, 1).tolist()
 
 
 def _onset_frame(stream: Stream) -> int:
@@ -208,11 +202,14 @@ def test_received_audio_is_cleaner_than_the_input_and_no_sample_is_lost(stream):
     for k in range(8):
         start = int((onset + 1.0 + k * 0.5 - got.audio_start) * sm.RATE)
         chunk = left[start : start + sm.RATE // 2]
+        if chunk.size < sm.RATE // 2:
+            break  # the received audio ends here
         offset = sm.locate(chunk, webcam.clean)
         reference = webcam.clean[offset : offset + chunk.size]
         noisy_scores.append(sm.si_sdr(webcam.noisy[offset : offset + chunk.size], reference))
         gains.append(sm.si_sdr(chunk, reference) - noisy_scores[-1])
     print("SI-SDR noisy", np.round(noisy_scores, 1), "gain", np.round(gains, 1))
+    assert len(gains) >= 4, f"{left.size / sm.RATE:.1f} s of audio arrived, onset at {onset:.1f} s"
     assert np.median(noisy_scores) < 8  # the input really is noisy
     assert np.median(gains) > 5, gains
 
