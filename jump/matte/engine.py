@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jump.matte import refine
+from jump.matte import decontaminate, refine
+from jump.matte.loader import open_matte_model
 from jump.matte.lowlight import LowLightEnhancer
-from jump.matte.model import MatteModelError, SegmentationModel
+from jump.matte.model import MatteModelError
 from jump.matte.settings import MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
 
@@ -62,6 +63,9 @@ class MatteResult:
     alpha: np.ndarray
     raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
     inferred: bool  # False when motion gating reused the previous mask
+    # F − I at work size in the frame's channel order, from a model that predicts the
+    # foreground colour (RVM); None otherwise. See jump.matte.decontaminate.
+    delta: np.ndarray | None = None
 
 
 def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
@@ -103,7 +107,7 @@ class Matter:
         self.settings = settings or MatteSettings()
         self.models_dir = models_dir
         s = self.settings
-        self.model = SegmentationModel(s.model, models_dir, s.threads, s.provider)
+        self.model = open_matte_model(s, models_dir)
         self._enhancer: LowLightEnhancer | None = None
         self._smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)
         self._gate = StillGate(s.gate_db, s.gate_max_skip)
@@ -133,14 +137,14 @@ class Matter:
         self._smoother.reset()
         self._gate.reset()
         self._last_prob = None
+        if self.model.stateful:
+            self.model.reset()
 
     def update(self, settings: MatteSettings) -> None:
         """Apply new settings. A new model/threads/provider reloads the session (may raise)."""
         old, self.settings = self.settings, settings
         if settings.needs_new_session(old):
-            self.model = SegmentationModel(
-                settings.model, self.models_dir, settings.threads, settings.provider
-            )
+            self.model = open_matte_model(settings, self.models_dir)
             self._enhancer = None
             self.reset()
         self._smoother.strength = settings.temporal
@@ -194,6 +198,8 @@ class Matter:
             if (ww, wh) == (w, h)
             else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
         )
+        if self.model.stateful:
+            return self._process_recurrent(frame, work, fmt, want_raw)
         _, _, cw, ch = self.model.content_rect(ww, wh)
         small = cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA)
         code = _CONVERT[fmt, self.model.colour]
@@ -239,6 +245,41 @@ class Matter:
             to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
         )
         return MatteResult(alpha8, raw8, inferred)
+
+    def _process_recurrent(
+        self, frame: np.ndarray, work: np.ndarray, fmt: str, want_raw: bool
+    ) -> MatteResult:
+        """A matting model (RVM): alpha and foreground colour straight from the network.
+
+        The segmentation clean-up (threshold, blobs, guided filter) is for probabilities;
+        RVM's alpha is already a matte, refined by its own guided filter at work size, and
+        the soft threshold would harden its hair (docs/matte.md has the measurements).
+        """
+        s = self.settings
+        h, w = frame.shape[:2]
+        wh, ww = work.shape[:2]
+        code = _CONVERT[fmt, "RGB"]
+        rgb = work if code is None else cv2.cvtColor(work, code)
+        t0 = cv2.getTickCount()
+        out = self.model.run(rgb)
+        self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
+        alpha = out.alpha
+        if s.feather_px >= 0.5:
+            alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
+        if s.temporal > 0:
+            # motion measured at the inner pass's size, as for the other models
+            scale = min(1.0, max(self.model.input_size) / max(ww, wh))
+            size = (max(1, round(ww * scale)), max(1, round(wh * scale)))
+            grey = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size, cv2.INTER_AREA)
+            alpha = self._smoother(alpha, grey)
+        alpha8 = to_u8(alpha)
+        raw8 = to_u8(out.alpha.copy()) if want_raw else alpha8
+        if (ww, wh) != (w, h):
+            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
+            if want_raw:
+                raw8 = cv2.resize(raw8, (w, h), interpolation=cv2.INTER_LINEAR)
+        delta = decontaminate.foreground_delta(out.foreground, work, fmt)
+        return MatteResult(alpha8, raw8, True, delta)
 
 
 def work_size(

@@ -186,6 +186,8 @@ def fit_rect(src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str) -> tuple
 class SegmentationModel:
     """One ONNX session plus the tensor plumbing its manifest entry describes."""
 
+    stateful = False  # no state between frames (RecurrentMattingModel has one)
+
     def __init__(
         self,
         model_id: str,

@@ -1,0 +1,186 @@
+"""Robust Video Matting (RVM): a matting network whose recurrent state carries the video.
+
+RVM (Lin et al. 2021, MobileNetV3, GPL-3.0) takes the full work picture, shrinks it by
+``downsample_ratio`` for its encoder/decoder (the *inner pass*) and brings alpha and
+foreground colour back to the work size with its own deep guided filter. Its quality
+follows the inner pass's resolution (docs/matte.md), so the ratio is chosen from the work
+size: inner long side / work long side, never above 1.
+
+The four recurrent states (``r1…r4``) are what makes it a video model. They belong to
+one stream at one inner size, so ``RecurrentState`` forgets them when the inner size or
+ratio changes, after a gap of more than ``MAX_GAP_S``, on a scene cut (the picture changed
+wholesale) and on request. A fresh state has seen nothing, so the first picture after a
+reset runs ``warmup_passes`` times: a still (CLI image, screenshot) gets the settled
+result a video reaches after a few frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from jump.matte.model import MatteModelError, ModelSpec, open_session
+
+log = logging.getLogger("jump.matte")
+
+STATE_NAMES = ("r1", "r2", "r3", "r4")
+MAX_GAP_S = 1.0  # frames further apart than this are another moment: start over
+# Mean |Δgrey| (0–255) of a 32×18 thumbnail above which the picture is a new scene. A person
+# walking across a webcam picture stays under 15; a cut between cameras is 40 and more.
+SCENE_CUT_LEVEL = 30.0
+THUMB = (32, 18)
+WARMUP_PASSES = 3  # issue 11: three recurrent passes settle a still (raw IoU 0.955)
+
+
+def downsample_ratio(work_w: int, work_h: int, inner_long: int) -> float:
+    """Ratio that gives the inner pass ``inner_long`` pixels on the long side (≤ 1).
+
+    Rounded to 1/64 so that tiny changes of the work size do not change the inner size
+    (and with it the state's shape) every frame.
+    """
+    long_side = max(1, work_w, work_h)
+    ratio = min(1.0, inner_long / long_side)
+    return max(1 / 64, round(ratio * 64) / 64)
+
+
+@dataclass
+class MattingResult:
+    """One RVM pass at work size: alpha float32 HxW (0–1), foreground RGB float32 HxWx3."""
+
+    alpha: np.ndarray
+    foreground: np.ndarray
+
+
+class RecurrentState:
+    """The RVM states of one stream plus the rules for forgetting them."""
+
+    def __init__(self, dtype: Any = np.float32) -> None:
+        self.dtype = dtype
+        self.reset_reason: str | None = "start"
+        self._states: list[np.ndarray] | None = None
+        self._key: tuple[int, int, float] | None = None
+        self._thumb: np.ndarray | None = None
+        self._last_time: float | None = None
+
+    @property
+    def fresh(self) -> bool:
+        return self._states is None
+
+    def reset(self, reason: str = "request") -> None:
+        self._states, self._thumb = None, None
+        self.reset_reason = reason
+
+    def check(self, key: tuple[int, int, float], thumb: np.ndarray, now: float) -> None:
+        """Forget the state if this frame does not continue the last one."""
+        if self._states is not None:
+            if key != self._key:
+                self.reset("size")
+            elif self._last_time is not None and now - self._last_time > MAX_GAP_S:
+                self.reset("gap")
+            elif self._thumb is not None and scene_change(self._thumb, thumb) > SCENE_CUT_LEVEL:
+                self.reset("scene cut")
+        self._key, self._thumb, self._last_time = key, thumb, now
+
+    def inputs(self) -> list[np.ndarray]:
+        if self._states is None:
+            zero = np.zeros((1, 1, 1, 1), self.dtype)
+            return [zero] * len(STATE_NAMES)
+        return self._states
+
+    def store(self, states: list[np.ndarray]) -> None:
+        self._states = states
+        self.reset_reason = None
+
+
+def scene_change(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two grey thumbnails (0–255)."""
+    return float(cv2.absdiff(a, b).mean())
+
+
+def thumbnail(rgb: np.ndarray) -> np.ndarray:
+    return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), THUMB, interpolation=cv2.INTER_AREA)
+
+
+class RecurrentMattingModel:
+    """An RVM session, its recurrent state and the ratio choice. ``stateful`` is True.
+
+    ``run`` takes the work picture (uint8 RGB) and returns alpha and foreground at that
+    size. The manifest's ``input_size`` is the nominal inner pass (16:9) and its long
+    side is the inner size the ratio aims at, so ``work_scale`` × ``input_size`` gives the
+    work picture exactly as for the segmentation models.
+    """
+
+    stateful = True
+    colour = "RGB"
+
+    def __init__(
+        self,
+        model_id: str,
+        models_dir: str | os.PathLike[str] | None = None,
+        threads: int = 2,
+        provider: str = "auto",
+        warmup_passes: int = WARMUP_PASSES,
+    ) -> None:
+        entry, self.path, self.session = open_session(
+            model_id, "matte", models_dir, threads, provider
+        )
+        self.spec = ModelSpec.from_entry(entry)
+        names = {i.name: i for i in self.session.get_inputs()}
+        missing = {"src", "downsample_ratio", *(f"{n}i" for n in STATE_NAMES)} - set(names)
+        if missing:
+            raise MatteModelError(
+                f"model {model_id!r} is declared as RVM but lacks the inputs {sorted(missing)}"
+            )
+        # An fp16 build may take half floats; the states go back in as they came out.
+        self._src_dtype = np.float16 if "float16" in str(names["src"].type) else np.float32
+        self.state = RecurrentState(
+            np.float16 if "float16" in str(names["r1i"].type) else np.float32
+        )
+        self.inner_long = max(self.spec.input_size)
+        self.warmup_passes = max(1, int(warmup_passes))
+        self.ratio = 1.0
+        self.last_passes = 0
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.spec.input_size
+
+    def reset(self, reason: str = "request") -> None:
+        self.state.reset(reason)
+
+    def run(self, rgb: np.ndarray, now: float | None = None) -> MattingResult:
+        """Alpha and foreground colour for one uint8 RGB work picture (HxWx3)."""
+        h, w = rgb.shape[:2]
+        self.ratio = downsample_ratio(w, h, self.inner_long)
+        now = time.monotonic() if now is None else now
+        self.state.check((w, h, self.ratio), thumbnail(rgb), now)
+        src = np.empty((1, 3, h, w), self._src_dtype)
+        # HWC uint8 → CHW 0–1 in one pass per channel
+        for c in range(3):
+            np.multiply(rgb[..., c], 1.0 / 255.0, out=src[0, c], casting="unsafe")
+        feed = {"src": src, "downsample_ratio": np.array([self.ratio], np.float32)}
+        passes = self.warmup_passes if self.state.fresh else 1
+        for _ in range(passes):
+            for name, value in zip(STATE_NAMES, self.state.inputs(), strict=True):
+                feed[f"{name}i"] = value
+            fgr, pha, *states = self.session.run(None, feed)
+            self.state.store(states)
+        self.last_passes = passes
+        alpha = np.ascontiguousarray(pha[0, 0], np.float32)
+        cv2.patchNaNs(alpha, 0.0)  # a broken output must not poison the matte
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        foreground = np.ascontiguousarray(np.asarray(fgr[0], np.float32).transpose(1, 2, 0))
+        cv2.patchNaNs(foreground.reshape(h, -1), 0.0)
+        np.clip(foreground, 0.0, 1.0, out=foreground)
+        return MattingResult(alpha, foreground)
+
+
+def is_recurrent(spec_fields: dict[str, Any]) -> bool:
+    """Whether a manifest entry describes an RVM-style recurrent matting model."""
+    return str(spec_fields.get("architecture", "")).lower() == "rvm"
