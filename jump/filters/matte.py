@@ -43,6 +43,7 @@ S_PROVIDER = "provider"
 S_THREADS = "threads"
 S_MODELS_DIR = "models_dir"
 S_DELAY_VIDEO = "delay_video"
+S_DECONTAMINATE = "decontaminate"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
@@ -63,6 +64,7 @@ def engine_settings(settings: Settings) -> Any:
         low_light=settings.get_str(S_LOW_LIGHT) or "off",
         provider=settings.get_str(S_PROVIDER) or "auto",
         threads=settings.get_int(S_THREADS),
+        decontaminate=settings.get_bool(S_DECONTAMINATE),
     )
 
 
@@ -96,6 +98,8 @@ class MatteFilter:
         self.blur_b: G.TexRender | None = None
         self.ring = G.StageRing(2)
         self.mask = G.DynamicTexture(L.GS_R8, 1)
+        self.edge_colour = G.DynamicTexture(L.GS_BGRA, 4)  # decontamination, work size
+        self.edge_colour_live = False
         self.picture = G.FileTexture()
         self.history = G.FrameHistory(DELAY_FRAMES)
         self.delay_video = False
@@ -171,6 +175,10 @@ class MatteFilter:
         if mask_id != self.mask_id:
             self.mask.upload(alpha)
             self.mask_id = mask_id
+            colour = worker.latest_edge_colour()
+            self.edge_colour_live = colour is not None and colour[0].shape[:2] == alpha.shape
+            if self.edge_colour_live:
+                self.edge_colour.upload(colour[0])
 
         effect = self.effect
         if self.technique == "Blur":
@@ -197,6 +205,9 @@ class MatteFilter:
     def _set_effect_inputs(self) -> None:
         effect = self.effect
         effect.set_texture("mask", self.mask.ptr)
+        live = self.edge_colour_live and bool(self.edge_colour.ptr)
+        effect.set_texture("edge_colour", self.edge_colour.ptr if live else self.mask.ptr)
+        effect.set_float("decontaminate", 1.0 if live else 0.0)
         if self.technique == "Blur":
             effect.set_texture("background", self.blur_b.texture())
         elif self.technique == "Image":
@@ -285,6 +296,7 @@ class MatteFilter:
             self.ring.destroy()
             self.history.destroy()
             self.mask.destroy()
+            self.edge_colour.destroy()
             self.picture.destroy()
 
 
@@ -328,6 +340,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THREADS, int(d.threads))
     settings.set_default(S_MODELS_DIR, "")
     settings.set_default(S_DELAY_VIDEO, False)
+    settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
 
 
 def show_background_settings(props: Properties, settings: Settings) -> None:
@@ -372,6 +385,11 @@ def properties(instance: Any) -> Properties:
     advanced = Properties()
     advanced.add_list(S_MODEL, "Model", [(mid, mid) for mid in matte_specs()])
     advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")
+    advanced.add_bool(
+        S_DECONTAMINATE,
+        "Clean edge colours",
+        "Removes the room's colour from hair and soft edges over the new background.",
+    )
     advanced.add_float(
         S_TEMPORAL,
         "Temporal smoothing",

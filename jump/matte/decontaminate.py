@@ -1,17 +1,18 @@
 """Colour decontamination: the person's own colour at soft edges, without the old room.
 
 At a soft edge the camera pixel is ``I = αF + (1−α)B``: hair over a new background still
-carries the old wall's colour ``B``. A matting model that predicts ``F`` (RVM's ``fgr``)
-gives the correction ``Δ = F − I`` at the work size; ``Δ`` is smooth (it is the old
-background's share), so it is carried at work size and added to the full-resolution
-picture, which keeps the picture's own detail: ``F̂ = I + up(Δ)``.
+carries the old wall's colour ``B``. The engine estimates ``F`` at the work size with blur
+fusion (Germer et al. 2021, "Fast Multi-Level Foreground Estimation": local foreground
+and background means from the matte, the compositing equation's residual given to the
+foreground) and hands on the correction ``Δ = F̂ − I``. ``Δ`` is smooth (it is the old
+background's share), so it travels at work size and is added to the full-resolution
+picture, which keeps the picture's own detail: ``F̂ = I + up(Δ)``. It fades out where the
+matte is nearly opaque (``FADE``), so the inside of the person is never touched.
 
-Models without a foreground output get the blur-fusion estimate (Germer et al. 2021,
-"Fast Multi-Level Foreground Estimation"): local foreground and background means, the
-residual of the compositing equation given to the foreground.
-
-Where ``α = 1`` both leave the picture alone (``Δ ≈ 0``); where ``α = 0`` the pixel is not
-drawn. The OBS shader does the same addition (``effects/matte.effect``), with ``Δ``
+RVM predicts ``F`` itself (``fgr``), but on the eval composites its colour in the edge
+band was further from the truth than the camera's own pixel, while blur fusion on RVM's
+alpha was closer (docs/benchmarks.md, "Jump Matte: RVM"), so blur fusion serves every
+model. The OBS shader does the same addition (``effects/matte.effect``), with ``Δ``
 uploaded as an 8-bit texture around mid-grey.
 """
 
@@ -26,6 +27,26 @@ def foreground_delta(foreground_rgb: np.ndarray, work: np.ndarray, fmt: str) -> 
     pixels = work[..., :3].astype(np.float32) * (1.0 / 255.0)
     fg = foreground_rgb if fmt.startswith("rgb") else foreground_rgb[..., ::-1]
     return np.subtract(fg, pixels, dtype=np.float32)
+
+
+FADE = (0.5, 0.95)  # Δ at full strength below the first alpha, none above the second
+TRACE = 0.02  # … and growing from none at α = 0 to full at this alpha
+
+
+def edge_delta(work: np.ndarray, alpha: np.ndarray, radius: float) -> np.ndarray:
+    """``F̂ − I`` (float32 HxWx3, −1…1, the work picture's channel order) at soft edges.
+
+    ``work`` uint8 HxWx3/4, ``alpha`` float32 0–1 of the same size, ``radius`` in pixels
+    of the work picture (the large of blur fusion's two rounds).
+    """
+    pixels = work[..., :3]
+    fg = blur_fusion(pixels, alpha, max(1, round(radius))).astype(np.float32)
+    delta = cv2.subtract(fg, pixels.astype(np.float32)) * (1.0 / 255.0)
+    lo, hi = FADE
+    fade = np.clip((hi - alpha) * (1.0 / (hi - lo)), 0.0, 1.0)
+    # and none where nothing is drawn (α = 0), where blur fusion's F̂ is meaningless
+    fade = np.minimum(fade, alpha * (1.0 / TRACE))
+    return delta * fade[..., None]
 
 
 def apply_delta(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -74,14 +95,15 @@ def _blur_fusion_step(
 
 
 def edge_colour_error(
-    colour: np.ndarray, true_colour: np.ndarray, true_alpha: np.ndarray, band: np.ndarray
+    colour: np.ndarray, true_colour: np.ndarray, weight: np.ndarray, band: np.ndarray
 ) -> float:
-    """Mean |F̂ − F| (0–1, over channels) in ``band``, weighted by the true alpha.
+    """Mean |F̂ − F| (0–1 units, over channels) in ``band``, weighted by ``weight``.
 
-    Weighting by α counts each pixel by how much of its colour a composite shows; pixels
-    with no foreground (α = 0) have no true colour and count nothing.
+    The evaluation weights by min(true α, predicted α): how much of the pixel's colour a
+    composite shows *and* the truth defines, so a pixel the matte drops (an alpha error,
+    scored by MAD) does not count as a colour error.
     """
-    w = np.where(band, true_alpha, 0.0).astype(np.float64)
+    w = np.where(band, weight, 0.0).astype(np.float64)
     total = w.sum()
     if total <= 0:
         return float("nan")

@@ -63,8 +63,8 @@ class MatteResult:
     alpha: np.ndarray
     raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
     inferred: bool  # False when motion gating reused the previous mask
-    # F − I at work size in the frame's channel order, from a model that predicts the
-    # foreground colour (RVM); None otherwise. See jump.matte.decontaminate.
+    # F̂ − I at work size in the frame's channel order (float32, −1…1): the soft-edge
+    # colour correction, None when decontamination is off. See jump.matte.decontaminate.
     delta: np.ndarray | None = None
 
 
@@ -238,13 +238,22 @@ class Matter:
         if s.feather_px >= 0.5:
             alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
         alpha = self._smoother(alpha, grey)
+        delta = self._edge_delta(work, alpha)
         alpha8 = to_u8(alpha)
         if (ww, wh) != (w, h):
             alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
         raw8 = (
             to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
         )
-        return MatteResult(alpha8, raw8, inferred)
+        return MatteResult(alpha8, raw8, inferred, delta)
+
+    def _edge_delta(self, work: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+        """Decontamination's colour correction at work size, or None when it is off."""
+        s = self.settings
+        if not s.decontaminate:
+            return None
+        radius = s.decontaminate_radius_px * work.shape[0] / REFERENCE_HEIGHT
+        return decontaminate.edge_delta(work, alpha, radius)
 
     def _process_recurrent(
         self, frame: np.ndarray, work: np.ndarray, fmt: str, want_raw: bool
@@ -272,13 +281,13 @@ class Matter:
             size = (max(1, round(ww * scale)), max(1, round(wh * scale)))
             grey = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size, cv2.INTER_AREA)
             alpha = self._smoother(alpha, grey)
+        delta = self._edge_delta(work, alpha)
         alpha8 = to_u8(alpha)
         raw8 = to_u8(out.alpha.copy()) if want_raw else alpha8
         if (ww, wh) != (w, h):
             alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
             if want_raw:
                 raw8 = cv2.resize(raw8, (w, h), interpolation=cv2.INTER_LINEAR)
-        delta = decontaminate.foreground_delta(out.foreground, work, fmt)
         return MatteResult(alpha8, raw8, True, delta)
 
 

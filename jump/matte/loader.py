@@ -2,9 +2,10 @@
 
 A segmentation model (probability out) gets ``SegmentationModel``; a recurrent matting
 model (``"architecture": "rvm"`` in the manifest) gets ``RecurrentMattingModel``. When the
-named model's file is missing, the next matte model in manifest order whose file is there
-runs instead, with one log line: a streamer who picked RVM without fetching it still gets
-a matte rather than a passed-through camera.
+named model's file is missing, the first present model of its manifest entry's
+``fallback`` list runs instead, with one log line: a streamer who picked RVM without
+fetching it still gets a matte rather than a passed-through camera. (Only heavy models
+list fallbacks; a light model never silently turns into a heavy one.)
 """
 
 from __future__ import annotations
@@ -33,15 +34,15 @@ def open_matte_model(settings: MatteSettings, models_dir: str | os.PathLike[str]
 
 
 def fallback_model(model_id: str, models_dir: str | os.PathLike[str] | None) -> str:
-    """``model_id`` if its file is present, else the next present matte model (logged)."""
+    """``model_id`` if its file is present, else the first present model of its entry's
+    ``fallback`` list (logged once per load); the id itself when none is present."""
     manifest = registry.load_manifest()
     entry = manifest.get(model_id)
     if entry is None or registry.locate(entry, models_dir) is not None:
         return model_id  # unknown ids fail later with the catalogue's own message
-    ids = [e.id for e in manifest.values() if e.kind == "matte" and not e.spec.get("variant_of")]
-    start = ids.index(model_id) + 1 if model_id in ids else 0
-    for candidate in ids[start:] + ids[:start]:
-        if candidate != model_id and registry.locate(manifest[candidate], models_dir) is not None:
+    for candidate in entry.spec.get("fallback", ()):
+        other = manifest.get(candidate)
+        if other is not None and registry.locate(other, models_dir) is not None:
             log.warning(
                 "Jump Matte: model %r (%s) not found; using %r instead "
                 "(run `python -m jump models fetch %s`)",

@@ -62,7 +62,8 @@ class RecurrentState:
 
     def __init__(self, dtype: Any = np.float32) -> None:
         self.dtype = dtype
-        self.reset_reason: str | None = "start"
+        self.last_reset = "start"  # why the state was last forgotten (for logs and tests)
+        self.resets = 0
         self._states: list[np.ndarray] | None = None
         self._key: tuple[int, int, float] | None = None
         self._thumb: np.ndarray | None = None
@@ -74,7 +75,8 @@ class RecurrentState:
 
     def reset(self, reason: str = "request") -> None:
         self._states, self._thumb = None, None
-        self.reset_reason = reason
+        self.last_reset = reason
+        self.resets += 1
 
     def check(self, key: tuple[int, int, float], thumb: np.ndarray, now: float) -> None:
         """Forget the state if this frame does not continue the last one."""
@@ -95,7 +97,6 @@ class RecurrentState:
 
     def store(self, states: list[np.ndarray]) -> None:
         self._states = states
-        self.reset_reason = None
 
 
 def scene_change(a: np.ndarray, b: np.ndarray) -> float:
@@ -146,6 +147,7 @@ class RecurrentMattingModel:
         self.warmup_passes = max(1, int(warmup_passes))
         self.ratio = 1.0
         self.last_passes = 0
+        self.last_foreground: np.ndarray | None = None  # RGB float32 of the last run
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -178,6 +180,7 @@ class RecurrentMattingModel:
         foreground = np.ascontiguousarray(np.asarray(fgr[0], np.float32).transpose(1, 2, 0))
         cv2.patchNaNs(foreground.reshape(h, -1), 0.0)
         np.clip(foreground, 0.0, 1.0, out=foreground)
+        self.last_foreground = foreground
         return MattingResult(alpha, foreground)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
@@ -69,7 +70,8 @@ class MatteWorker:
         self._reset_pending = False
         self._cond = threading.Condition()
         self._slot: tuple[np.ndarray, int, float] | None = None
-        self._result: tuple[np.ndarray, int] | None = None
+        # (alpha, frame_id, edge colour BGRA or None), swapped in as one reference
+        self._result: tuple[np.ndarray, int, np.ndarray | None] | None = None
         self._closing = False
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jump-matte", daemon=True)
@@ -106,7 +108,17 @@ class MatteWorker:
 
     def latest(self) -> tuple[np.ndarray, int] | None:
         """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
-        return self._result
+        result = self._result
+        return None if result is None else (result[0], result[1])
+
+    def latest_edge_colour(self) -> tuple[np.ndarray, int] | None:
+        """(BGRA uint8 HxW×4 soft-edge colour correction, frame_id) of the newest mask.
+
+        None before the first mask and while decontamination is off. The encoding is
+        ``jump.matte.decontaminate.encode_delta_bgra``'s, which the shader decodes.
+        """
+        result = self._result
+        return None if result is None or result[2] is None else (result[2], result[1])
 
     def update(self, settings: MatteSettings) -> None:
         """New settings, applied by the worker before its next frame (a model change reloads)."""
@@ -179,12 +191,14 @@ class MatteWorker:
             frame, frame_id, t_submit = job
             t0 = time.perf_counter()
             try:
-                alpha = matter.process(frame, self.fmt)
+                out = matter.process_detailed(frame, self.fmt, want_raw=False)
+                colour = None if out.delta is None else encode_delta_bgra(out.delta)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
                 continue
             t1 = time.perf_counter()
-            self._result = (alpha, frame_id)  # one reference swap: readers never see a torn pair
+            # one reference swap: readers never see a torn (alpha, id, colour)
+            self._result = (out.alpha, frame_id, colour)
             self.stats.add(matter.last_inference_ms, (t1 - t0) * 1e3, (t1 - t_submit) * 1e3)
 
     def _apply(self, matter, settings: MatteSettings):  # -> Matter | None
