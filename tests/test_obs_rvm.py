@@ -49,6 +49,21 @@ def test_rvm_cutout_matches_ground_truth_at_720p(obs_factory, tmp_path: Path, sh
     text = obs.log_text()
     assert "model rvm" in text and "Traceback" not in text
 
+    # The shader's decontamination: at soft edges, switching it off brings the old room's
+    # colour back (the pixels move towards the webcam's background).
+    obs.set_filter("Cam", "Jump Matte", {"decontaminate": False})
+    deadline = time.monotonic() + 60  # the next mask may take seconds on a busy CPU
+    plain = obs.screenshot("Cam")
+    while (plain[..., :3] == shot[..., :3]).all() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        plain = obs.screenshot("Cam")
+    room = media.background("plants-1.jpg", (1280, 720)).astype(int)
+    soft = (truth > 25) & (truth < 230) & (shot[:, :, 3] > 25) & (plain[:, :, 3] > 25)
+    assert soft.sum() > 500
+    on = np.abs(shot[soft][:, :3].astype(int) - room[soft]).mean()
+    off = np.abs(plain[soft][:, :3].astype(int) - room[soft]).mean()
+    assert on > off + 2, (on, off)
+
 
 def test_rvm_odd_size_resolution_change_and_model_switch(obs_factory, tmp_path, shared) -> None:
     rgb, truth = media.composite("person-2.png", "car-2.jpg", (333, 217), crop=0.6)
