@@ -8,8 +8,9 @@ size: inner long side / work long side, never above 1.
 
 The four recurrent states (``r1…r4``) are what makes it a video model. They belong to
 one stream at one inner size, so ``RecurrentState`` forgets them when the inner size or
-ratio changes, after a gap of more than ``MAX_GAP_S``, on a scene cut (the picture changed
-wholesale) and on request. A fresh state has seen nothing, so the first picture after a
+ratio changes, on a scene cut (the picture changed wholesale) and on request — the
+worker requests it when the stream pauses for more than a second
+(``jump.matte.worker.MAX_GAP_S``), the filter on a source resolution change. A fresh state has seen nothing, so the first picture after a
 reset runs ``warmup_passes`` times: a still (CLI image, screenshot) gets the settled
 result a video reaches after a few frames.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,6 @@ from jump.matte.model import MatteModelError, ModelSpec, open_session
 log = logging.getLogger("jump.matte")
 
 STATE_NAMES = ("r1", "r2", "r3", "r4")
-MAX_GAP_S = 1.0  # frames further apart than this are another moment: start over
 # Mean |Δgrey| (0–255) of a 32×18 thumbnail above which the picture is a new scene. A person
 # walking across a webcam picture stays under 15; a cut between cameras is 40 and more.
 SCENE_CUT_LEVEL = 30.0
@@ -67,7 +66,6 @@ class RecurrentState:
         self._states: list[np.ndarray] | None = None
         self._key: tuple[int, int, float] | None = None
         self._thumb: np.ndarray | None = None
-        self._last_time: float | None = None
 
     @property
     def fresh(self) -> bool:
@@ -78,16 +76,14 @@ class RecurrentState:
         self.last_reset = reason
         self.resets += 1
 
-    def check(self, key: tuple[int, int, float], thumb: np.ndarray, now: float) -> None:
+    def check(self, key: tuple[int, int, float], thumb: np.ndarray) -> None:
         """Forget the state if this frame does not continue the last one."""
         if self._states is not None:
             if key != self._key:
                 self.reset("size")
-            elif self._last_time is not None and now - self._last_time > MAX_GAP_S:
-                self.reset("gap")
             elif self._thumb is not None and scene_change(self._thumb, thumb) > SCENE_CUT_LEVEL:
                 self.reset("scene cut")
-        self._key, self._thumb, self._last_time = key, thumb, now
+        self._key, self._thumb = key, thumb
 
     def inputs(self) -> list[np.ndarray]:
         if self._states is None:
@@ -156,12 +152,11 @@ class RecurrentMattingModel:
     def reset(self, reason: str = "request") -> None:
         self.state.reset(reason)
 
-    def run(self, rgb: np.ndarray, now: float | None = None) -> MattingResult:
+    def run(self, rgb: np.ndarray) -> MattingResult:
         """Alpha and foreground colour for one uint8 RGB work picture (HxWx3)."""
         h, w = rgb.shape[:2]
         self.ratio = downsample_ratio(w, h, self.inner_long)
-        now = time.monotonic() if now is None else now
-        self.state.check((w, h, self.ratio), thumbnail(rgb), now)
+        self.state.check((w, h, self.ratio), thumbnail(rgb))
         src = np.empty((1, 3, h, w), self._src_dtype)
         # HWC uint8 → CHW 0–1 in one pass per channel
         for c in range(3):

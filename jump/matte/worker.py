@@ -22,6 +22,11 @@ from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
 
+# Frames submitted further apart than this belong to another moment (source hidden, stream
+# paused): temporal and recurrent state start over. Measured between submits, not between
+# processed frames, so a worker slower than the source never counts as a pause.
+MAX_GAP_S = 1.0
+
 
 @dataclass
 class WorkerStats:
@@ -29,6 +34,7 @@ class WorkerStats:
 
     masks: int = 0
     dropped: int = 0  # frames replaced in the slot before the worker took them
+    resets: int = 0  # temporal/recurrent state forgotten (request, pause)
     last_inference_ms: float = 0.0
     mean_inference_ms: float = 0.0
     last_process_ms: float = 0.0
@@ -70,6 +76,7 @@ class MatteWorker:
         self._reset_pending = False
         self._cond = threading.Condition()
         self._slot: tuple[np.ndarray, int, float] | None = None
+        self._last_submit: float | None = None
         # (alpha, frame_id, edge colour BGRA or None), swapped in as one reference
         self._result: tuple[np.ndarray, int, np.ndarray | None] | None = None
         self._closing = False
@@ -84,10 +91,14 @@ class MatteWorker:
         if self._closing or self.error is not None:
             return
         copy = np.array(frame, copy=True)
+        now = time.perf_counter()
         with self._cond:
             if self._slot is not None:
                 self.stats.dropped += 1
-            self._slot = (copy, int(frame_id), time.perf_counter())
+            if self._last_submit is not None and now - self._last_submit > MAX_GAP_S:
+                self._reset_pending = True
+            self._last_submit = now
+            self._slot = (copy, int(frame_id), now)
             self._cond.notify()
 
     @property
@@ -188,6 +199,7 @@ class MatteWorker:
                 continue
             if do_reset:
                 matter.reset()
+                self.stats.resets += 1
             frame, frame_id, t_submit = job
             t0 = time.perf_counter()
             try:
