@@ -68,30 +68,37 @@ def encode_delta_bgra(delta: np.ndarray) -> np.ndarray:
 
 
 def blur_fusion(frame: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
-    """Foreground estimate for a model without one (uint8 frame, alpha float 0–1 same size).
+    """Foreground estimate from a matte (uint8 frame, alpha float 0–1 same size).
 
-    Two rounds of blur fusion (large radius, then small), each one box filter for the
-    foreground and one for the background mean. Returns uint8 colour like ``apply_delta``.
+    Two rounds of blur fusion (large radius, then small). The box filters run on the
+    whole picture (cheap in OpenCV); the compositing-equation arithmetic only where
+    0 < α < 1, since ``F̂ = I`` where α = 1 and nothing is drawn where α = 0. Returns
+    uint8 colour like ``apply_delta``.
     """
     image = frame[..., :3].astype(np.float32) * (1.0 / 255.0)
-    a = np.clip(alpha, 0.0, 1.0).astype(np.float32)[..., None]
+    a = np.clip(alpha, 0.0, 1.0).astype(np.float32)
+    soft = np.flatnonzero((a > 0.0) & (a < 1.0))
     fg, bg = image, image
     for r in (max(1, radius), max(1, radius // 8)):
-        fg, bg = _blur_fusion_step(image, a, fg, bg, r)
+        fg, bg = _blur_fusion_step(image, a, fg, bg, r, soft)
     return np.clip(fg * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _blur_fusion_step(
-    image: np.ndarray, a: np.ndarray, fg: np.ndarray, bg: np.ndarray, r: int
+    image: np.ndarray, a: np.ndarray, fg: np.ndarray, bg: np.ndarray, r: int, soft: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     size = (2 * r + 1, 2 * r + 1)
-    blur_a = cv2.blur(a[..., 0], size)[..., None]
-    blur_fa = cv2.blur(fg * a, size)
+    a3 = cv2.merge([a, a, a])
+    blur_a = cv2.blur(a, size).reshape(-1, 1)[soft]
+    blur_fa = cv2.blur(cv2.multiply(fg, a3), size).reshape(-1, 3)[soft]
+    blur_b1a = cv2.blur(cv2.subtract(bg, cv2.multiply(bg, a3)), size).reshape(-1, 3)[soft]
     blur_f = blur_fa / (blur_a + 1e-5)
-    blur_b1a = cv2.blur(bg * (1.0 - a), size)
     blur_b = blur_b1a / ((1.0 - blur_a) + 1e-5)
-    fg = blur_f + a * (image - a * blur_f - (1.0 - a) * blur_b)
-    return np.clip(fg, 0.0, 1.0), blur_b
+    i, s = image.reshape(-1, 3)[soft], a.reshape(-1, 1)[soft]
+    new_fg, new_bg = image.copy(), image.copy()
+    new_fg.reshape(-1, 3)[soft] = np.clip(blur_f + s * (i - s * blur_f - (1.0 - s) * blur_b), 0, 1)
+    new_bg.reshape(-1, 3)[soft] = blur_b
+    return new_fg, new_bg
 
 
 def edge_colour_error(
