@@ -13,9 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from jump import models as registry
-from jump.matte import Matter, MatteSettings, MatteWorker, decontaminate, metrics
-from jump.matte.evaluate_matting import clean_cutout
+from jump import catalogue
+from jump.lab.matte import metrics, synth
+from jump.lab.matte.evaluate_matting import clean_cutout
+from jump.matte import MatteEngine, MatteSettings, MatteWorker, decontaminate
 from jump.matte.rvm import RecurrentMattingModel, downsample_ratio
 from tests import matte_data as md
 
@@ -26,8 +27,8 @@ RVM = MatteSettings(model="rvm", threads=2)
 
 
 @pytest.fixture(scope="module")
-def rvm() -> Matter:
-    return Matter(RVM, MODELS)
+def rvm() -> MatteEngine:
+    return MatteEngine(RVM, MODELS)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def portraits() -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 
 def test_rvm_alpha_matches_truth_and_beats_the_default_model(rvm, portraits) -> None:
-    default = Matter(MatteSettings(), MODELS)
+    default = MatteEngine(MatteSettings(), MODELS)
     for name, frame, truth in portraits:
         rvm.reset()
         alpha = rvm.process(frame, "bgr")
@@ -62,50 +63,52 @@ def test_ratio_gives_the_inner_pass_its_resolution() -> None:
 
 def test_state_is_carried_and_reset_on_size_scene_cut_and_request(portraits) -> None:
     model = RecurrentMattingModel("rvm", MODELS, threads=2, provider="cpu")
+
+    def run(rgb: np.ndarray) -> None:
+        model.probability(model.run(model.tensor(rgb)))
+
     frame = cv2.cvtColor(cv2.resize(portraits[0][1], (320, 180)), cv2.COLOR_BGR2RGB)
-    model.run(frame)
+    run(frame)
     assert model.last_passes == 3  # a fresh state settles the first picture
-    model.run(frame)
+    run(frame)
     assert model.last_passes == 1 and model.state.resets == 0
-    model.run(cv2.resize(frame, (324, 180)))
+    run(cv2.resize(frame, (324, 180)))
     assert model.last_passes == 3 and model.state.last_reset == "size"
     other = cv2.resize(cv2.cvtColor(portraits[2][1], cv2.COLOR_BGR2RGB), (324, 180))
-    model.run(other)
+    run(other)
     assert model.state.last_reset == "scene cut"
-    model.run(other)
+    run(other)
     assert model.last_passes == 1
     model.reset()
-    model.run(other)
+    run(other)
     assert model.state.last_reset == "request" and model.last_passes == 3
 
 
 def test_recurrent_passes_improve_a_still(portraits) -> None:
     """The reason stills get warm-up passes: one pass from a zero state is worse."""
     _, frame, truth = portraits[1]
-    one = Matter(RVM, MODELS)
+    one = MatteEngine(RVM, MODELS)
     one.model.warmup_passes = 1
     mad_one = metrics.mad(one.process(frame, "bgr"), truth)
-    three = Matter(RVM, MODELS)
+    three = MatteEngine(RVM, MODELS)
     mad_three = metrics.mad(three.process(frame, "bgr"), truth)
     assert mad_three < mad_one
 
 
 def test_decontamination_brings_edge_colour_closer_to_the_person() -> None:
     """Hair over a new background keeps less of the old room's colour (exact truth)."""
-    import jump.matte.synth as synth
-
     fg = clean_cutout(synth.load_rgba(md.SHARED / "data/matte/foregrounds/p3m-bc5cfad1.png"))
     pre, truth = synth.place(fg, 1280, 720, 0.95, 0.5, 1.0)
     bg = synth.cover(md._bg("car-2"), 1280, 720)
     frame = synth.compose(pre, truth, bg, 1.0, 2.0, np.random.default_rng(0))
     colour = pre / np.maximum(truth, 1e-6)[..., None]
-    matter = Matter(RVM, MODELS)
+    matter = MatteEngine(RVM, MODELS)
     r = matter.process_detailed(frame, "bgr", want_raw=False)
     assert r.delta is not None and r.delta.shape[:2] == matter.work_size(1280, 720)[::-1]
     shown = np.minimum(truth, r.alpha / 255.0)
     band = metrics.boundary_band(truth, 7)
-    before = decontaminate.edge_colour_error(frame / 255.0, colour, shown, band)
-    after = decontaminate.edge_colour_error(
+    before = metrics.edge_colour_error(frame / 255.0, colour, shown, band)
+    after = metrics.edge_colour_error(
         decontaminate.apply_delta(frame, r.delta) / 255.0, colour, shown, band
     )
     assert after < 0.85 * before, (before, after)
@@ -117,31 +120,31 @@ def test_decontamination_brings_edge_colour_closer_to_the_person() -> None:
 
 def test_odd_sizes_resolution_change_and_model_switch_never_crash(portraits) -> None:
     _, frame, truth = portraits[2]
-    matter = Matter(RVM, MODELS)
+    matter = MatteEngine(RVM, MODELS)
     for w, h in [(1, 1), (3, 5), (333, 217), (1281, 719), (333, 217)]:
         alpha = matter.process(cv2.resize(frame, (w, h)), "bgr")
         assert alpha.shape == (h, w)
     odd = cv2.resize(frame, (1281, 719))
     assert metrics.iou(matter.process(odd, "bgr"), cv2.resize(truth, (1281, 719))) >= 0.92
     matter.update(RVM.with_(model="mediapipe"))
-    assert not matter.model.stateful
+    assert not isinstance(matter.model, RecurrentMattingModel)
     assert matter.process(odd, "bgra" if odd.shape[2] == 4 else "bgr").shape == (719, 1281)
     matter.update(RVM)
-    assert matter.model.stateful and matter.model.state.fresh
+    assert isinstance(matter.model, RecurrentMattingModel) and matter.model.state.fresh
     assert metrics.iou(matter.process(odd, "bgr"), cv2.resize(truth, (1281, 719))) >= 0.92
 
 
 def test_missing_rvm_falls_back_to_the_next_model_with_one_log_line(
     portraits, monkeypatch, caplog
 ) -> None:
-    real_locate = registry.locate
+    real_locate = catalogue.locate
 
     def locate(entry, user_dir=None):
         return None if entry.id == "rvm" else real_locate(entry, user_dir)
 
-    monkeypatch.setattr(registry, "locate", locate)
+    monkeypatch.setattr(catalogue, "locate", locate)
     with caplog.at_level(logging.WARNING, logger="jump.matte"):
-        matter = Matter(RVM, MODELS)
+        matter = MatteEngine(RVM, MODELS)
     assert matter.model.spec.id == "mediapipe"
     lines = [r for r in caplog.records if "not found" in r.getMessage()]
     assert len(lines) == 1 and "'rvm'" in lines[0].getMessage()

@@ -6,6 +6,11 @@ Pipeline (docs/matte.md has the why and the measurements):
           ─► ONNX ─► person probability (model res) ─► blob/hole clean-up
           ─► soft threshold ─► fast guided filter against the work-resolution picture
           ─► outward feather ─► motion-adaptive temporal smoothing ─► bilinear to frame
+          (and at work size: the soft-edge colour correction, jump.matte.decontaminate)
+
+A matting model (``output_kind: "alpha"``, Robust Video Matting) sees the whole work
+picture and returns alpha at that size: the segmentation clean-up (threshold, blobs,
+guided filter) is skipped, feathering and smoothing apply.
 
 The OBS filter hands in a frame already at work size (downscaled on the GPU), so the
 last step is a no-op there; the CLI hands in full frames.
@@ -15,17 +20,19 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from jump.matte import decontaminate, refine
-from jump.matte.loader import open_matte_model
+from jump.matte import rvm as _rvm  # noqa: F401  (registers the "rvm" model type)
 from jump.matte.lowlight import LowLightEnhancer
-from jump.matte.model import MatteModelError
+from jump.matte.model import MatteModelError, load_matte_model
 from jump.matte.settings import MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
+from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
 
@@ -63,6 +70,7 @@ class MatteResult:
     alpha: np.ndarray
     raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
     inferred: bool  # False when motion gating reused the previous mask
+    foreground: np.ndarray | None = None  # the model's colour estimate (model res), if any
     # F̂ − I at work size in the frame's channel order (float32, −1…1): the soft-edge
     # colour correction, None when decontamination is off. See jump.matte.decontaminate.
     delta: np.ndarray | None = None
@@ -91,7 +99,7 @@ def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(a), fmt
 
 
-class Matter:
+class MatteEngine:
     """Synchronous engine. Holds the session and the temporal state of one video stream.
 
     Raises MatteModelError (with a user-facing message) when the model or onnxruntime is
@@ -103,17 +111,20 @@ class Matter:
         self,
         settings: MatteSettings | None = None,
         models_dir: str | os.PathLike[str] | None = None,
+        probe: Probe | None = None,
     ) -> None:
         self.settings = settings or MatteSettings()
+        self.probe = probe
         self.models_dir = models_dir
         s = self.settings
-        self.model = open_matte_model(s, models_dir)
+        self.model = load_matte_model(s.model, models_dir, s.threads, s.provider)
         self._enhancer: LowLightEnhancer | None = None
         self._smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)
         self._gate = StillGate(s.gate_db, s.gate_max_skip)
         self._last_prob: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
         self.last_inference_ms = 0.0
+        self.last_foreground: np.ndarray | None = None
 
     # -- geometry -----------------------------------------------------------------------
 
@@ -136,15 +147,17 @@ class Matter:
         """Forget temporal state (scene cut, source or resolution change)."""
         self._smoother.reset()
         self._gate.reset()
+        self.model.reset()
         self._last_prob = None
-        if self.model.stateful:
-            self.model.reset()
+        self.last_foreground = None
 
     def update(self, settings: MatteSettings) -> None:
         """Apply new settings. A new model/threads/provider reloads the session (may raise)."""
         old, self.settings = self.settings, settings
         if settings.needs_new_session(old):
-            self.model = open_matte_model(settings, self.models_dir)
+            self.model = load_matte_model(
+                settings.model, self.models_dir, settings.threads, settings.provider
+            )
             self._enhancer = None
             self.reset()
         self._smoother.strength = settings.temporal
@@ -198,8 +211,6 @@ class Matter:
             if (ww, wh) == (w, h)
             else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
         )
-        if self.model.stateful:
-            return self._process_recurrent(frame, work, fmt, want_raw)
         _, _, cw, ch = self.model.content_rect(ww, wh)
         small = cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA)
         code = _CONVERT[fmt, self.model.colour]
@@ -212,13 +223,62 @@ class Matter:
         inferred = not (still and self._last_prob is not None)
         if inferred:
             t0 = cv2.getTickCount()
-            raw = self.model.run(self.model.tensor(self._low_light(pixels, grey)))
+            tensor = self.model.tensor(self._low_light(pixels, grey))
+            with self._stage("inference"):
+                raw = self.model.run(tensor)
             self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
             prob = self.model.probability(raw)
             self._last_prob = prob
+            self.last_foreground = self.model.foreground(raw)
         else:
             prob = self._last_prob  # type: ignore[assignment]
 
+        with self._stage("refine"):
+            alpha = self._refine(prob, work, pixels, code, fmt, ch)
+        with self._stage("smoothing"):
+            alpha = self._smoother(alpha, grey)
+        with self._stage("decontaminate"):
+            delta = self._edge_delta(work, alpha)
+        alpha8 = to_u8(alpha)
+        if (ww, wh) != (w, h):
+            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
+        raw8 = (
+            to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
+        )
+        return MatteResult(alpha8, raw8, inferred, self.last_foreground, delta)
+
+    def _edge_delta(self, work: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+        """Decontamination's colour correction at work size, or None when it is off."""
+        s = self.settings
+        if not s.decontaminate:
+            return None
+        radius = s.decontaminate_radius_px * work.shape[0] / REFERENCE_HEIGHT
+        return decontaminate.edge_delta(work, alpha, radius)
+
+    def _stage(self, name: str) -> AbstractContextManager[None]:
+        return self.probe.stage(name) if self.probe is not None else nullcontext()
+
+    def _refine(
+        self,
+        prob: np.ndarray,
+        work: np.ndarray,
+        pixels: np.ndarray,
+        code: int | None,
+        fmt: str,
+        ch: int,
+    ) -> np.ndarray:
+        """Model probability -> clean, soft, edge-refined, feathered alpha at work size."""
+        s = self.settings
+        wh, ww = work.shape[:2]
+        if self.model.spec.output_kind == "alpha":
+            # already a matte at work size, edges refined by the network's own guided
+            # filter; threshold and guided filter would harden its hair (docs/matte.md)
+            alpha = prob
+            if alpha.shape != (wh, ww):
+                alpha = cv2.resize(alpha, (ww, wh), interpolation=cv2.INTER_LINEAR)
+            if s.feather_px >= 0.5:
+                alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
+            return alpha
         clean = refine.clean_blobs(prob, s.threshold, s.min_blob, s.fill_holes)
         mask = refine.soft_threshold(clean, s.threshold, s.soft_edge)
         if s.refine:
@@ -237,58 +297,7 @@ class Matter:
             alpha = cv2.resize(mask, (ww, wh), interpolation=cv2.INTER_LINEAR)
         if s.feather_px >= 0.5:
             alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
-        alpha = self._smoother(alpha, grey)
-        delta = self._edge_delta(work, alpha)
-        alpha8 = to_u8(alpha)
-        if (ww, wh) != (w, h):
-            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
-        raw8 = (
-            to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
-        )
-        return MatteResult(alpha8, raw8, inferred, delta)
-
-    def _edge_delta(self, work: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
-        """Decontamination's colour correction at work size, or None when it is off."""
-        s = self.settings
-        if not s.decontaminate:
-            return None
-        radius = s.decontaminate_radius_px * work.shape[0] / REFERENCE_HEIGHT
-        return decontaminate.edge_delta(work, alpha, radius)
-
-    def _process_recurrent(
-        self, frame: np.ndarray, work: np.ndarray, fmt: str, want_raw: bool
-    ) -> MatteResult:
-        """A matting model (RVM): alpha and foreground colour straight from the network.
-
-        The segmentation clean-up (threshold, blobs, guided filter) is for probabilities;
-        RVM's alpha is already a matte, refined by its own guided filter at work size, and
-        the soft threshold would harden its hair (docs/matte.md has the measurements).
-        """
-        s = self.settings
-        h, w = frame.shape[:2]
-        wh, ww = work.shape[:2]
-        code = _CONVERT[fmt, "RGB"]
-        rgb = work if code is None else cv2.cvtColor(work, code)
-        t0 = cv2.getTickCount()
-        out = self.model.run(rgb)
-        self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
-        alpha = out.alpha
-        if s.feather_px >= 0.5:
-            alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
-        if s.temporal > 0:
-            # motion measured at the inner pass's size, as for the other models
-            scale = min(1.0, max(self.model.input_size) / max(ww, wh))
-            size = (max(1, round(ww * scale)), max(1, round(wh * scale)))
-            grey = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size, cv2.INTER_AREA)
-            alpha = self._smoother(alpha, grey)
-        delta = self._edge_delta(work, alpha)
-        alpha8 = to_u8(alpha)
-        raw8 = to_u8(out.alpha.copy()) if want_raw else alpha8
-        if (ww, wh) != (w, h):
-            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
-            if want_raw:
-                raw8 = cv2.resize(raw8, (w, h), interpolation=cv2.INTER_LINEAR)
-        return MatteResult(alpha8, raw8, True, delta)
+        return alpha
 
 
 def work_size(

@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from jump.matte.model import MatteModelError, ModelSpec, open_session
+from jump.matte.model import MatteModelError, ModelSpec, model_type, open_session
 
 log = logging.getLogger("jump.matte")
 
@@ -49,11 +49,12 @@ def downsample_ratio(work_w: int, work_h: int, inner_long: int) -> float:
 
 
 @dataclass
-class MattingResult:
-    """One RVM pass at work size: alpha float32 HxW (0–1), foreground RGB float32 HxWx3."""
+class MattingOutput:
+    """One RVM run at work size, as the network returned it: ``pha`` [1,1,H,W], ``fgr``
+    [1,3,H,W] (RGB 0–1)."""
 
-    alpha: np.ndarray
-    foreground: np.ndarray
+    pha: np.ndarray
+    fgr: np.ndarray
 
 
 class RecurrentState:
@@ -104,17 +105,18 @@ def thumbnail(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), THUMB, interpolation=cv2.INTER_AREA)
 
 
+@model_type("rvm")
 class RecurrentMattingModel:
-    """An RVM session, its recurrent state and the ratio choice. ``stateful`` is True.
+    """An RVM session, its recurrent state and the ratio choice, behind the engine's
+    model seam (``content_rect`` / ``tensor`` / ``run`` / ``probability`` /
+    ``foreground`` / ``reset``).
 
-    ``run`` takes the work picture (uint8 RGB) and returns alpha and foreground at that
-    size. The manifest's ``input_size`` is the nominal inner pass (16:9) and its long
-    side is the inner size the ratio aims at, so ``work_scale`` × ``input_size`` gives the
-    work picture exactly as for the segmentation models.
+    It sees the whole work picture (``content_rect`` is the full frame, any size) and
+    returns alpha at that size (``output_kind: "alpha"``). The manifest's ``input_size``
+    is the nominal inner pass (16:9) and its long side the inner size the ratio aims at,
+    so ``work_scale`` × ``input_size`` gives the work picture exactly as for the
+    segmentation models.
     """
-
-    stateful = True
-    colour = "RGB"
 
     def __init__(
         self,
@@ -143,24 +145,39 @@ class RecurrentMattingModel:
         self.warmup_passes = max(1, int(warmup_passes))
         self.ratio = 1.0
         self.last_passes = 0
-        self.last_foreground: np.ndarray | None = None  # RGB float32 of the last run
+        self._thumb: np.ndarray | None = None
 
     @property
     def input_size(self) -> tuple[int, int]:
         return self.spec.input_size
 
-    def reset(self, reason: str = "request") -> None:
-        self.state.reset(reason)
+    @property
+    def colour(self) -> str:
+        return "RGB"
 
-    def run(self, rgb: np.ndarray) -> MattingResult:
-        """Alpha and foreground colour for one uint8 RGB work picture (HxWx3)."""
-        h, w = rgb.shape[:2]
-        self.ratio = downsample_ratio(w, h, self.inner_long)
-        self.state.check((w, h, self.ratio), thumbnail(rgb))
+    def reset(self) -> None:
+        self.state.reset("request")
+
+    def content_rect(self, frame_w: int, frame_h: int) -> tuple[int, int, int, int]:
+        """RVM takes the whole work picture, whatever its size."""
+        return (0, 0, frame_w, frame_h)
+
+    def tensor(self, pixels: np.ndarray) -> np.ndarray:
+        """``src`` [1,3,H,W] 0–1 from the uint8 RGB work picture (HxWx3)."""
+        h, w = pixels.shape[:2]
+        self._thumb = thumbnail(pixels)
         src = np.empty((1, 3, h, w), self._src_dtype)
-        # HWC uint8 → CHW 0–1 in one pass per channel
-        for c in range(3):
-            np.multiply(rgb[..., c], 1.0 / 255.0, out=src[0, c], casting="unsafe")
+        for c in range(3):  # HWC uint8 → CHW 0–1, one pass per channel
+            np.multiply(pixels[..., c], 1.0 / 255.0, out=src[0, c], casting="unsafe")
+        return src
+
+    def run(self, src: np.ndarray) -> MattingOutput:
+        """One frame: forget the state if the frame does not continue the last one, then
+        one recurrent pass (``warmup_passes`` on a fresh state)."""
+        h, w = src.shape[2:]
+        self.ratio = downsample_ratio(w, h, self.inner_long)
+        thumb = self._thumb if self._thumb is not None else np.zeros(THUMB[::-1], np.uint8)
+        self.state.check((w, h, self.ratio), thumb)
         feed = {"src": src, "downsample_ratio": np.array([self.ratio], np.float32)}
         passes = self.warmup_passes if self.state.fresh else 1
         for _ in range(passes):
@@ -169,16 +186,16 @@ class RecurrentMattingModel:
             fgr, pha, *states = self.session.run(None, feed)
             self.state.store(states)
         self.last_passes = passes
-        alpha = np.ascontiguousarray(pha[0, 0], np.float32)
+        return MattingOutput(pha, fgr)
+
+    def probability(self, raw: MattingOutput) -> np.ndarray:
+        """Alpha (float32 HxW, 0–1) at work size."""
+        alpha = np.ascontiguousarray(raw.pha[0, 0], np.float32)
         cv2.patchNaNs(alpha, 0.0)  # a broken output must not poison the matte
-        np.clip(alpha, 0.0, 1.0, out=alpha)
-        foreground = np.ascontiguousarray(np.asarray(fgr[0], np.float32).transpose(1, 2, 0))
-        cv2.patchNaNs(foreground.reshape(h, -1), 0.0)
-        np.clip(foreground, 0.0, 1.0, out=foreground)
-        self.last_foreground = foreground
-        return MattingResult(alpha, foreground)
+        return np.clip(alpha, 0.0, 1.0, out=alpha)
 
-
-def is_recurrent(spec_fields: dict[str, Any]) -> bool:
-    """Whether a manifest entry describes an RVM-style recurrent matting model."""
-    return str(spec_fields.get("architecture", "")).lower() == "rvm"
+    def foreground(self, raw: MattingOutput) -> np.ndarray:
+        """RVM's own foreground colour (RGB float32 HxWx3, 0–1) at work size."""
+        fg = np.ascontiguousarray(np.asarray(raw.fgr[0], np.float32).transpose(1, 2, 0))
+        fg = np.nan_to_num(fg, nan=0.0)
+        return np.clip(fg, 0.0, 1.0, out=fg)

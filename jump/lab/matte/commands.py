@@ -12,13 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.lab.paths import DOCS_IMG
+
 log = logging.getLogger("jump.matte")
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 # Files have no frame deadline, so the CLI defaults to the best-quality model (the filter
 # keeps the light default). Without its file the engine falls back to the next model.
 FILE_MODEL = "rvm"
-DEFAULT_FIGURE = Path(__file__).resolve().parents[2] / "docs" / "img" / "matte-eval.png"
+DEFAULT_FIGURE = DOCS_IMG / "matte-eval.png"
 
 
 def register(
@@ -86,7 +89,7 @@ def register(
         help="mask rate, latency, engine overhead vs bare ORT run, worker lag at 30 fps",
     )
     b.add_argument("--provider", default="cpu", help="auto, cpu, cuda, tensorrt, dml, coreml")
-    b.add_argument("--model", default="mediapipe")
+    b.add_argument("--model", default=DEFAULT_MATTE_MODEL)
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 360p,720p,1080p,4k")
     b.add_argument("--frames", type=int, default=200, help="timed frames per size")
@@ -159,8 +162,8 @@ class Progress:
 def cmd_matte(args: argparse.Namespace) -> int:
     import cv2
 
-    from jump.matte import composite
-    from jump.matte.engine import Matter
+    from jump.lab.matte import composite
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
 
     if not args.input.is_file():
@@ -172,7 +175,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     try:
-        matter = Matter(_settings(args), args.models)
+        matter = MatteEngine(_settings(args), args.models)
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1
@@ -195,7 +198,7 @@ def _background(spec: str):
     """'transparent' | 'blur' | (b, g, r) | BGR image array."""
     import cv2
 
-    from jump.matte.composite import parse_colour
+    from jump.lab.matte.composite import parse_colour
 
     if spec in ("transparent", "blur"):
         return spec
@@ -230,7 +233,7 @@ def _compose(composite, frame, alpha, background):
 def _matte_video(args: argparse.Namespace, matter, background) -> int:
     import cv2
 
-    from jump.matte import composite
+    from jump.lab.matte import composite
 
     cap = cv2.VideoCapture(os.fspath(args.input))
     if not cap.isOpened():
@@ -328,13 +331,13 @@ def _video_sink(out: Path, ext: str, transparent: bool, fps: float, w: int, h: i
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jump.matte import evaluate, synth
-    from jump.matte.engine import Matter
+    from jump.lab.matte import evaluate, synth
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
     if args.matting:
-        from jump.matte import evaluate_matting
+        from jump.lab.matte import evaluate_matting
 
         evaluate_matting.run(args.models, args.threads, args.quick, args.model)
         return 0
@@ -353,7 +356,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     checks: list = []
     for mid in model_ids:
         try:
-            matter = Matter(MatteSettings(model=mid, threads=args.threads), args.models)
+            matter = MatteEngine(MatteSettings(model=mid, threads=args.threads), args.models)
         except MatteModelError as exc:
             print(f"| {mid} | unavailable: {exc} | | | | | |")
             continue
@@ -422,8 +425,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jump.matte import bench
-    from jump.matte.engine import Matter
+    from jump.lab.matte import bench
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
     from jump.matte.settings import MatteSettings
 
@@ -433,12 +436,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cv2.setNumThreads(args.cv_threads)
     settings = MatteSettings(model=args.model, threads=args.threads, provider=args.provider)
     try:
-        matter = Matter(settings, args.models)
+        matter = MatteEngine(settings, args.models)
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1
-    if matter.model.stateful:
-        from jump.matte import bench_rvm
+    if matter.model.spec.output_kind == "alpha":  # a matting model (RVM): own bench
+        from jump.lab.matte import bench_rvm
 
         threads = [int(t) for t in (args.thread_counts or str(args.threads)).split(",")]
         inners = [int(i) for i in args.inner.split(",")]

@@ -3,7 +3,7 @@
 Alpha quality (IoU, MAD, edge MAD) and the colour a composite shows at soft edges:
 the composites are built from cut-outs, so the true foreground colour ``F`` is known
 wherever α > 0 and ``|F̂ − F|`` is measured in the same boundary band as edge MAD,
-weighted by the true alpha (``jump.matte.decontaminate.edge_colour_error``).
+weighted by what both the truth and the matte show (``metrics.edge_colour_error``).
 
 Sets (normal brightness, sensor noise σ = 2, 1280×720): *mixed* — every cut-out but the
 P3M portraits over the backgrounds at the four webcam placements (rotated as in
@@ -25,8 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from jump.matte import decontaminate, metrics, synth
-from jump.matte.engine import Matter
+from jump.lab.matte import metrics, synth
+from jump.matte import decontaminate
+from jump.matte.engine import MatteEngine
 from jump.matte.rvm import RecurrentMattingModel
 from jump.matte.settings import MatteSettings
 
@@ -110,7 +111,7 @@ class MattingScores:
         band = metrics.boundary_band(s.alpha, max(2, round(0.01 * s.alpha.shape[0])))
         est = colour.astype(np.float32) * (1.0 / 255.0)
         shown = np.minimum(s.alpha, alpha.astype(np.float32) * (1.0 / 255.0))
-        self.colour.append(decontaminate.edge_colour_error(est, s.colour, shown, band))
+        self.colour.append(metrics.edge_colour_error(est, s.colour, shown, band))
 
     def mean(self) -> dict[str, float]:
         def m(v: list[float]) -> float:
@@ -139,19 +140,20 @@ class RawRVM:
         small = cv2.resize(
             frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
         )
-        out = self.model.run(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
-        alpha = cv2.resize(out.alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+        m = self.model
+        alpha = m.probability(m.run(m.tensor(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))))
+        alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
         return to_u8(alpha), frame
 
 
 class JumpMethod:
-    """``Matter.process_detailed`` and the colour the CLI's compositor shows.
+    """``MatteEngine.process_detailed`` and the colour the CLI's compositor shows.
 
     ``colour``: "engine" (the engine's decontamination, or the camera's pixel when it is
     off) or "fgr" (RVM's own foreground prediction, for comparison).
     """
 
-    def __init__(self, matter: Matter, colour: str = "engine") -> None:
+    def __init__(self, matter: MatteEngine, colour: str = "engine") -> None:
         self.matter, self.colour = matter, colour
 
     def reset(self) -> None:
@@ -160,7 +162,7 @@ class JumpMethod:
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         r = self.matter.process_detailed(frame, "bgr", want_raw=False)
         if self.colour == "fgr":
-            fgr = self.matter.model.last_foreground
+            fgr = r.foreground
             h, w = fgr.shape[:2]
             work = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
             delta = decontaminate.foreground_delta(fgr, work, "bgr")
@@ -203,12 +205,12 @@ def methods(
     rvm, mediapipe = base.with_(model="rvm"), base.with_(model="mediapipe")
     return [
         ("raw RVM (768, ratio 0.5, 3 passes, bilinear)", lambda: RawRVM(models_dir, threads)),
-        ("Jump-RVM", lambda: JumpMethod(Matter(rvm, models_dir))),
-        ("Jump-RVM, colour = RVM's fgr", lambda: JumpMethod(Matter(rvm, models_dir), "fgr")),
-        ("Jump-MediaPipe", lambda: JumpMethod(Matter(mediapipe, models_dir))),
+        ("Jump-RVM", lambda: JumpMethod(MatteEngine(rvm, models_dir))),
+        ("Jump-RVM, colour = RVM's fgr", lambda: JumpMethod(MatteEngine(rvm, models_dir), "fgr")),
+        ("Jump-MediaPipe", lambda: JumpMethod(MatteEngine(mediapipe, models_dir))),
         (
             "Jump-MediaPipe, no decontamination",
-            lambda: JumpMethod(Matter(mediapipe.with_(decontaminate=False), models_dir)),
+            lambda: JumpMethod(MatteEngine(mediapipe.with_(decontaminate=False), models_dir)),
         ),
     ]
 

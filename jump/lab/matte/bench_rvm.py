@@ -2,7 +2,7 @@
 
 For each inner size (long side of RVM's inner pass) the work picture is what the filter
 hands the worker for a 1080p source (the manifest's 16:9 inner size × ``work_scale``,
-downscaled on the GPU in OBS, here once up front), and ``Matter.process_detailed`` runs
+downscaled on the GPU in OBS, here once up front), and ``MatteEngine.process_detailed`` runs
 on it frame after frame — recurrent state, decontamination, temporal smoothing, every
 host↔device copy the provider makes — exactly as on the worker thread. Reported:
 masks/s (wall, best of ``windows`` windows, so other processes on a shared machine
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jump.matte import synth
-from jump.matte.engine import Matter
+from jump.lab.matte import synth
+from jump.matte.engine import MatteEngine
 from jump.matte.rvm import STATE_NAMES
 from jump.matte.settings import MatteSettings
 
@@ -35,7 +35,7 @@ class RateResult:
     masks_per_s: float  # full engine, best window
     cpu_ms_per_mask: float  # process CPU time per mask, all threads
     bare_ms: float  # InferenceSession.run alone (median)
-    engine_ms: float  # Matter.process_detailed (median)
+    engine_ms: float  # MatteEngine.process_detailed (median)
 
 
 def source_frame(w: int, h: int) -> np.ndarray:
@@ -54,7 +54,7 @@ def bench_inner(
     windows: int = 3,
     source: tuple[int, int] = (1920, 1080),
 ) -> RateResult:
-    matter = Matter(settings, models_dir)
+    matter = MatteEngine(settings, models_dir)
     model = matter.model
     model.inner_long = inner
     # the work size the filter would use if the manifest's inner size were ``inner``
