@@ -195,7 +195,7 @@ class RecurrentMattingModel:
         return np.clip(alpha, 0.0, 1.0, out=alpha)
 
     def foreground(self, raw: MattingOutput) -> np.ndarray:
-        """RVM's own foreground colour (RGB float32 HxWx3, 0–1) at work size."""
-        fg = np.ascontiguousarray(np.asarray(raw.fgr[0], np.float32).transpose(1, 2, 0))
-        fg = np.nan_to_num(fg, nan=0.0)
-        return np.clip(fg, 0.0, 1.0, out=fg)
+        """RVM's own foreground colour (RGB, HxWx3, 0–1 — the network clamps it) at work
+        size: a view of the output, since the engine asks every frame and only the
+        evaluation reads it (decontamination uses blur fusion, docs/matte.md)."""
+        return raw.fgr[0].transpose(1, 2, 0)
