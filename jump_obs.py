@@ -77,9 +77,18 @@ def missing_dependencies() -> list[str]:
     return missing
 
 
+DOCTOR = (
+    f"<br>Something off? In a terminal: <code>cd {HERE} &amp;&amp; .venv/bin/python -m jump "
+    "doctor</code> checks OBS's Python, the .venv, the packages and the models, one line each "
+    f'(<a href="file://{HERE}/docs/troubleshooting.md">docs/troubleshooting.md</a>).'
+)
+
+
 def status_text(missing: list[str]) -> str:
     if not missing:
-        return "<b>Jump</b>: Jump Matte and Jump Denoise are in each source's Filters list."
+        return (
+            "<b>Jump</b>: Jump Matte and Jump Denoise are in each source's Filters list." + DOCTOR
+        )
     mismatch = _venv_python_mismatch()
     hint = (
         f"<br>The .venv was made with Python {mismatch}, but OBS runs Python "
@@ -93,7 +102,7 @@ def status_text(missing: list[str]) -> str:
         + f".<br>Install them for OBS's Python ({sys.executable or 'python3'}, {PY_TAG}):"
         f"<br><code>cd {HERE} &amp;&amp; python3 -m venv .venv &amp;&amp; "
         ".venv/bin/pip install -r requirements.txt</code>, then reload this script."
-        " Until then both filters pass audio and video through unchanged." + hint
+        " Until then both filters pass audio and video through unchanged." + hint + DOCTOR
     )
 
 

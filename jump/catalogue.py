@@ -15,7 +15,8 @@ A model is looked up, in order, in:
 2. ``$JUMP_MODELS`` (tests and CI point it at ``../shared/models``),
 3. the project's own ``models/`` folder (where ``python -m jump models fetch`` puts them).
 
-Model files are never committed: users fetch them, with checksum verification.
+The models the defaults use ship in ``models/`` (``"shipped": true``); the others are
+fetched by users, with checksum verification.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from jump.lab import demo, model_commands, obs_bench
+from jump.lab import demo, doctor, model_commands, obs_bench
 from jump.lab.denoise import commands as denoise_commands
 from jump.lab.matte import commands as matte_commands
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench_sub.add_subparsers(dest="target", required=True, metavar="TARGET")
 
     demo.register(sub)
+    doctor.register(sub)
     model_commands.register(sub)
     denoise_commands.register(sub, eval_sub, bench_sub)
     matte_commands.register(sub, eval_sub, bench_sub)

@@ -1,7 +1,6 @@
 """Composite builders for the matte tests: real cut-outs over real photos, exact truth.
 
-The shared folder is found beside the repo (``../shared``), as conftest's ``shared``
-fixture does; tests skip when it is absent.
+Everything comes from ``tests/data`` (it ships with Jump) and the shipped ``models/``.
 """
 
 from __future__ import annotations
@@ -11,37 +10,35 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from jump.catalogue import PROJECT_MODELS
 from jump.lab.matte import synth
-from jump.lab.paths import shared_dir
+from tests.conftest import DATA
 
-SHARED = shared_dir()
-MODELS = SHARED / "models"
+MODELS = PROJECT_MODELS
+FOREGROUNDS = DATA / "matte" / "foregrounds"
+BACKGROUNDS = DATA / "matte" / "backgrounds"
 
 # (cut-out, background, placement): single people framed like a webcam, on which the
-# default model is expected to work; varied backgrounds (street, plants). The model's
-# failures on clutter are measured by `python -m jump eval matte`, not pinned here.
+# default model is expected to work; varied backgrounds (street, plants, animal). The
+# P3M portraits carry hair-level alpha. The model's failures on clutter are measured by
+# `python -m jump eval matte` on the larger shared set, not pinned here.
 HANDFUL = [
     ("person-1", "car-2", (0.95, 0.5, 1.0)),
     ("person-2", "car-2", (0.9, 0.45, 1.0)),
-    ("u2-language_1280p", "plants-1", (1.1, 0.6, 1.15)),
-    ("u2-5-mental-skills-of-successful-athletes-image", "plants-1", (1.1, 0.6, 1.15)),
-    ("u2-480112-637286191695715805-16x9", "car-2", (0.95, 0.5, 1.0)),
+    ("p3m-bac3c1ff", "plants-1", (1.0, 0.5, 1.0)),
+    ("p3m-bc5cfad1", "animal-1", (1.0, 0.5, 1.0)),
+    ("p3m-bd6af989", "car-2", (1.0, 0.5, 1.0)),
 ]
-
-
-def have_shared() -> bool:
-    return (SHARED / "data" / "matte" / "foregrounds").is_dir() and (MODELS / "matte").is_dir()
 
 
 @lru_cache(maxsize=8)
 def _fg(name: str) -> np.ndarray:
-    return synth.load_rgba(SHARED / "data" / "matte" / "foregrounds" / f"{name}.png")
+    return synth.load_rgba(FOREGROUNDS / f"{name}.png")
 
 
 @lru_cache(maxsize=8)
 def _bg(name: str) -> np.ndarray:
-    folder = SHARED / "data" / "matte" / "backgrounds"
-    return synth.load_bgr(next(folder.glob(f"{name}.*")))
+    return synth.load_bgr(next(BACKGROUNDS.glob(f"{name}.*")))
 
 
 def composite(

@@ -1,4 +1,4 @@
-"""Real test media for the OBS end-to-end tests, built from ../shared/data."""
+"""Real test media for the OBS end-to-end tests, built from tests/data (ships with Jump)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.obs_harness import SHARED
-
-SPEECH = SHARED / "data" / "audio" / "speech"
-NOISE = SHARED / "data" / "audio" / "noise"
-MATTE = SHARED / "data" / "matte"
+DATA = Path(__file__).resolve().parent / "data"
+SPEECH = DATA / "audio" / "speech"
+NOISE = DATA / "audio" / "noise"
+MATTE = DATA / "matte"
 
 
 def read_mono(path: Path, rate: int = 48000) -> np.ndarray:

@@ -215,8 +215,9 @@ class ObsProcess:
             DISPLAY=f":{display}",
             QT_QPA_PLATFORM="xcb",
             LIBGL_ALWAYS_SOFTWARE="1",
-            JUMP_MODELS=str(SHARED / "models"),
         )
+        if (SHARED / "models").is_dir():  # the fetchable models; the defaults ship in models/
+            env["JUMP_MODELS"] = str(SHARED / "models")
         env.update(self.extra_env)
         args = [
             OBS_BIN,

@@ -17,14 +17,9 @@ from jump.denoise import Denoiser, DenoiseSettings
 from jump.lab.denoise.files import denoise_array
 from jump.lab.denoise.metrics import score, si_sdr
 from jump.lab.denoise.mixtures import RATE
-from tests.denoise_data import MODELS, mixture, need_shared, push_in_chunks, speech
+from tests.denoise_data import MODELS, SHARED_MODELS, mixture, push_in_chunks, speech
 
 UNITY = DenoiseSettings(mix=0.0)  # every gain becomes exactly 1: the STFT path alone
-
-
-@pytest.fixture(autouse=True)
-def _shared() -> None:
-    need_shared()
 
 
 def _denoiser(rate: int = RATE, channels: int = 1, **kw) -> Denoiser:
@@ -119,6 +114,7 @@ def test_output_does_not_depend_on_chunking(method: str) -> None:
     np.testing.assert_allclose(a, c, atol=2e-6)
 
 
+@pytest.mark.shared
 def test_nsnet2_streaming_equals_one_batch_call() -> None:
     """The edited graph run hop by hop (state carried outside) equals the original model run
     on the whole sequence in one call (state inside)."""
@@ -127,7 +123,7 @@ def test_nsnet2_streaming_equals_one_batch_call() -> None:
     from jump.sessions import create_session
 
     entry = get_entry("nsnet2-48k")
-    path = MODELS / entry.file
+    path = SHARED_MODELS / entry.file
     feats = _nsnet2_features(RATE * 2)
 
     whole = create_session(path).run(None, {"input": feats})[0]
@@ -143,19 +139,21 @@ def test_nsnet2_streaming_equals_one_batch_call() -> None:
     assert whole.std() > 0.05  # a real mask, not a constant
 
 
+@pytest.mark.shared
 def test_unrolled_gru_step_matches_the_original_and_int8_stays_close(tmp_path) -> None:
-    """The single-step GRU equations (before quantisation) reproduce ONNX's GRU; the int8
-    model that the default uses stays close to the float mask."""
+    """The single-step GRU equations (before quantisation) reproduce ONNX's GRU; the shipped
+    int8 model is what `write_streaming` makes of the original, and stays close to it."""
     import onnx
 
     from jump.catalogue import get_entry
-    from jump.denoise.graph_edit import unroll_gru_step
+    from jump.denoise.graph_edit import unroll_gru_step, write_streaming
     from jump.denoise.stages.spectral_mask import MaskModel
     from jump.sessions import create_session
 
     feats = _nsnet2_features(RATE * 2)
-    whole = create_session(MODELS / get_entry("nsnet2-48k").file).run(None, {"input": feats})[0]
-    model = onnx.load(str(MODELS / get_entry("nsnet2-48k").file))
+    original = SHARED_MODELS / get_entry("nsnet2-48k").file
+    whole = create_session(original).run(None, {"input": feats})[0]
+    model = onnx.load(str(original))
     unroll_gru_step(model)
     onnx.save(model, str(tmp_path / "step.onnx"))
     step = create_session(tmp_path / "step.onnx")
@@ -171,6 +169,28 @@ def test_unrolled_gru_step_matches_the_original_and_int8_stays_close(tmp_path) -
     quantised = MaskModel(int8, MODELS / int8.file, rows=1)(feats)
     err = np.abs(quantised - whole)
     assert err.mean() < 0.03, err.mean()
+    write_streaming(original, tmp_path / "rebuilt.onnx", "int8")
+    rebuilt = MaskModel(int8, tmp_path / "rebuilt.onnx", rows=1)(feats)
+    assert np.abs(rebuilt - quantised).max() < 1e-5
+
+
+def test_the_shipped_int8_model_runs_without_building_anything(tmp_path, monkeypatch) -> None:
+    """The default mask model ships already unrolled and quantised: a first run finds it in
+    models/ with its checksum and writes nothing to the user's cache."""
+    import jump.catalogue
+
+    monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("JUMP_MODELS", raising=False)
+    entry = jump.catalogue.get_entry("nsnet2-48k-int8")
+    path = jump.catalogue.find_model(entry.id)
+    assert path == jump.catalogue.PROJECT_MODELS / entry.file
+    assert jump.catalogue.verify(entry, path)
+    d = Denoiser(RATE, 1, DenoiseSettings())
+    assert d.neural_active and "nsnet2-48k-int8" in d.status, d.status
+    mix = mixture("fan", 0.0)
+    y = denoise_array(mix.noisy, RATE, denoiser=d)
+    assert si_sdr(mix.clean, y) > si_sdr(mix.clean, mix.noisy) + 8.0
+    assert not (tmp_path / "cache").exists()
 
 
 def _nsnet2_features(n: int) -> np.ndarray:
@@ -221,7 +241,7 @@ def test_other_rates_and_channel_counts(rate: int, channels: int) -> None:
 
 
 def test_update_and_reset_mid_stream() -> None:
-    x = mixture("dog", 5.0).noisy[None]
+    x = mixture("keys", 5.0).noisy[None]
     d = _denoiser()
     out = [d.push(x[:, :20000])]
     d.update(DenoiseSettings(method="classical", strength_db=20.0, linked=False))
@@ -290,7 +310,7 @@ def test_missing_or_corrupt_model_falls_back_to_classical(tmp_path, monkeypatch,
     y = denoise_array(mix.noisy, RATE, denoiser=d)
     assert si_sdr(mix.clean, y) > si_sdr(mix.clean, mix.noisy) + 3.0
 
-    corrupt = tmp_path / "user" / "denoise" / "nsnet2-20ms-48k-baseline.onnx"
+    corrupt = tmp_path / "user" / "denoise" / "nsnet2-48k-int8.onnx"
     corrupt.parent.mkdir(parents=True)
     corrupt.write_bytes(b"not an onnx model")
     shutil.copytree(MODELS / "vad", tmp_path / "user" / "vad")

@@ -17,7 +17,7 @@ from jump.denoise import Denoiser, DenoiseSettings, stages
 from jump.denoise.stages import StageContext, StageInput, StageOutput
 from jump.denoise.stft import Framing, HopDelay
 from jump.lab.denoise.mixtures import RATE
-from tests.denoise_data import need_shared, push_in_chunks, speech
+from tests.denoise_data import push_in_chunks, speech
 
 LAG = 2
 SCALE = 0.5
@@ -57,7 +57,6 @@ class LateSpectrum:
 
 @pytest.fixture
 def late_model(tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
-    need_shared()
     (tmp_path / "test").mkdir()
     (tmp_path / "test" / "late.bin").write_bytes(b"")
     raw = {"id": "test-late", "kind": "denoise", "file": "test/late.bin", "sha256": "-"}

@@ -18,13 +18,13 @@ HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
 
 
 @pytest.fixture
-def speech_wav(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray]:
+def speech_wav(tmp_path: Path) -> tuple[Path, np.ndarray]:
     path = tmp_path / "speech48k.wav"  # longer than any recording here: the file never loops
     return path, media.write_stereo_wav(path, media.speech_48k(16.0))
 
 
 @pytest.fixture
-def portrait_png(tmp_path: Path, shared: Path) -> Path:
+def portrait_png(tmp_path: Path) -> Path:
     rgb, _ = media.composite("person-1.png", "plants-1.jpg", (480, 270))
     path = tmp_path / "portrait.png"
     media.write_png(path, rgb)

@@ -23,7 +23,7 @@ def matte(settings: dict | None = None) -> list[dict]:
 
 
 @pytest.fixture
-def webcam(tmp_path: Path, shared: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+def webcam(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     """A head-and-shoulders composite (a webcam's framing) and its exact alpha."""
     rgb, alpha = media.composite("person-2.png", "plants-1.jpg", SIZE, crop=0.6)
     path = tmp_path / "webcam.png"
@@ -122,7 +122,7 @@ def test_background_modes(obs_factory, webcam, tmp_path):
     assert ours_err < naive_err
 
 
-def test_odd_resolution_and_resolution_change(obs_factory, tmp_path, shared):
+def test_odd_resolution_and_resolution_change(obs_factory, tmp_path):
     rgb, truth = media.composite("person-2.png", "car-2.jpg", (333, 217), crop=0.6)
     png = tmp_path / "odd.png"
     media.write_png(png, rgb)
@@ -151,7 +151,11 @@ def test_missing_model_passes_video_through(obs_factory, webcam, tmp_path):
     empty = tmp_path / "no-models"
     empty.mkdir()
     obs = obs_factory(
-        scene_collection([image_source("Cam", png, matte({"models_dir": str(empty)}))], [JUMP]),
+        # selfie is fetchable, not shipped: absent from the empty folders and from models/
+        scene_collection(
+            [image_source("Cam", png, matte({"models_dir": str(empty), "model": "selfie"}))],
+            [JUMP],
+        ),
         env={"JUMP_MODELS": str(empty)},
     )
     time.sleep(2.0)

@@ -34,7 +34,7 @@ def mask_settled(obs, source: str, truth: np.ndarray, floor: float, timeout: flo
     return shot
 
 
-def test_rvm_cutout_matches_ground_truth_at_720p(obs_factory, tmp_path: Path, shared) -> None:
+def test_rvm_cutout_matches_ground_truth_at_720p(obs_factory, tmp_path: Path) -> None:
     rgb, truth = media.composite("person-2.png", "plants-1.jpg", (1280, 720), crop=0.6)
     png = tmp_path / "webcam.png"
     media.write_png(png, rgb)
@@ -65,7 +65,7 @@ def test_rvm_cutout_matches_ground_truth_at_720p(obs_factory, tmp_path: Path, sh
     assert on > off + 2, (on, off)
 
 
-def test_rvm_odd_size_resolution_change_and_model_switch(obs_factory, tmp_path, shared) -> None:
+def test_rvm_odd_size_resolution_change_and_model_switch(obs_factory, tmp_path) -> None:
     rgb, truth = media.composite("person-2.png", "car-2.jpg", (333, 217), crop=0.6)
     png = tmp_path / "odd.png"
     media.write_png(png, rgb)

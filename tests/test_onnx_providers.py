@@ -8,7 +8,6 @@ InferenceSession that fails to load a GPU provider the way ORT does.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,11 +15,14 @@ import numpy as np
 import pytest
 
 from jump import sessions
-from jump.lab.paths import shared_dir
 
-SHARED = shared_dir()
-MODELS = Path(os.environ.get("JUMP_MODELS", SHARED / "models"))
-MATTE = ["mediapipe.onnx", "selfie_segmentation.onnx", "SINet_Softmax_simple.onnx"]
+DATA = Path(__file__).resolve().parent / "data"
+# mediapipe ships in models/; selfie and SINet are fetched (CI has them in ../shared)
+MATTE = [
+    "mediapipe.onnx",
+    pytest.param("selfie_segmentation.onnx", marks=pytest.mark.shared),
+    pytest.param("SINet_Softmax_simple.onnx", marks=pytest.mark.shared),
+]
 
 CPU_ONLY = ["AzureExecutionProvider", "CPUExecutionProvider"]
 ORT_GPU = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -173,10 +175,12 @@ def test_cuda_graph_refused_keeps_cuda(
 
 @pytest.fixture(params=MATTE)
 def matte_model(request: pytest.FixtureRequest) -> Path:
-    path = MODELS / "matte" / request.param
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set JUMP_MODELS)")
-    return path
+    from jump import catalogue
+
+    entry = next(
+        e for e in catalogue.load_manifest().values() if e.file == f"matte/{request.param}"
+    )
+    return catalogue.find_model(entry.id)
 
 
 def photo_input(model_file: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -185,9 +189,7 @@ def photo_input(model_file: str, shape: tuple[int, ...]) -> np.ndarray:
 
     from jump import catalogue
 
-    photo = SHARED / "data" / "matte" / "foregrounds" / "person-1.source.jpg"
-    if not photo.is_file():
-        pytest.skip(f"{photo} not found")
+    photo = DATA / "matte" / "foregrounds" / "person-1.source.jpg"
     spec = next(e.spec for e in catalogue.load_manifest().values() if e.file.endswith(model_file))
     nchw = shape[1] == 3
     h, w = shape[2:] if nchw else shape[1:3]

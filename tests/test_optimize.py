@@ -8,7 +8,6 @@ mediapipe), so its floor only catches a broken quantisation, not a good one.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,21 +15,10 @@ import pytest
 
 from jump import catalogue
 from jump.lab import optimize
-from jump.lab.paths import shared_dir
+from tests.conftest import HAVE_SHARED, SHARED
 
-SHARED = shared_dir()
-MODELS = Path(os.environ.get("JUMP_MODELS", SHARED / "models"))
-
-pytestmark = pytest.mark.skipif(
-    not (MODELS / "matte" / "mediapipe.onnx").is_file()
-    or not (SHARED / "data" / "matte" / "foregrounds").is_dir(),
-    reason="shared matte models/data not found (set JUMP_MODELS)",
-)
-
-
-@pytest.fixture(autouse=True)
-def shared_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUMP_MODELS", str(MODELS))
+# mediapipe ships in models/; SINet and selfie are fetched (CI has them in ../shared)
+MODELS = SHARED / "models" if HAVE_SHARED else catalogue.PROJECT_MODELS
 
 
 def run(path: Path, x: np.ndarray) -> np.ndarray:
@@ -40,6 +28,7 @@ def run(path: Path, x: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
+@pytest.mark.shared
 def test_clean_model_moves_initializers_out_of_inputs_and_keeps_the_function(
     tmp_path: Path,
 ) -> None:
@@ -132,6 +121,7 @@ def test_shipped_variants_manifest_matches_its_bases() -> None:
         )
 
 
+@pytest.mark.shared
 def test_cli_optimize_builds_and_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,8 +20,6 @@ from jump.matte import MatteEngine, MatteSettings, MatteWorker, decontaminate
 from jump.matte.rvm import RecurrentMattingModel, downsample_ratio
 from tests import matte_data as md
 
-pytestmark = pytest.mark.skipif(not md.have_shared(), reason="../shared data/models not found")
-
 MODELS = md.MODELS
 RVM = MatteSettings(model="rvm", threads=2)
 
@@ -97,7 +95,7 @@ def test_recurrent_passes_improve_a_still(portraits) -> None:
 
 def test_decontamination_brings_edge_colour_closer_to_the_person() -> None:
     """Hair over a new background keeps less of the old room's colour (exact truth)."""
-    fg = clean_cutout(synth.load_rgba(md.SHARED / "data/matte/foregrounds/p3m-bc5cfad1.png"))
+    fg = clean_cutout(synth.load_rgba(md.FOREGROUNDS / "p3m-bc5cfad1.png"))
     pre, truth = synth.place(fg, 1280, 720, 0.95, 0.5, 1.0)
     bg = synth.cover(md._bg("car-2"), 1280, 720)
     frame = synth.compose(pre, truth, bg, 1.0, 2.0, np.random.default_rng(0))

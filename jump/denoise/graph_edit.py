@@ -148,14 +148,29 @@ def quantize_int8(src: Path, dst: Path, keep_float_inputs: tuple[str, ...]) -> N
     )
 
 
+def write_streaming(src: Path, dst: Path, precision: str, input_name: str = "input") -> None:
+    """Write the streaming edit of ``src`` to ``dst``: GRU state exposed, or unrolled + int8.
+
+    Also how the shipped ``models/denoise/nsnet2-48k-int8.onnx`` was made (models/README.md).
+    """
+    import onnx
+
+    model = onnx.load(str(src))
+    if precision == "int8":
+        unroll_gru_step(model)
+        onnx.save(model, str(dst))
+        quantize_int8(dst, dst, (input_name,))
+    else:
+        expose_gru_state(model)
+        onnx.save(model, str(dst))
+
+
 def prepared_copy(entry: ModelEntry, path: Path) -> Path:
     """The streaming version of ``path`` for this entry, built once and cached per user.
 
     The cache name carries the manifest checksum and the edit, so a new upstream file or a
     new edit gets a new copy. If the user cache is not writable a temp folder is used.
     """
-    import onnx
-
     from jump.sessions import user_cache_dir
 
     precision = entry.spec.get("precision", "fp32")
@@ -166,15 +181,8 @@ def prepared_copy(entry: ModelEntry, path: Path) -> Path:
             return target
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            model = onnx.load(str(path))
             tmp = target.with_name(f"{target.stem}.{os.getpid()}.part.onnx")
-            if precision == "int8":
-                unroll_gru_step(model)
-                onnx.save(model, str(tmp))
-                quantize_int8(tmp, tmp, (entry.spec.get("input", "input"),))
-            else:
-                expose_gru_state(model)
-                onnx.save(model, str(tmp))
+            write_streaming(path, tmp, precision, entry.spec.get("input", "input"))
             tmp.replace(target)
             log.info("denoise: prepared %s (%s, state exposed) at %s", entry.id, precision, target)
             return target

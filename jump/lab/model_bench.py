@@ -7,7 +7,7 @@ with its host↔device copies, the person probability, and a bilinear upscale of
 probability back to the frame size. ``model_ms`` is the run alone (copies included);
 ``plain_ms`` is ``InferenceSession.run`` without IO binding, for comparison.
 
-Frames are real composites (``jump.matte.synth``), not zeros or noise.
+Frames are real composites (``jump.lab.matte.synth``), not zeros or noise.
 """
 
 from __future__ import annotations

@@ -57,17 +57,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     from jump.lab.optimize import is_variant
 
     rows = catalogue.status_rows(catalogue.load_manifest().values(), args.models)
-    print(f"{'id':<16} {'kind':<9} {'state':<9} {'licence':<12} path")
+    print(f"{'id':<16} {'kind':<9} {'source':<8} {'state':<9} {'licence':<12} path")
     bad = 0
     for entry, path, ok in rows:
+        shipped = bool(entry.spec.get("shipped")) and not is_variant(entry)
+        source = "shipped" if shipped else ("built" if is_variant(entry) else "fetch")
         if is_variant(entry):
             # Built locally, so no fixed checksum: present or not is the state.
             state = "built" if path else "optional"
+        elif ok:
+            state = "ok"
         else:
-            state = "ok" if ok else ("BAD-SUM" if path else "missing")
-            bad += not ok
+            # A fetchable model nobody's defaults use is optional; a shipped one must be here.
+            state = "BAD-SUM" if path else ("missing" if shipped else "optional")
+            bad += bool(path) or shipped
         where = path or entry.file
-        print(f"{entry.id:<16} {entry.kind:<9} {state:<9} {entry.licence[:12]:<12} {where}")
+        print(
+            f"{entry.id:<16} {entry.kind:<9} {source:<8} {state:<9} {entry.licence[:12]:<12} {where}"
+        )
     return 1 if bad else 0
 
 
@@ -98,6 +105,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         existing = dest / entry.file
         if existing.is_file() and catalogue.verify(entry, existing):
             print(f"{entry.id}: already present")
+            continue
+        if not entry.url:
+            failed += 1
+            print(
+                f"{entry.id}: ships with Jump; restore it with `git checkout -- models/{entry.file}`"
+            )
             continue
         try:
             path = catalogue.fetch(entry, dest, base_url=args.base_url)

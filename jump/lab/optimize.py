@@ -9,7 +9,7 @@
   running variances that lose too much in fp16).
 * ``to_int8``: static QDQ quantisation, per-channel int8 weights, uint8 activations whose
   ranges come from a calibration set built from the matte evaluation composites
-  (``jump.matte.synth.still_set``), pre-processed exactly as the engine feeds the model.
+  (``jump.lab.matte.synth.still_set``), pre-processed exactly as the engine feeds the model.
 * ``compare``: person masks of a variant vs FP32 (and both vs the composites' true alpha).
 
 ``onnx`` and ``onnxruntime.quantization`` are imported inside the functions: the plugin

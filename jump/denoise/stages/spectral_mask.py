@@ -6,7 +6,8 @@ OBS rate; when that grid differs (44.1 kHz, or another FFT size) the power is in
 onto the model's grid and the mask back, so one model serves every rate.
 
 Recurrent state must be explicit so each 10 ms hop can run alone. NSNet2 hides its GRU
-state, so ``"state": "expose-gru"`` has the graph edited once (``graph_edit``) and cached;
+state, so ``"state": "expose-gru"`` has the graph edited once (``graph_edit``) and cached,
+and ``"exposed-gru"`` names a file shipped already edited;
 models that already pass state list the pairs
 (``"state": [{"input": ..., "output": ..., "shape": [...]}]``).
 """
@@ -97,8 +98,11 @@ class MaskModel:
         # State shapes with None where the batch (rows) goes.
         self._state_names: list[tuple[str, str]] = []
         self._state_shapes: list[list[int | None]] = []
-        if state == "expose-gru":
-            self._session = create_session(prepared_copy(entry, path), threads=threads)
+        if state in ("expose-gru", "exposed-gru"):
+            # "exposed-gru": the file already is the streaming edit (the shipped int8 NSNet2),
+            # so nothing is built or cached at first run.
+            prepared = prepared_copy(entry, path) if state == "expose-gru" else path
+            self._session = create_session(prepared, threads=threads)
             outputs = [o.name for o in self._session.get_outputs()]
             inputs = [i for i in self._session.get_inputs() if i.name.startswith(STATE_PREFIX)]
             for item, name_out in zip(inputs, outputs[1:], strict=True):

@@ -1,0 +1,376 @@
+"""`python -m jump doctor`: is Jump set up so that OBS can load it? One line per check.
+
+OBS runs Jump inside its own embedded Python, never inside the `.venv`: `jump_obs.py`
+adds the venv's site-packages to OBS's interpreter. So the checks that matter are run
+*with OBS's Python* (found from OBS's install and settings), not with whatever Python
+runs this command. This module uses only the standard library, so it works in a venv
+that is missing numpy or was made by the wrong Python — exactly when it is needed.
+
+Each line is ``OK``, ``WARN`` or ``FAIL``, what was checked, and for a problem the fix.
+The exit status is 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = REPO / ".venv"
+FLATPAK_ID = "com.obsproject.Studio"
+MODULES = (("numpy", "numpy"), ("scipy", "scipy"), ("cv2", "opencv-python-headless"),
+           ("onnxruntime", "onnxruntime"), ("soundfile", "soundfile"))  # fmt: skip
+SETUP = "bash scripts/setup" if os.name != "nt" else "py -3.X -m venv .venv"
+
+
+@dataclass
+class Check:
+    state: str  # "OK", "WARN", "FAIL"
+    name: str
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{self.state:<4} {self.name}: {self.detail}"
+        return text + (f"\n       fix: {self.fix}" if self.fix else "")
+
+
+@dataclass
+class ObsInstall:
+    where: str  # what was found, for the report
+    config_dirs: list[Path]  # where its global.ini / user.ini may live
+    scripting_dirs: list[Path]  # where _obspython lives
+    flatpak: bool = False
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check OBS, OBS's Python, the .venv, packages, models")
+    p.add_argument("--venv", default=str(VENV), help="the venv jump_obs.py uses (default .venv)")
+    p.add_argument("--obs-python", help="OBS's Python interpreter, if the doctor cannot find it")
+    p.set_defaults(func=run)
+
+
+# ---- OBS ------------------------------------------------------------------------------
+
+
+def find_obs() -> ObsInstall | None:
+    home = Path.home()
+    if sys.platform.startswith("linux"):
+        obs = shutil.which("obs")
+        if obs:
+            libs = [Path(p) for p in ("/usr/lib", "/usr/lib64", "/usr/local/lib")]
+            libs += list(Path("/usr/lib").glob("*-linux-gnu"))
+            return ObsInstall(
+                f"{obs} ({_obs_version(obs)})",
+                [home / ".config" / "obs-studio"],
+                [lib / "obs-scripting" for lib in libs],
+            )
+        for root in (home / ".local/share/flatpak", Path("/var/lib/flatpak")):
+            app = root / "app" / FLATPAK_ID
+            if app.is_dir():
+                return ObsInstall(
+                    f"Flatpak {FLATPAK_ID} ({app})",
+                    [home / ".var/app" / FLATPAK_ID / "config/obs-studio"],
+                    list(app.glob("current/active/files/lib/obs-scripting")),
+                    flatpak=True,
+                )
+        return None
+    if sys.platform == "darwin":
+        app = Path("/Applications/OBS.app")
+        if not app.is_dir():
+            return None
+        return ObsInstall(
+            str(app),
+            [home / "Library/Application Support/obs-studio"],
+            [app / "Contents/PlugIns", app / "Contents/Resources"],
+        )
+    if os.name == "nt":
+        folder = _windows_obs_folder()
+        if folder is None:
+            return None
+        appdata = Path(os.environ.get("APPDATA", home / "AppData/Roaming"))
+        return ObsInstall(str(folder), [appdata / "obs-studio"], [folder / "data/obs-scripting"])
+    return None
+
+
+def _windows_obs_folder() -> Path | None:
+    try:
+        import winreg
+
+        for hive in (winreg.HKEY_LOCAL_MACHINE, winreg.HKEY_CURRENT_USER):
+            try:
+                with winreg.OpenKey(hive, r"SOFTWARE\OBS Studio") as key:
+                    return Path(winreg.QueryValueEx(key, "")[0])
+            except OSError:
+                continue
+    except ImportError:
+        pass
+    for base in (os.environ.get("PROGRAMFILES"), os.environ.get("PROGRAMFILES(X86)")):
+        if base and (Path(base) / "obs-studio/bin/64bit/obs64.exe").is_file():
+            return Path(base) / "obs-studio"
+    return None
+
+
+def _obs_version(obs: str) -> str:
+    try:
+        out = subprocess.run([obs, "--version"], capture_output=True, text=True, timeout=30)
+        return (out.stdout.strip().splitlines() or ["version unknown"])[-1]
+    except (OSError, subprocess.SubprocessError):
+        return "version unknown"
+
+
+def python_setting(install: ObsInstall) -> str:
+    """The Python folder set in OBS → Tools → Scripts → Python Settings ('' if none)."""
+    for folder in install.config_dirs:
+        for name in ("user.ini", "global.ini"):  # OBS 31 moved user settings to user.ini
+            ini = folder / name
+            if not ini.is_file():
+                continue
+            parser = configparser.ConfigParser(strict=False, interpolation=None)
+            parser.optionxform = str
+            try:
+                parser.read_string(ini.read_text(encoding="utf-8-sig", errors="replace"))
+            except configparser.Error:
+                continue
+            for key in ("Path64bit", "Path"):
+                value = parser.get("Python", key, fallback="")
+                if value:
+                    return value
+    return ""
+
+
+def linked_python(install: ObsInstall) -> str:
+    """major.minor of the libpython OBS's scripting module links against ('' if unknown)."""
+    for folder in install.scripting_dirs:
+        for lib in list(folder.glob("_obspython*")) + list(folder.glob("obs-scripting*")):
+            try:
+                match = re.search(rb"libpython(3\.\d+)", lib.read_bytes())
+            except OSError:
+                continue
+            if match:
+                return match.group(1).decode()
+    return ""
+
+
+def obs_python(install: ObsInstall, override: str | None) -> tuple[Check, str]:
+    """(the check, path of OBS's interpreter or '')."""
+    if override:
+        return Check("OK", "OBS's Python", f"{override} (given with --obs-python)"), override
+    setting = python_setting(install)
+    if setting:
+        base = Path(setting)
+        for exe in (base / "python.exe", base / "bin/python3", base / "python3"):
+            if exe.is_file():
+                return Check("OK", "OBS's Python", f"{exe} (OBS's Python Settings)"), str(exe)
+        return (
+            Check("FAIL", "OBS's Python", f"OBS is set to {setting}, which has no interpreter",
+                  "OBS → Tools → Scripts → Python Settings: pick an installed Python folder"),
+            "",
+        )  # fmt: skip
+    if install.flatpak:
+        return (
+            Check("WARN", "OBS's Python", "the Flatpak runs its runtime's Python",
+                  "run the checks inside it: flatpak run --command=sh com.obsproject.Studio"),
+            "",
+        )  # fmt: skip
+    version = linked_python(install)
+    if version:
+        # The interpreter that belongs to the libpython OBS loads: the system one first
+        # (a pyenv/conda python of the same version is another build).
+        system = Path(f"/usr/bin/python{version}")
+        exe = str(system) if system.is_file() else shutil.which(f"python{version}") or ""
+        if exe:
+            return Check("OK", "OBS's Python", f"{exe} (OBS links libpython{version})"), exe
+        return (
+            Check("FAIL", "OBS's Python", f"OBS links libpython{version}, no python{version} found",
+                  f"install python{version} (Debian/Ubuntu: apt-get install python{version}-venv)"),
+            "",
+        )  # fmt: skip
+    if os.name == "nt" or sys.platform == "darwin":
+        return (
+            Check("FAIL", "OBS's Python", "no Python set in OBS",
+                  "install Python 3.11 or 3.12 from python.org, then OBS → Tools → Scripts → "
+                  "Python Settings → pick its folder"),
+            "",
+        )  # fmt: skip
+    exe = "/usr/bin/python3" if Path("/usr/bin/python3").is_file() else ""
+    state = "WARN" if exe else "FAIL"
+    return Check(state, "OBS's Python", f"assumed the system Python {exe or '(none found)'}"), exe
+
+
+def _version_of(python: str) -> str:
+    try:
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+# ---- the venv, as OBS's Python sees it -------------------------------------------------
+
+
+def venv_version(venv: Path) -> str:
+    cfg = venv / "pyvenv.cfg"
+    if not cfg.is_file():
+        return ""
+    for line in cfg.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version", "version_info"):
+            return ".".join(value.strip().split(".")[:2])
+    return ""
+
+
+def site_packages(venv: Path, version: str) -> Path:
+    unix = venv / "lib" / f"python{version}" / "site-packages"
+    return unix if unix.is_dir() or os.name != "nt" else venv / "Lib" / "site-packages"
+
+
+PROBE = r"""
+import json, sys
+sys.path.insert(1, sys.argv[1])
+out = {}
+for module in sys.argv[3].split(","):
+    try:
+        m = __import__(module)
+        out[module] = ["ok", getattr(m, "__version__", "")]
+    except BaseException as exc:
+        out[module] = ["error", f"{type(exc).__name__}: {exc}"[:200]]
+providers = {}
+try:
+    import onnxruntime as ort
+    ort.set_default_logger_severity(3)
+    for p in ort.get_available_providers():
+        if p == "AzureExecutionProvider":  # remote endpoints, not a local device
+            continue
+        try:
+            s = ort.InferenceSession(sys.argv[2], providers=[p])
+            providers[p] = "runs" if s.get_providers()[0] == p else "falls back to CPU"
+        except BaseException as exc:
+            providers[p] = f"{type(exc).__name__}: {exc}"[:160]
+except BaseException:
+    pass
+print(json.dumps({"modules": out, "providers": providers}))
+"""
+
+
+def probe(python: str, site: Path, model: Path) -> dict:
+    """Import Jump's dependencies in OBS's Python with the venv on sys.path, as OBS does."""
+    names = ",".join(m for m, _ in MODULES)
+    try:
+        out = subprocess.run(
+            [python, "-c", PROBE, str(site), str(model), names],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return {}
+
+
+# ---- models ---------------------------------------------------------------------------
+
+
+def model_checks(models: Path = REPO / "models") -> list[Check]:
+    import hashlib
+
+    checks = []
+    for manifest in sorted(models.glob("*.json")):
+        for entry in json.loads(manifest.read_text(encoding="utf-8")):
+            if not entry.get("shipped"):
+                continue
+            path = models / entry["file"]
+            name = f"model {entry['id']}"
+            restore = f"git checkout -- models/{entry['file']} (or clone Jump again)"
+            if not path.is_file():
+                checks.append(Check("FAIL", name, f"{path} is missing", restore))
+                continue
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != entry["sha256"]:
+                checks.append(Check("FAIL", name, f"{path} has the wrong checksum", restore))
+            else:
+                checks.append(Check("OK", name, f"{entry['file']} ({entry['licence']}), sha256 ok"))
+    return checks
+
+
+# ---- the report -----------------------------------------------------------------------
+
+
+def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
+    checks: list[Check] = []
+    install = find_obs()
+    if install is None:
+        checks.append(
+            Check("FAIL", "OBS", "not found (no `obs` on PATH, no Flatpak, no OBS.app/obs64.exe)",
+                  "install OBS Studio 28 or later (obsproject.com; Debian/Ubuntu: apt-get install obs-studio)")
+        )  # fmt: skip
+        python = obs_python_override or ""
+    else:
+        checks.append(Check("OK", "OBS", install.where))
+        check, python = obs_python(install, obs_python_override)
+        checks.append(check)
+    want = _version_of(python) if python else ""
+    if python and not want:
+        checks.append(Check("FAIL", "OBS's Python", f"{python} does not run"))
+
+    have = venv_version(venv)
+    if not have:
+        checks.append(Check("FAIL", ".venv", f"{venv} is missing or has no pyvenv.cfg",
+                            f"cd {REPO} && {SETUP}"))  # fmt: skip
+    elif want and have != want:
+        checks.append(
+            Check("FAIL", ".venv", f"made with Python {have}, but OBS runs Python {want}: "
+                  "its binary packages cannot load in OBS",
+                  f"rm -rf {venv} && {python} -m venv {venv} && "
+                  f"{venv}/bin/pip install -r {REPO}/requirements.txt")
+        )  # fmt: skip
+    else:
+        checks.append(Check("OK", ".venv", f"{venv} made with Python {have}"))
+
+    model = REPO / "models" / "matte" / "mediapipe.onnx"
+    if python and want and have:
+        site = site_packages(venv, want)
+        result = probe(python, site, model)
+        if not result:
+            checks.append(Check("FAIL", "imports", f"could not run {python} on {site}"))
+        mismatch = have != want
+        for module, package in MODULES:
+            state, info = result.get("modules", {}).get(module, ["error", "not checked"])
+            name = f"import {module} in OBS's Python"
+            if state == "ok":
+                checks.append(Check("OK", name, f"{package} {info}".strip()))
+            else:
+                fix = (
+                    "recreate the venv with OBS's Python (see .venv above)"
+                    if mismatch
+                    else f"{venv}/bin/pip install -r {REPO}/requirements.txt"
+                )
+                checks.append(Check("FAIL", name, info, fix))  # fmt: skip
+        providers = result.get("providers", {})
+        for provider, outcome in providers.items():
+            state = "OK" if outcome == "runs" else "WARN"
+            fix = "" if state == "OK" else "see docs/gpu.md; Jump falls back to the CPU"
+            checks.append(Check(state, f"provider {provider}", f"{outcome} (mediapipe.onnx)", fix))
+        ort_ok = result.get("modules", {}).get("onnxruntime", ["error"])[0] == "ok"
+        if ort_ok and not providers:
+            checks.append(Check("FAIL", "providers", "onnxruntime has no provider that loads"))
+    checks.extend(model_checks())
+    return checks
+
+
+def run(args: argparse.Namespace) -> int:
+    checks = diagnose(Path(args.venv), args.obs_python)
+    for check in checks:
+        print(check.line())
+    failed = sum(c.state == "FAIL" for c in checks)
+    print(f"{len(checks)} checks, {failed} failed" + ("" if failed else ": Jump is ready for OBS"))
+    return 1 if failed else 0
