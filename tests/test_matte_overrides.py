@@ -285,3 +285,30 @@ def test_filter_defaults_give_todays_engine_settings() -> None:
     settings.values.update({ms.S_GROW: -6.0, ms.S_MIN_BLOB: 1.5, ms.S_USE_PLATE: True})
     mapped = ms.engine_settings(settings)
     assert (mapped.grow_px, mapped.min_blob, mapped.use_plate) == (-6.0, 0.015, True)
+
+
+# -- every model --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["rvm", "selfie-landscape"])
+def test_corrections_act_on_every_model(model: str, tmp_path) -> None:
+    """Grow/shrink, keep zones and the plate act on the finished alpha, so a matting
+    model (RVM, which skips the segmentation clean-up) gets them as well."""
+    frame, _ = md.composite("person-2", "car-2")
+    matter = MatteEngine(MatteSettings(model=model), MODELS)
+    base = matter.process(frame, "bgr")
+    matter.update(MatteSettings(model=model, grow_px=15.0))
+    matter.reset()
+    assert boundary_shift(matter.process(frame, "bgr"), base) == pytest.approx(10.0, abs=3.0)
+    zones = np.full((72, 128), 128, np.uint8)
+    zones[:, 96:] = 0
+    cv2.imwrite(str(tmp_path / "z.png"), zones)
+    matter.update(MatteSettings(model=model, keep_zones=str(tmp_path / "z.png")))
+    matter.reset()
+    assert matter.process(frame, "bgr")[:, 980:].max() <= 5
+    room = md.composite("person-2", "car-2", (0.0001, 0.5, 0.0), seed=6)[0]
+    matter.update(MatteSettings(model=model, use_plate=True))
+    matter.overrides.set_plate(CleanPlate.from_image(room, matter.work_size(1280, 720)))
+    matter.reset()
+    plated = matter.process(frame, "bgr")
+    assert plated.shape == base.shape and not np.array_equal(plated, base)

@@ -35,6 +35,7 @@ S_PLATE_TOLERANCE = "plate_tolerance"
 S_KEEP_ZONES = "keep_zones"
 B_CAPTURE_PLATE = "capture_plate"  # a button, not a setting
 PLATE_SECONDS = 3.0  # how long "Capture empty room" records
+S_DECONTAMINATE = "decontaminate"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
@@ -62,6 +63,7 @@ def engine_settings(settings: Settings) -> Any:
         use_plate=settings.get_bool(S_USE_PLATE),
         plate_tolerance=settings.get_float(S_PLATE_TOLERANCE),
         keep_zones=settings.get_str(S_KEEP_ZONES),
+        decontaminate=settings.get_bool(S_DECONTAMINATE),
     )
 
 
@@ -103,6 +105,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_USE_PLATE, bool(d.use_plate))
     settings.set_default(S_PLATE_TOLERANCE, float(d.plate_tolerance))
     settings.set_default(S_KEEP_ZONES, "")
+    settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
 
 
 def show_background_settings(props: Properties, settings: Settings) -> None:
@@ -235,6 +238,11 @@ def properties(instance: Any) -> Properties:
     advanced = Properties()
     advanced.add_list(S_MODEL, "Model", [(mid, mid) for mid in matte_specs()])
     advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")
+    advanced.add_bool(
+        S_DECONTAMINATE,
+        "Clean edge colours",
+        "Removes the room's colour from hair and soft edges over the new background.",
+    )
     advanced.add_float(
         S_TEMPORAL,
         "Temporal smoothing",

@@ -43,6 +43,9 @@ class MatteSettings:
     use_plate: bool = False  # the captured empty room overrules the model where it is sure
     plate_tolerance: float = 4.0  # "matches the room" within this many noise σ
     keep_zones: str = ""  # mask picture: white = always keep, black = always remove
+    # soft-edge colour without the old background (blur fusion, jump.matte.decontaminate)
+    decontaminate: bool = True
+    decontaminate_radius_px: float = 8.0  # blur-fusion radius, pixels of a 720p picture
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
