@@ -242,7 +242,8 @@ def test_cli_view_grow_zones_and_plate(tmp_path) -> None:
     grown = run("--grow", "12")[..., 3]
     assert boundary_shift(grown, plain) == pytest.approx(12 * 720 / 1080, abs=2.0)
     plated = run("--plate", str(room))[..., 3]
-    assert metrics.iou(plated, truth) > metrics.iou(plain, truth) + 0.3
+    # the files' default model is RVM since issue 11: it errs less here (0.81; mediapipe 0.34)
+    assert metrics.iou(plated, truth) >= max(0.88, metrics.iou(plain, truth) + 0.05)
     zones = np.full(live.shape[:2], 128, np.uint8)
     zones[:, : live.shape[1] // 3] = 0
     zones_png = tmp_path / "zones.png"
