@@ -148,7 +148,8 @@ def tuning_properties() -> Properties:
         0.05,
         " %",
         "Fades out detached person-coloured blobs smaller than this share of the frame "
-        "(the largest one always stays). 0 keeps every blob.",
+        "(the largest one always stays). 0 keeps every blob. Segmentation models only: "
+        "RVM's matte is used as it comes.",
     )
     return t
 
