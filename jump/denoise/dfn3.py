@@ -239,6 +239,14 @@ class Dfn3:
         self.reset()
 
     def reset(self) -> None:
+        self._restart_networks()
+        self._noisy = np.zeros(
+            (self.channels, max(self.cfg.df_order, self.cfg.lookahead + 1), self.cfg.bins),
+            dtype=np.complex64,
+        )  # noisy frames, newest last: the deep filter's window (df_order) ends at the newest
+        self.lsnr = 0.0
+
+    def _restart_networks(self) -> None:
         cfg, r = self.cfg, self.rows
         self.features.reset()
         self._feat_erb = np.zeros((r, 1, FEATURE_FRAMES, cfg.nb_erb), dtype=np.float32)
@@ -248,10 +256,6 @@ class Dfn3:
         }
         for s in self._states:
             self._feeds[STATE_IN + s] = np.zeros((1, r, HIDDEN), dtype=np.float32)
-        # Noisy frames, newest last: the deep filter's window (df_order) ends at the newest.
-        depth = max(cfg.df_order, cfg.lookahead + 1)
-        self._noisy = np.zeros((self.channels, depth, cfg.bins), dtype=np.complex64)
-        self.lsnr = 0.0
 
     def process(self, spec: np.ndarray) -> np.ndarray:
         """Frames ``[channels, hops, bins]`` complex -> enhanced ``[channels, hops, bins]``
@@ -274,11 +278,21 @@ class Dfn3:
         noisy[:, -1, : frame.shape[1]] = frame
         noisy[:, -1, frame.shape[1] :] = 0.0
         newest = noisy[:, -1]
-        rows_spec = newest.mean(axis=0, keepdims=True) if self.linked else newest
+        if not math.isfinite(float(np.abs(newest).sum())):
+            # One NaN would poison the running means and GRU states for good.
+            np.nan_to_num(newest, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if not self.linked or self.channels == 1:
+            rows_spec = newest
+        else:
+            rows_spec = newest.sum(axis=0, keepdims=True) * np.float32(1.0 / self.channels)
         erb, cplx = self.features(rows_spec)
         self._push_features(erb, cplx)
         result = self.session.run(self._outputs, self._feeds)
         gains, coefs, lsnr, c0 = result[:4]
+        if not math.isfinite(float(lsnr.sum())):
+            # Overflow from absurd input: start the networks afresh, pass this frame through.
+            self._restart_networks()
+            return noisy[:, -1 - cfg.lookahead].copy()
         for s, value in zip(self._states, result[4:], strict=True):
             self._feeds[STATE_IN + s] = value
         hist = self._feeds["c0_history"]

@@ -55,7 +55,8 @@ class VorbisStft:
         """``[channels, hop]`` samples -> ``[channels, bins]`` complex64 (DeepFilterNet scale)."""
         frame = np.concatenate((self._analysis, x), axis=1) * self.window
         self._analysis = x.astype(np.float32, copy=True)
-        return (scipy.fft.rfft(frame, axis=-1) * self.wnorm).astype(np.complex64)
+        with np.errstate(invalid="ignore", over="ignore"):  # Inf in, NaN out: the core cleans
+            return (scipy.fft.rfft(frame, axis=-1) * self.wnorm).astype(np.complex64)
 
     def synthesis(self, spec: np.ndarray) -> np.ndarray:
         """``[channels, bins]`` -> ``[channels, hop]`` samples (overlap-added)."""
