@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import configparser
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,7 +290,8 @@ class Dfn3:
         self._push_features(erb, cplx)
         result = self.session.run(self._outputs, self._feeds)
         gains, coefs, lsnr, c0 = result[:4]
-        if not math.isfinite(float(lsnr.sum())):
+        self.lsnr = float(lsnr.sum()) / self.rows
+        if not math.isfinite(self.lsnr):
             # Overflow from absurd input: start the networks afresh, pass this frame through.
             self._restart_networks()
             return noisy[:, -1 - cfg.lookahead].copy()
@@ -298,7 +300,6 @@ class Dfn3:
         hist = self._feeds["c0_history"]
         hist[:, :, :-1] = hist[:, :, 1:]
         hist[:, :, -1:] = c0
-        self.lsnr = float(lsnr.reshape(-1).mean())
 
         target = noisy[:, -1 - cfg.lookahead]
         th = self.thresholds
@@ -319,6 +320,19 @@ class Dfn3:
         if self._lim is not None:
             enhanced = enhanced * (np.float32(1.0) - self._lim) + target * self._lim
         return enhanced
+
+    def realtime_factor(self, hops: int = 40) -> float:
+        """CPU seconds per second of audio, measured now on ``hops`` hops of quiet noise (the
+        first few, which warm ORT up, not counted); the signal state is reset afterwards."""
+        rng = np.random.default_rng(0)
+        shape = (self.channels, hops + 5, self.cfg.bins)
+        spec = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(np.complex64) * 1e-4
+        self.process(spec[:, :5])
+        start = time.process_time()
+        self.process(spec[:, 5:])
+        used = time.process_time() - start
+        self.reset()
+        return used / (hops * self.cfg.hop_size / self.cfg.sr)
 
     def _push_features(self, erb: np.ndarray, cplx: np.ndarray) -> None:
         fe, fs = self._feat_erb, self._feat_spec
