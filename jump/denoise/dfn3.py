@@ -216,7 +216,6 @@ class Dfn3:
         self.channels = int(channels)
         self.thresholds = thresholds or Thresholds()
         self.lsnr = 0.0
-        self.gains_applied = True  # this hop's ERB stage ran (or zeroed the frame)
         self.set_atten_lim(atten_lim_db)
         self.configure(channels, linked)
 
@@ -303,10 +302,9 @@ class Dfn3:
 
         target = noisy[:, -1 - cfg.lookahead]
         th = self.thresholds
-        self.gains_applied = self.lsnr <= th.max_erb_db
         if self.lsnr < th.min_db:
             enhanced = np.zeros_like(target)
-        elif not self.gains_applied:
+        elif self.lsnr > th.max_erb_db:
             enhanced = target.copy()
         else:
             g = gains.reshape(self.rows, cfg.nb_erb)[:, self.features.band_of_bin]

