@@ -114,9 +114,11 @@ def script_load(settings: object) -> None:
     if add_package_paths(user_path):
         MISSING = missing_dependencies()
 
+    from jump import catalogue
     from jump.filters import register_all
     from jump.obs import log as obs_log
 
+    catalogue.forget_manifests()  # a script reload reads models/*.json afresh
     obs_log.install()
     import logging
 

@@ -12,9 +12,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from jump import demo, model_commands, obs_bench
-from jump.denoise import commands as denoise_commands
-from jump.matte import commands as matte_commands
+from jump.lab import demo, model_commands, obs_bench
+from jump.lab.denoise import commands as denoise_commands
+from jump.lab.matte import commands as matte_commands
 
 
 def build_parser() -> argparse.ArgumentParser:

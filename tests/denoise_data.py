@@ -7,14 +7,14 @@ fixture does; tests skip when it is absent.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from jump.denoise.mixtures import RATE, SPECS, Mixture, build, load
+from jump.lab.denoise.mixtures import RATE, SPECS, Mixture, build, load
+from jump.lab.paths import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 AUDIO = SHARED / "data" / "audio"
 MODELS = SHARED / "models"
 

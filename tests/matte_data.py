@@ -7,14 +7,14 @@ fixture does; tests skip when it is absent.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from jump.matte import synth
+from jump.lab.matte import synth
+from jump.lab.paths import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 MODELS = SHARED / "models"
 
 # (cut-out, background, placement): single people framed like a webcam, on which the

@@ -20,8 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from jump.lab.paths import REPO, shared_dir
+
+SHARED = shared_dir()
+__all__ = ["REPO", "SHARED"]  # the e2e tests and `bench obs` take both from here
 OBS_BIN = shutil.which("obs")
 XVFB_BIN = shutil.which("Xvfb")
 WS_PASSWORD = "jump-test"

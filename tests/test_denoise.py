@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from jump.denoise import Denoiser, DenoiseSettings
-from jump.denoise.files import denoise_array
-from jump.denoise.metrics import score, si_sdr
-from jump.denoise.mixtures import RATE
+from jump.lab.denoise.files import denoise_array
+from jump.lab.denoise.metrics import score, si_sdr
+from jump.lab.denoise.mixtures import RATE
 from tests.denoise_data import MODELS, mixture, need_shared, push_in_chunks, speech
 
 UNITY = DenoiseSettings(mix=0.0)  # every gain becomes exactly 1: the STFT path alone
@@ -122,9 +122,9 @@ def test_output_does_not_depend_on_chunking(method: str) -> None:
 def test_nsnet2_streaming_equals_one_batch_call() -> None:
     """The edited graph run hop by hop (state carried outside) equals the original model run
     on the whole sequence in one call (state inside)."""
-    from jump.denoise.neural import MaskModel
-    from jump.models import get_entry
-    from jump.onnx import create_session
+    from jump.catalogue import get_entry
+    from jump.denoise.stages.spectral_mask import MaskModel
+    from jump.sessions import create_session
 
     entry = get_entry("nsnet2-48k")
     path = MODELS / entry.file
@@ -148,10 +148,10 @@ def test_unrolled_gru_step_matches_the_original_and_int8_stays_close(tmp_path) -
     model that the default uses stays close to the float mask."""
     import onnx
 
+    from jump.catalogue import get_entry
     from jump.denoise.graph_edit import unroll_gru_step
-    from jump.denoise.neural import MaskModel
-    from jump.models import get_entry
-    from jump.onnx import create_session
+    from jump.denoise.stages.spectral_mask import MaskModel
+    from jump.sessions import create_session
 
     feats = _nsnet2_features(RATE * 2)
     whole = create_session(MODELS / get_entry("nsnet2-48k").file).run(None, {"input": feats})[0]
@@ -275,11 +275,11 @@ def test_per_channel_keeps_channels_apart() -> None:
 
 
 def test_missing_or_corrupt_model_falls_back_to_classical(tmp_path, monkeypatch, caplog) -> None:
-    import jump.models
+    import jump.catalogue
 
     monkeypatch.setenv("JUMP_MODELS", str(tmp_path / "none"))
     monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(jump.models, "PROJECT_MODELS", tmp_path / "project")
+    monkeypatch.setattr(jump.catalogue, "PROJECT_MODELS", tmp_path / "project")
     mix = mixture("fan", 0.0)
     with caplog.at_level(logging.WARNING, logger="jump.denoise"):
         d = Denoiser(RATE, 1, DenoiseSettings(method="both"), str(tmp_path / "user"))
@@ -312,7 +312,7 @@ def zero_db() -> list:
 def test_beats_the_noisy_input_and_rnnoise_at_0_db(zero_db, method: str) -> None:
     """Measured at 0 dB (fan, street): PESQ +0.83..0.90, STOI +0.07, SI-SDR +11..13 dB over
     the input, SI-SDR +1.5..1.8 dB over RNNoise."""
-    from jump.denoise.baselines import rnnoise
+    from jump.lab.denoise.baselines import rnnoise
 
     settings = DenoiseSettings(method=method)
     for mix in zero_db:
@@ -349,7 +349,7 @@ def test_classical_alone_improves_si_sdr_at_0_db(zero_db) -> None:
 
 
 def test_vad_f1_on_labelled_speech() -> None:
-    from jump.denoise.evaluate import run_vad
+    from jump.lab.denoise.evaluate import run_vad
     from tests.denoise_data import AUDIO
 
     scores = {s.name.split()[0]: s for s in run_vad(AUDIO, str(MODELS))}

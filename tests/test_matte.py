@@ -17,7 +17,9 @@ import cv2
 import numpy as np
 import pytest
 
-from jump.matte import Matter, MatteSettings, MatteWorker, composite, metrics, refine, synth
+from jump import catalogue
+from jump.lab.matte import composite, metrics, synth
+from jump.matte import MatteEngine, MatteSettings, MatteWorker, refine
 from jump.matte.model import MatteModelError
 from tests import matte_data as md
 
@@ -27,8 +29,8 @@ MODELS = md.MODELS
 
 
 @pytest.fixture(scope="module")
-def matter() -> Matter:
-    return Matter(MatteSettings(), MODELS)
+def matter() -> MatteEngine:
+    return MatteEngine(MatteSettings(), MODELS)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def handful() -> list:
 
 
 @pytest.fixture(scope="module")
-def scores(matter: Matter, handful: list) -> dict[str, np.ndarray]:
+def scores(matter: MatteEngine, handful: list) -> dict[str, np.ndarray]:
     """Per composite: IoU, MAD, edge MAD, edge gradient error — raw and refined."""
     raw, ref = [], []
     for _, frame, truth in handful:
@@ -80,7 +82,7 @@ def test_every_manifest_model_gives_a_sane_mask() -> None:
     present = available_matte_models(MODELS)
     assert {"mediapipe", "selfie", "sinet"} <= set(present)
     for model_id in present:
-        m = Matter(MatteSettings(model=model_id), MODELS)
+        m = MatteEngine(MatteSettings(model=model_id), MODELS)
         alpha = m.process(md.bgra(frame))
         assert alpha.shape == truth.shape and alpha.dtype == np.uint8
         # measured 0.94–0.96 for mediapipe, selfie and sinet; other entries (user models,
@@ -89,11 +91,11 @@ def test_every_manifest_model_gives_a_sane_mask() -> None:
         assert metrics.iou(alpha, truth) >= floor, model_id
 
 
-def test_low_light_assist_helps_on_dark_frames(matter: Matter) -> None:
+def test_low_light_assist_helps_on_dark_frames(matter: MatteEngine) -> None:
     dark = [md.composite(f, b, p, brightness=0.18) for f, b, p in md.HANDFUL]
 
     def mean_iou(settings: MatteSettings) -> float:
-        m = Matter(settings, MODELS)
+        m = MatteEngine(settings, MODELS)
         return float(np.mean([metrics.iou(m.process(f, "bgr"), t) for f, t in dark]))
 
     off = mean_iou(MatteSettings(low_light="off"))
@@ -102,7 +104,7 @@ def test_low_light_assist_helps_on_dark_frames(matter: Matter) -> None:
     assert on >= off + 0.1
 
 
-def test_input_format_and_rgb_agree(matter: Matter, handful: list) -> None:
+def test_input_format_and_rgb_agree(matter: MatteEngine, handful: list) -> None:
     _, frame, _ = handful[1]
     matter.reset()
     a = matter.process(md.bgra(frame), "bgra")
@@ -117,7 +119,7 @@ def test_input_format_and_rgb_agree(matter: Matter, handful: list) -> None:
 
 def test_refined_flickers_less_than_raw_on_a_still_stretch() -> None:
     frames, _ = md.still_noisy_frames(10)
-    m = Matter(MatteSettings(), MODELS)
+    m = MatteEngine(MatteSettings(), MODELS)
     prev, raw, ref = None, [], []
     for f in frames:
         r = m.process_detailed(f, "bgr")
@@ -131,7 +133,7 @@ def test_refined_flickers_less_than_raw_on_a_still_stretch() -> None:
 
 def test_smoothing_leaves_no_ghost_when_the_subject_moves() -> None:
     fg, bg = synth.load_rgba(md.SHARED / "data/matte/foregrounds/person-2.png"), md._bg("car-2")
-    on, off = Matter(MatteSettings(), MODELS), Matter(MatteSettings(temporal=0.0), MODELS)
+    on, off = MatteEngine(MatteSettings(), MODELS), MatteEngine(MatteSettings(temporal=0.0), MODELS)
     ious_on, ious_off = [], []
     for f in synth.moving_clip(fg, bg, (640, 360), frames=56):
         a_on, a_off = on.process(f.frame, "bgr"), off.process(f.frame, "bgr")
@@ -143,7 +145,7 @@ def test_smoothing_leaves_no_ghost_when_the_subject_moves() -> None:
 
 def test_motion_gating_reuses_the_mask_on_still_frames() -> None:
     frames, _ = md.still_noisy_frames(4)
-    m = Matter(MatteSettings(motion_gating=True, gate_db=30.0), MODELS)
+    m = MatteEngine(MatteSettings(motion_gating=True, gate_db=30.0), MODELS)
     inferred = [m.process_detailed(f, "bgr").inferred for f in frames]
     assert inferred == [True, False, False, False]
     moved = np.roll(frames[0], 80, axis=1)
@@ -194,14 +196,14 @@ def test_premultiplied_output() -> None:
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 5), (5, 3), (361, 641), (2160, 3840), (0, 0)])
-def test_odd_sizes(matter: Matter, shape: tuple[int, int]) -> None:
+def test_odd_sizes(matter: MatteEngine, shape: tuple[int, int]) -> None:
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
     alpha = matter.process(frame)
     assert alpha.shape == shape and alpha.dtype == np.uint8
 
 
-def test_nan_and_float_frames_are_sanitised(matter: Matter, handful: list) -> None:
+def test_nan_and_float_frames_are_sanitised(matter: MatteEngine, handful: list) -> None:
     _, frame, truth = handful[1]
     f = frame.astype(np.float32) / 255.0
     f[::17, ::13] = np.nan  # dead pixels
@@ -211,7 +213,7 @@ def test_nan_and_float_frames_are_sanitised(matter: Matter, handful: list) -> No
     assert alpha.shape == truth.shape and metrics.iou(alpha, truth) >= 0.8
 
 
-def test_work_size_keeps_aspect_and_never_upscales(matter: Matter) -> None:
+def test_work_size_keeps_aspect_and_never_upscales(matter: MatteEngine) -> None:
     assert matter.input_size == (256, 144)
     assert matter.work_size(1920, 1080) == (512, 288)
     assert matter.work_size(3840, 2160) == (512, 288)
@@ -290,38 +292,35 @@ def _garbage_model_dir(tmp_path: Path) -> Path:
 
 def test_corrupt_model_raises_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(MatteModelError, match=r"mediapipe.*corrupt"):
-        Matter(MatteSettings(), _garbage_model_dir(tmp_path))
+        MatteEngine(MatteSettings(), _garbage_model_dir(tmp_path))
 
 
 def test_unknown_model_raises_one_clear_error() -> None:
     with pytest.raises(MatteModelError, match="unknown model"):
-        Matter(MatteSettings(model="no-such-model"), MODELS)
+        MatteEngine(MatteSettings(model="no-such-model"), MODELS)
 
 
 def test_missing_model_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jump import models as registry
-
     monkeypatch.setenv("JUMP_MODELS", str(tmp_path))
-    monkeypatch.setattr(registry, "PROJECT_MODELS", tmp_path)
+    monkeypatch.setattr(catalogue, "PROJECT_MODELS", tmp_path)
     with pytest.raises(MatteModelError, match="not found"):
-        Matter(MatteSettings(), tmp_path)
+        MatteEngine(MatteSettings(), tmp_path)
 
 
 def test_manifest_entry_must_match_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A user entry that lies about the input size is refused with a message, not a crash."""
-    from jump import models as registry
 
     manifest = tmp_path / "manifest"
     manifest.mkdir()
-    entries = json.loads((registry.PROJECT_MODELS / "matte.json").read_text())
+    entries = json.loads((catalogue.PROJECT_MODELS / "matte.json").read_text())
     entries[0]["input_size"] = [320, 320]
     (manifest / "matte.json").write_text(json.dumps(entries))
-    real = registry.load_manifest
-    monkeypatch.setattr(registry, "load_manifest", lambda folder=manifest: real(manifest))
+    real = catalogue.load_manifest
+    monkeypatch.setattr(catalogue, "load_manifest", lambda folder=manifest: real(manifest))
     with pytest.raises(MatteModelError, match="does not match"):
-        Matter(MatteSettings(), MODELS)
+        MatteEngine(MatteSettings(), MODELS)
 
 
 def test_worker_reports_a_broken_model_without_raising(tmp_path: Path) -> None:
@@ -347,7 +346,7 @@ def test_cli_image_to_rgba_png_contract(tmp_path: Path, handful: list) -> None:
     rgba = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     assert rgba.shape == (*frame.shape[:2], 4)
     assert np.array_equal(rgba[..., :3], frame)  # colour untouched: the matte is the alpha
-    expected = Matter(MatteSettings(), MODELS).process(frame, "bgr")
+    expected = MatteEngine(MatteSettings(), MODELS).process(frame, "bgr")
     assert np.array_equal(rgba[..., 3], expected)  # same engine, same defaults
     assert metrics.iou(rgba[..., 3], truth) >= 0.8
 
@@ -372,13 +371,13 @@ def test_cli_video_to_png_sequence_and_composite(tmp_path: Path) -> None:
     assert main(["matte", str(src), str(tmp_path / "x.mp4"), "--models", str(MODELS)]) == 2
 
 
-def test_bench_pieces_run(matter: Matter) -> None:
-    from jump.matte import bench
+def test_bench_pieces_run(matter: MatteEngine) -> None:
+    from jump.lab.matte import bench
 
     r = bench.bench_size(matter, "360p", frames=3, warmup=1)
     assert r.work == (512, 288) and r.bare_ms > 0 and r.process_ms > 0
     names = [name for name, ms in bench.stage_times(matter, "360p", runs=2) if ms > 0]
-    assert "InferenceSession.run" in names and "whole Matter.process" in names
+    assert "InferenceSession.run" in names and "whole MatteEngine.process" in names
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH")

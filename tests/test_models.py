@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jump import models
+from jump import catalogue
 from jump.cli import main
 
 
@@ -42,8 +42,8 @@ def test_fetch_downloads_and_verifies(serve, shared: Path, tmp_path: Path, capsy
         == 0
     )
     for model_id in ("mediapipe", "silero-vad"):
-        entry = models.get_entry(model_id)
-        assert models.verify(entry, dest / entry.file)
+        entry = catalogue.get_entry(model_id)
+        assert catalogue.verify(entry, dest / entry.file)
     # a second run finds them and downloads nothing
     assert main(["models", "fetch", "mediapipe", "--dest", str(dest), "--base-url", url]) == 0
     assert "already present" in capsys.readouterr().out
@@ -74,17 +74,17 @@ def test_fetch_refuses_a_file_with_the_wrong_checksum(serve, shared, tmp_path, c
 
 
 def test_lookup_order_user_dir_then_env_then_project(shared, tmp_path, monkeypatch) -> None:
-    entry = models.get_entry("mediapipe")
+    entry = catalogue.get_entry("mediapipe")
     user = tmp_path / "user"
     (user / "matte").mkdir(parents=True)
     shutil.copy(shared / "models" / entry.file, user / entry.file)
     monkeypatch.setenv("JUMP_MODELS", str(shared / "models"))
-    assert models.find_model("mediapipe", user) == user / entry.file
-    assert models.find_model("mediapipe") == shared / "models" / entry.file
+    assert catalogue.find_model("mediapipe", user) == user / entry.file
+    assert catalogue.find_model("mediapipe") == shared / "models" / entry.file
     monkeypatch.setenv("JUMP_MODELS", str(tmp_path / "empty"))
-    monkeypatch.setattr(models, "PROJECT_MODELS", tmp_path / "project")
-    with pytest.raises(models.ModelError, match="models fetch mediapipe"):
-        models.find_model("mediapipe")
+    monkeypatch.setattr(catalogue, "PROJECT_MODELS", tmp_path / "project")
+    with pytest.raises(catalogue.ModelError, match="models fetch mediapipe"):
+        catalogue.find_model("mediapipe")
 
 
 def test_every_shipped_entry_matches_the_shared_models(shared) -> None:
@@ -92,8 +92,25 @@ def test_every_shipped_entry_matches_the_shared_models(shared) -> None:
         reversed(line.split())
         for line in (shared / "models" / "SHA256SUMS").read_text().splitlines()
     )
-    for entry in models.load_manifest().values():
+    for entry in catalogue.load_manifest().values():
         if entry.spec.get("variant_of"):
             continue
         assert sums[entry.file] == entry.sha256, entry.id
         assert entry.url.startswith("https://"), entry.id
+
+
+def test_manifest_is_parsed_once_and_again_when_a_file_changes(tmp_path: Path) -> None:
+    import json
+    import os
+
+    entry = {"id": "a", "kind": "matte", "file": "a.onnx", "sha256": "0", "licence": "x", "url": ""}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps([entry]))
+    first = catalogue.load_manifest(tmp_path)
+    assert catalogue.load_manifest(tmp_path) is first  # no re-parse while nothing changed
+    path.write_text(json.dumps([entry, {**entry, "id": "b"}]))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert sorted(catalogue.load_manifest(tmp_path)) == ["a", "b"]
+    catalogue.forget_manifests()
+    assert sorted(catalogue.load_manifest(tmp_path)) == ["a", "b"]

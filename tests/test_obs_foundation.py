@@ -109,7 +109,8 @@ def test_properties_dialogs_list_every_setting(obs_factory, speech_wav, portrait
     while not props_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     props = json.loads(props_file.read_text())
-    from jump.filters import denoise, matte
+    from jump.filters import denoise
+    from jump.filters import matte_settings as matte
 
     expected = {
         "Jump Denoise": {

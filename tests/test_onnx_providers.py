@@ -15,9 +15,10 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from jump import onnx as jonnx
+from jump import sessions
+from jump.lab.paths import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 MODELS = Path(os.environ.get("JUMP_MODELS", SHARED / "models"))
 MATTE = ["mediapipe.onnx", "selfie_segmentation.onnx", "SINet_Softmax_simple.onnx"]
 
@@ -28,11 +29,13 @@ ORT_MAC = ["CoreMLExecutionProvider", "AzureExecutionProvider", "CPUExecutionPro
 
 
 def names(specs: list) -> list[str]:
-    return [jonnx.provider_name(s) for s in specs]
+    return [sessions.provider_name(s) for s in specs]
 
 
 def resolve(name: str, available: list[str], platform: str = "linux", trt: bool = False) -> list:
-    return jonnx.resolve_providers(name, available=available, platform=platform, trt_installed=trt)
+    return sessions.resolve_providers(
+        name, available=available, platform=platform, trt_installed=trt
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,7 +68,7 @@ def test_explicit_choice_keeps_cpu_last_and_tensorrt_falls_to_cuda() -> None:
 
 
 def test_missing_provider_warns_and_uses_cpu(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="jump.onnx"):
+    with caplog.at_level(logging.WARNING, logger="jump.sessions"):
         specs = resolve("cuda", CPU_ONLY)
     assert names(specs) == ["CPUExecutionProvider"]
     assert "onnxruntime-gpu" in caplog.text
@@ -85,18 +88,18 @@ def test_tensorrt_options_cache_in_user_folder(
     assert trt[1]["trt_engine_cache_enable"] is True
     assert Path(trt[1]["trt_engine_cache_path"]) == tmp_path / "cache" / "tensorrt"
     assert cuda[1]["cudnn_conv_algo_search"] == "HEURISTIC"
-    graph = jonnx.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
+    graph = sessions.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
     assert graph[0][1]["enable_cuda_graph"] is True
 
 
 def test_default_cache_dir_per_platform(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JUMP_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", "/x/cache")
-    monkeypatch.setattr(jonnx.sys, "platform", "linux")
-    assert jonnx.user_cache_dir() == Path("/x/cache/jump")
-    monkeypatch.setattr(jonnx.sys, "platform", "win32")
+    monkeypatch.setattr(sessions.sys, "platform", "linux")
+    assert sessions.user_cache_dir() == Path("/x/cache/jump")
+    monkeypatch.setattr(sessions.sys, "platform", "win32")
     monkeypatch.setenv("LOCALAPPDATA", "C:/Users/u/AppData/Local")
-    assert jonnx.user_cache_dir() == Path("C:/Users/u/AppData/Local/jump/cache")
+    assert sessions.user_cache_dir() == Path("C:/Users/u/AppData/Local/jump/cache")
 
 
 class FakeSession:
@@ -118,14 +121,14 @@ class FakeSession:
 def test_failed_gpu_provider_is_detected_and_reported(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ort = jonnx.import_ort()
+    ort = sessions.import_ort()
     monkeypatch.setattr(ort, "InferenceSession", FakeSession)
     monkeypatch.setattr(ort, "get_available_providers", lambda: ORT_GPU)
-    monkeypatch.setattr(jonnx, "tensorrt_installed", lambda: True)
+    monkeypatch.setattr(sessions, "tensorrt_installed", lambda: True)
     FakeSession.attempts = []
-    with caplog.at_level(logging.INFO, logger="jump.onnx"):
-        session = jonnx.create_session("model.onnx", providers="auto")
-    assert jonnx.running_provider(session) == "cpu"
+    with caplog.at_level(logging.INFO, logger="jump.sessions"):
+        session = sessions.create_session("model.onnx", providers="auto")
+    assert sessions.running_provider(session) == "cpu"
     # Each failing provider is dropped in turn; the CPU is the last resort.
     assert [a[0] for a in FakeSession.attempts] == [
         "TensorrtExecutionProvider",
@@ -156,14 +159,14 @@ class GraphlessCuda(FakeSession):
 def test_cuda_graph_refused_keeps_cuda(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ort = jonnx.import_ort()
+    ort = sessions.import_ort()
     monkeypatch.setattr(ort, "InferenceSession", GraphlessCuda)
     FakeSession.attempts = []
-    specs = jonnx.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
-    with caplog.at_level(logging.INFO, logger="jump.onnx"):
-        session = jonnx.create_session("model.onnx", providers=specs)
-    assert jonnx.running_provider(session) == "cuda"
-    assert not jonnx.cuda_graph_enabled(session)
+    specs = sessions.resolve_providers("cuda", available=ORT_GPU, cuda_graph=True)
+    with caplog.at_level(logging.INFO, logger="jump.sessions"):
+        session = sessions.create_session("model.onnx", providers=specs)
+    assert sessions.running_provider(session) == "cuda"
+    assert not sessions.cuda_graph_enabled(session)
     assert len(FakeSession.attempts) == 2  # with the graph, then without it
     assert "graph capture" in caplog.text
 
@@ -180,12 +183,12 @@ def photo_input(model_file: str, shape: tuple[int, ...]) -> np.ndarray:
     """A real photo of a person, normalised as the manifest says, in the model's layout."""
     import cv2
 
-    from jump import models
+    from jump import catalogue
 
     photo = SHARED / "data" / "matte" / "foregrounds" / "person-1.source.jpg"
     if not photo.is_file():
         pytest.skip(f"{photo} not found")
-    spec = next(e.spec for e in models.load_manifest().values() if e.file.endswith(model_file))
+    spec = next(e.spec for e in catalogue.load_manifest().values() if e.file.endswith(model_file))
     nchw = shape[1] == 3
     h, w = shape[2:] if nchw else shape[1:3]
     bgr = cv2.resize(cv2.imread(str(photo)), (w, h), interpolation=cv2.INTER_AREA)
@@ -195,15 +198,15 @@ def photo_input(model_file: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def test_real_session_reports_cpu(matte_model: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="jump.onnx"):
-        session = jonnx.create_session(matte_model, threads=1, providers="auto")
-    assert jonnx.running_provider(session) in {"cpu", "cuda", "tensorrt", "dml", "coreml"}
+    with caplog.at_level(logging.INFO, logger="jump.sessions"):
+        session = sessions.create_session(matte_model, threads=1, providers="auto")
+    assert sessions.running_provider(session) in {"cpu", "cuda", "tensorrt", "dml", "coreml"}
     assert sum("runs on" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_fixed_shape_runner_matches_plain_run(matte_model: Path) -> None:
-    session = jonnx.create_session(matte_model, threads=1, providers="cpu")
-    runner = jonnx.FixedShapeRunner(session)
+    session = sessions.create_session(matte_model, threads=1, providers="cpu")
+    runner = sessions.FixedShapeRunner(session)
     photo = photo_input(matte_model.name, runner.input_buffer.shape)
     rng = np.random.default_rng(5)
     outputs = []
@@ -220,7 +223,7 @@ def test_fixed_shape_runner_matches_plain_run(matte_model: Path) -> None:
 def test_bench_downscale_is_an_area_average() -> None:
     import cv2
 
-    from jump.model_bench import downscale, test_frame
+    from jump.lab.model_bench import downscale, test_frame
 
     frame = test_frame((1920, 1080))
     fast = downscale(frame, 256, 144).astype(np.float32)
@@ -234,10 +237,10 @@ def test_bench_downscale_is_an_area_average() -> None:
 
 
 def test_bench_runs_on_cpu_and_reports_the_real_provider(matte_model: Path) -> None:
-    from jump import models
-    from jump.model_bench import bench_model
+    from jump import catalogue
+    from jump.lab.model_bench import bench_model
 
-    entry = next(e for e in models.load_manifest().values() if e.file.endswith(matte_model.name))
+    entry = next(e for e in catalogue.load_manifest().values() if e.file.endswith(matte_model.name))
     [row] = bench_model(entry.id, matte_model, "cpu", ["720p"], frames=3, threads=1)
     assert row.provider == "cpu" and row.size == "720p" and row.frames == 3
     assert row.masks_per_s > 0 and row.model_ms > 0 and row.latency_p95_ms >= row.latency_ms

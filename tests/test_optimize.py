@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jump import models, optimize
+from jump import catalogue
+from jump.lab import optimize
+from jump.lab.paths import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 MODELS = Path(os.environ.get("JUMP_MODELS", SHARED / "models"))
 
 pytestmark = pytest.mark.skipif(
@@ -32,9 +34,9 @@ def shared_models(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(path: Path, x: np.ndarray) -> np.ndarray:
-    from jump import onnx as jonnx
+    from jump import sessions
 
-    session = jonnx.create_session(path, 1, "cpu")
+    session = sessions.create_session(path, 1, "cpu")
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
@@ -86,7 +88,7 @@ def test_int8_is_quantised_runs_and_stays_near_fp32(tmp_path: Path) -> None:
 def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
     from jump.matte.model import ModelSpec
 
-    base = models.get_entry("mediapipe")
+    base = catalogue.get_entry("mediapipe")
     raw = optimize.variant_entry(base, "int8")
     assert raw["id"] == "mediapipe-int8" and raw["file"] == "matte/mediapipe-int8.onnx"
     assert raw["variant_of"] == "mediapipe" and raw["url"] == ""
@@ -103,7 +105,7 @@ def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
     }
     (folder / "matte.json").write_text(json.dumps([base_raw]))
     (folder / "variants.json").write_text(json.dumps([raw]))
-    entry = models.load_manifest(folder)["mediapipe-int8"]  # inherits the base's fields
+    entry = catalogue.load_manifest(folder)["mediapipe-int8"]  # inherits the base's fields
     assert optimize.is_variant(entry) and not optimize.is_variant(base)
     assert entry.kind == "matte" and entry.licence == base.licence
     assert ModelSpec.from_entry(entry).input_size == ModelSpec.from_entry(base).input_size
@@ -116,7 +118,7 @@ def test_variant_entries_carry_the_engine_fields(tmp_path: Path) -> None:
 
 
 def test_shipped_variants_manifest_matches_its_bases() -> None:
-    manifest = models.load_manifest()
+    manifest = catalogue.load_manifest()
     variants = [e for e in manifest.values() if optimize.is_variant(e)]
     assert {e.id for e in variants} >= {"mediapipe-fp16", "mediapipe-int8"}
     for e in variants:

@@ -19,7 +19,7 @@ _LSA_FACTOR = np.exp(0.5 * exp1(np.exp(_LOG_V)))
 
 
 class DecisionDirectedGain:
-    """Per-bin gain for ``rows`` spectra; ``rule`` is "lsa" (default) or "wiener"."""
+    """Per-bin log-spectral-amplitude gain for ``rows`` spectra."""
 
     def __init__(
         self,
@@ -27,16 +27,10 @@ class DecisionDirectedGain:
         bins: int,
         alpha: float = 0.98,
         xi_min_db: float = -25.0,
-        rule: str = "lsa",
     ) -> None:
         self.alpha = alpha
         self.xi_min = 10.0 ** (xi_min_db / 10.0)
-        self.rule = rule
         self._prev_clean = np.zeros((rows, bins))  # |G * X|^2 / noise of the previous hop
-        self._fresh = True
-
-    def reset(self) -> None:
-        self._prev_clean[:] = 0.0
         self._fresh = True
 
     def __call__(self, power: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -50,9 +44,8 @@ class DecisionDirectedGain:
             xi = self.alpha * self._prev_clean + (1.0 - self.alpha) * ml
         np.maximum(xi, self.xi_min, out=xi)
         gain = xi / (1.0 + xi)
-        if self.rule == "lsa":
-            log_v = np.log(np.maximum(gain * gamma, 1e-12))
-            gain *= np.interp(log_v, _LOG_V, _LSA_FACTOR, right=1.0)
-            np.minimum(gain, 1.0, out=gain)
+        log_v = np.log(np.maximum(gain * gamma, 1e-12))
+        gain *= np.interp(log_v, _LOG_V, _LSA_FACTOR, right=1.0)
+        np.minimum(gain, 1.0, out=gain)
         np.multiply(gain * gain, gamma, out=self._prev_clean)
         return gain

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jump.models import ModelEntry
+from jump.catalogue import ModelEntry
 
 log = logging.getLogger("jump.denoise")
 
@@ -156,7 +156,7 @@ def prepared_copy(entry: ModelEntry, path: Path) -> Path:
     """
     import onnx
 
-    from jump.onnx import user_cache_dir
+    from jump.sessions import user_cache_dir
 
     precision = entry.spec.get("precision", "fp32")
     name = f"{entry.id}-{entry.sha256[:12]}-{precision}-v{EDIT_VERSION}.onnx"

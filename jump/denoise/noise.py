@@ -5,7 +5,6 @@ Each bin's noise power is updated with the MMSE estimate of the noise periodogra
 present given a fixed "typical" speech SNR. Unlike minimum statistics it needs no bias
 correction and follows rising noise within a few hundred milliseconds; the smoothed ``p``
 is capped so a bin that looks like speech for too long (a new, louder noise) still adapts.
-An outside presence estimate (the neural mask in "both") can be folded in as a hint.
 """
 
 from __future__ import annotations
@@ -36,17 +35,10 @@ class NoiseTracker:
         self._k1 = (1.0 - prior) / prior * (1.0 + xi)  # odds factor of the likelihood ratio
         self._k2 = xi / (1.0 + xi)
         self.noise = np.zeros(self.shape)
-        self.presence = np.zeros(self.shape)
         self._p_smooth = np.zeros(self.shape)
         self._fresh = True
 
-    def reset(self) -> None:
-        self.noise[:] = 0.0
-        self.presence[:] = 0.0
-        self._p_smooth[:] = 0.0
-        self._fresh = True
-
-    def update(self, power: np.ndarray, presence_hint: np.ndarray | None = None) -> np.ndarray:
+    def update(self, power: np.ndarray) -> np.ndarray:
         """Feed one hop's power [rows, bins]; returns the updated noise PSD (a view, don't keep)."""
         if self._fresh:
             # Assume the stream opens on noise (a mic's idle hiss) and seed with it.
@@ -56,13 +48,10 @@ class NoiseTracker:
         gamma = power / self.noise
         np.minimum(gamma, 500.0, out=gamma)
         p = 1.0 / (1.0 + self._k1 * np.exp(-gamma * self._k2))
-        if presence_hint is not None:
-            np.maximum(p, presence_hint, out=p)
         # A bin stuck at "speech" for long is more likely new noise: cap its probability.
         self._p_smooth *= self._a_p
         self._p_smooth += (1.0 - self._a_p) * p
         np.minimum(p, 0.99, out=p, where=self._p_smooth > 0.99)
-        self.presence = p
         noise_periodogram = (1.0 - p) * power + p * self.noise
         self.noise *= self._a_d
         self.noise += (1.0 - self._a_d) * noise_periodogram

@@ -33,11 +33,6 @@ class StreamingResampler:
         self._n_in = 0
         self._n_out = 0
 
-    @property
-    def delay_out(self) -> float:
-        """Group delay of the filter, in output samples."""
-        return (self._taps * self.up - 1) / 2.0 / self.down
-
     def reset(self) -> None:
         self._hist[:] = 0.0
         self._n_in = 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from jump.catalogue import DEFAULT_DENOISE_MODEL, DEFAULT_VAD_MODEL
+
 METHODS = ("classical", "neural", "both")
 
 
@@ -40,8 +42,8 @@ class DenoiseSettings:
     grace_ms: float = 200.0
     release_ms: float = 80.0
     linked: bool = True
-    neural_model: str = "nsnet2-48k-int8"
-    vad_model: str = "silero-vad"
+    neural_model: str = DEFAULT_DENOISE_MODEL
+    vad_model: str = DEFAULT_VAD_MODEL
 
     def sanitised(self) -> DenoiseSettings:
         """A copy with every field forced into its valid range (the OBS layer passes raw UI values)."""

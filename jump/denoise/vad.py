@@ -24,7 +24,7 @@ class SileroVad:
     """Speech probability per 32 ms chunk of a mono stream at ``sample_rate``."""
 
     def __init__(self, path: Path, sample_rate: int) -> None:
-        from jump.onnx import create_session
+        from jump.sessions import create_session
 
         self._session = create_session(path, threads=1)
         self._resampler = StreamingResampler(sample_rate, VAD_RATE)

@@ -9,12 +9,12 @@ audio and video in sync. If the engine cannot run, audio passes through untouche
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
-from jump.obs.registry import FilterSpec, Source
+from jump.obs.registry import Source
 
 # --- setting keys -------------------------------------------------------------------
 S_METHOD = "method"
@@ -53,40 +53,29 @@ def engine_settings(settings: Settings) -> Any:
 
 
 # --- state and callbacks ------------------------------------------------------------
-class DenoiseFilter:
+class DenoiseFilter(JumpFilter):
+    title = "Jump Denoise"
+
     def __init__(self, settings: Settings, source: Source) -> None:
-        self.source = source
-        self.log = logging.getLogger("jump.denoise.filter")
-        self.engine: Any = None
-        self.models_dir: str | None = None
+        super().__init__(source, "jump.denoise.filter")
         self.latency_ns = 0
         self.last_ts = 0
         self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
         self.sample_rate, self.channels = audio_format()
         self.update(settings)
 
-    def _prefix(self) -> str:
-        return f"[Jump Denoise: '{self.source.name}']"
-
     def update(self, settings: Settings) -> None:
+        self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
+        self.latency_ns = round(self.engine.latency_samples * 1e9 / self.sample_rate)
+
+    def build_engine(self, config: Any, models_dir: str | None) -> Any:
         from jump.denoise import Denoiser
 
-        config = engine_settings(settings)
-        models_dir = settings.get_str(S_MODELS_DIR) or None
-        if self.engine is not None and models_dir == self.models_dir:
-            self.engine.update(config)  # model, method and channel linking switch in place
-            return
-        engine = Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
-        self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
-        self.engine, self.models_dir = engine, models_dir  # one reference swap: the audio thread
-        self.log.info(  # sees either the old engine or the new one, never half of one
-            "%s %d Hz, %d ch, latency %.1f ms: %s",
-            self._prefix(),
-            self.sample_rate,
-            self.channels,
-            self.latency_ns / 1e6,
-            engine.status,
-        )
+        return Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
+
+    def describe(self) -> str:
+        latency_ms = 1e3 * self.engine.latency_samples / self.sample_rate
+        return f"{self.sample_rate} Hz, {self.channels} ch, latency {latency_ms:.1f} ms: {self.engine.status}"
 
     def filter_audio(self, packet: AudioPacket) -> int:
         engine = self.engine
@@ -102,6 +91,8 @@ class DenoiseFilter:
         out = engine.push(np.stack(planes))
         for plane, row in zip(planes, out, strict=True):
             plane[:] = row
+        # read per packet: a model with lookahead, switched in place, changes the latency
+        self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
         packet.timestamp = ts - self.latency_ns
         self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
         return packet.ptr
@@ -117,20 +108,9 @@ class DenoiseFilter:
         self.engine = None
 
 
-class PassthroughAudio:
-    """What runs when the engine cannot (missing numpy/onnxruntime): audio untouched."""
-
-    def __init__(self, settings: Settings, source: Source) -> None:
-        self.source = source
-
-    def update(self, settings: Settings) -> None:
-        pass
-
+class PassthroughAudio(Passthrough):
     def filter_audio(self, packet: AudioPacket) -> int:
         return packet.ptr
-
-    def destroy(self) -> None:
-        pass
 
 
 # --- defaults and properties ----------------------------------------------------------
@@ -150,7 +130,7 @@ def defaults(settings: Settings) -> None:
 
 
 def properties(instance: Any) -> Properties:
-    from jump.models import load_manifest
+    from jump.denoise import stages
 
     p = Properties()
     p.add_list(
@@ -201,8 +181,8 @@ def properties(instance: Any) -> Properties:
         "Link channels",
         "One gain for all channels: keeps the stereo image and costs one channel of CPU.",
     )
-    # the models the engine runs inline: spectral masks at the OBS rate
-    models = [e.id for e in load_manifest().values() if e.spec.get("engine") == "spectral-mask"]
+    # the models a registered stage can run inline (jump/denoise/stages)
+    models = stages.model_ids()
     advanced.add_list(S_MODEL, "Neural model", [(m, m) for m in models])
     advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
     if isinstance(instance, DenoiseFilter) and instance.engine is not None:
@@ -212,12 +192,4 @@ def properties(instance: Any) -> Properties:
     return p
 
 
-SPEC = FilterSpec(
-    id="jump_denoise",
-    name="Jump Denoise",
-    kind="audio",
-    factory=DenoiseFilter,
-    defaults=defaults,
-    properties=properties,
-    passthrough=PassthroughAudio,
-)
+SPEC = filter_spec("jump_denoise", "audio", DenoiseFilter, PassthroughAudio, defaults, properties)

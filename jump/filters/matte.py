@@ -13,78 +13,40 @@ Inference, edge refinement and temporal smoothing run in the worker's thread.
 
 from __future__ import annotations
 
-import logging
 import time
-from ctypes import c_int
 from pathlib import Path
 from typing import Any
 
+from jump.filters.base import JumpFilter, Passthrough, filter_spec
+from jump.filters.matte_settings import (
+    DELAY_FRAMES,
+    PREFERRED_SPACES,
+    S_BACKGROUND,
+    S_BLUR,
+    S_COLOR,
+    S_DELAY_VIDEO,
+    S_IMAGE,
+    S_MODELS_DIR,
+    TECHNIQUES,
+    defaults,
+    engine_settings,
+    linear_premultiplied,
+    properties,
+)
 from jump.obs import graphics as G
 from jump.obs import libobs as L
-from jump.obs.data import Properties, Settings
-from jump.obs.registry import FilterSpec, Source
+from jump.obs.data import Settings
+from jump.obs.registry import Source
 
 EFFECT_FILE = Path(__file__).resolve().parent / "effects" / "matte.effect"
 
-# --- setting keys -------------------------------------------------------------------
-S_BACKGROUND = "background"
-S_BLUR = "blur_strength"
-S_COLOR = "bg_color"
-S_IMAGE = "bg_image"
-S_THRESHOLD = "threshold"
-S_SOFT_EDGE = "soft_edge"
-S_FEATHER = "feather_px"
-S_MODEL = "model"
-S_REFINE = "refine"
-S_TEMPORAL = "temporal"
-S_MOTION_GATING = "motion_gating"
-S_LOW_LIGHT = "low_light"
-S_PROVIDER = "provider"
-S_THREADS = "threads"
-S_MODELS_DIR = "models_dir"
-S_DELAY_VIDEO = "delay_video"
-DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
-
-TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
-PREFERRED_SPACES = (c_int * 3)(L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
-
-
-def engine_settings(settings: Settings) -> Any:
-    from jump.matte import MatteSettings
-
-    return MatteSettings(
-        model=settings.get_str(S_MODEL) or "mediapipe",
-        threshold=settings.get_float(S_THRESHOLD),
-        soft_edge=settings.get_float(S_SOFT_EDGE),
-        feather_px=settings.get_float(S_FEATHER),
-        refine=settings.get_bool(S_REFINE),
-        temporal=settings.get_float(S_TEMPORAL),
-        motion_gating=settings.get_bool(S_MOTION_GATING),
-        low_light=settings.get_str(S_LOW_LIGHT) or "off",
-        provider=settings.get_str(S_PROVIDER) or "auto",
-        threads=settings.get_int(S_THREADS),
-    )
-
-
-def linear_premultiplied(abgr: int) -> tuple[float, float, float, float]:
-    """OBS colour property (0xAABBGGRR, sRGB) → premultiplied linear RGBA for the shader."""
-
-    def lin(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b, a = ((abgr >> s) & 0xFF for s in (0, 8, 16, 24))
-    alpha = a / 255.0
-    return lin(r / 255.0) * alpha, lin(g / 255.0) * alpha, lin(b / 255.0) * alpha, alpha
-
 
 # --- state and callbacks ------------------------------------------------------------
-class MatteFilter:
+class MatteFilter(JumpFilter):
+    title = "Jump Matte"
+
     def __init__(self, settings: Settings, source: Source) -> None:
-        self.source = source
-        self.log = logging.getLogger("jump.matte.filter")
-        self.worker: Any = None
-        self.models_dir: str | None = None
-        self.config: Any = None
+        super().__init__(source, "jump.matte.filter")
         self.technique = "Transparent"
         self.blur_px = 3.0
         self.bg_color = (0.0, 0.0, 0.0, 1.0)
@@ -107,29 +69,24 @@ class MatteFilter:
         self.render_calls = 0
         self.update(settings)
 
-    def _prefix(self) -> str:
-        return f"[Jump Matte: '{self.source.name}']"
-
     def update(self, settings: Settings) -> None:
-        from jump.matte import MatteWorker
-
-        config = engine_settings(settings)
-        models_dir = settings.get_str(S_MODELS_DIR) or None
         self.technique = TECHNIQUES.get(settings.get_str(S_BACKGROUND), "Transparent")
         self.blur_px = max(1.0, settings.get_float(S_BLUR))
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
         self.bg_image = settings.get_str(S_IMAGE)
         self.delay_video = settings.get_bool(S_DELAY_VIDEO)
-        if self.worker is None or models_dir != self.models_dir:
-            old, self.worker = self.worker, MatteWorker(config, models_dir)
-            if old is not None:
-                old.close()
-            self.log.info(
-                "%s model %s, background %s", self._prefix(), config.model, self.technique.lower()
-            )
-        elif config != self.config:
-            self.worker.update(config)
-        self.config, self.models_dir = config, models_dir
+        self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
+
+    def build_engine(self, config: Any, models_dir: str | None) -> Any:
+        from jump.matte import MatteWorker
+
+        return MatteWorker(config, models_dir)
+
+    def close_engine(self, engine: Any) -> None:
+        engine.close()
+
+    def describe(self) -> str:
+        return f"model {self.config.model}, background {self.technique.lower()}"
 
     def video_tick(self, seconds: float) -> None:
         for texrender in (self.capture, self.blur_a, self.blur_b):
@@ -147,7 +104,7 @@ class MatteFilter:
             self.render_ms += (elapsed - self.render_ms) / min(self.render_calls, 100)
 
     def _render(self) -> bool:
-        worker = self.worker
+        worker = self.engine
         target = self.source.target()
         if worker is None or worker.error or not target:
             return False
@@ -263,7 +220,7 @@ class MatteFilter:
                     effect.draw(technique, source_tex, bw, bh)
 
     def stats(self) -> dict[str, float]:
-        worker_stats = self.worker.stats if self.worker is not None else None
+        worker_stats = self.engine.stats if self.engine is not None else None
         return {
             "render_ms": self.render_ms,
             "frames_captured": self.frame_id,
@@ -275,9 +232,9 @@ class MatteFilter:
         }
 
     def destroy(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
         with G.graphics():
             for obj in (self.effect, self.capture, self.blur_a, self.blur_b):
                 if obj is not None:
@@ -288,140 +245,12 @@ class MatteFilter:
             self.picture.destroy()
 
 
-class PassthroughVideo:
-    """Draws the source unchanged (what runs when the engine cannot)."""
-
-    def __init__(self, settings: Settings, source: Source) -> None:
-        self.source = source
-
-    def update(self, settings: Settings) -> None:
-        pass
-
+class PassthroughVideo(Passthrough):
     def video_tick(self, seconds: float) -> None:
         pass
 
     def video_render(self) -> None:
         self.source.skip_video_filter()
 
-    def destroy(self) -> None:
-        pass
 
-
-# --- defaults and properties ----------------------------------------------------------
-def defaults(settings: Settings) -> None:
-    from jump.matte import MatteSettings
-
-    d = MatteSettings()
-    settings.set_default(S_BACKGROUND, "transparent")
-    settings.set_default(S_BLUR, 6.0)
-    settings.set_default(S_COLOR, 0xFF00B140)  # chroma green, if someone wants to key it
-    settings.set_default(S_IMAGE, "")
-    settings.set_default(S_THRESHOLD, float(d.threshold))
-    settings.set_default(S_SOFT_EDGE, float(d.soft_edge))
-    settings.set_default(S_FEATHER, float(d.feather_px))
-    settings.set_default(S_MODEL, d.model)
-    settings.set_default(S_REFINE, bool(d.refine))
-    settings.set_default(S_TEMPORAL, float(d.temporal))
-    settings.set_default(S_MOTION_GATING, bool(d.motion_gating))
-    settings.set_default(S_LOW_LIGHT, d.low_light)
-    settings.set_default(S_PROVIDER, d.provider)
-    settings.set_default(S_THREADS, int(d.threads))
-    settings.set_default(S_MODELS_DIR, "")
-    settings.set_default(S_DELAY_VIDEO, False)
-
-
-def show_background_settings(props: Properties, settings: Settings) -> None:
-    """Only the chosen background mode's own settings are shown."""
-    mode = settings.get_str(S_BACKGROUND)
-    props.set_visible(S_BLUR, mode == "blur")
-    props.set_visible(S_COLOR, mode == "color")
-    props.set_visible(S_IMAGE, mode == "image")
-
-
-def properties(instance: Any) -> Properties:
-    from jump.matte.model import matte_specs
-
-    p = Properties()
-    background = p.add_list(
-        S_BACKGROUND,
-        "Background",
-        [("Transparent", "transparent"), ("Blur", "blur"), ("Colour", "color"), ("Image", "image")],
-    )
-    p.add_float(S_BLUR, "Blur strength", 1.0, 6.0, 0.5, description="Blur background mode.")
-    p.add_color(S_COLOR, "Background colour")
-    p.add_path(S_IMAGE, "Background image", "Images (*.png *.jpg *.jpeg *.bmp *.webp)")
-    p.on_change(background, show_background_settings)
-    p.add_float(
-        S_THRESHOLD,
-        "Threshold",
-        0.05,
-        0.95,
-        0.01,
-        description="Person probability that becomes the edge of the cut-out.",
-    )
-    p.add_float(S_SOFT_EDGE, "Edge softness", 0.0, 1.0, 0.01)
-    p.add_float(
-        S_FEATHER,
-        "Feather (outward)",
-        0.0,
-        40.0,
-        0.5,
-        " px",
-        "Softens the edge outward from the body, never into it.",
-    )
-    advanced = Properties()
-    advanced.add_list(S_MODEL, "Model", [(mid, mid) for mid in matte_specs()])
-    advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")
-    advanced.add_float(
-        S_TEMPORAL,
-        "Temporal smoothing",
-        0.0,
-        1.0,
-        0.05,
-        description="Removes flicker where the picture is still; follows motion.",
-    )
-    advanced.add_bool(S_MOTION_GATING, "Skip inference on still frames")
-    advanced.add_bool(
-        S_DELAY_VIDEO,
-        "Delay video to match mask",
-        f"Holds the picture back (up to {DELAY_FRAMES - 1} frames) so it is drawn with the mask "
-        "computed from it: no edge lag on fast motion. Delay audio to match with the source's "
-        "Sync Offset.",
-    )
-    advanced.add_list(
-        S_LOW_LIGHT, "Low-light assist", [("Off", "off"), ("When dark", "auto"), ("Always", "on")]
-    )
-    advanced.add_list(
-        S_PROVIDER,
-        "Device",
-        [
-            ("Automatic", "auto"),
-            ("CPU", "cpu"),
-            ("CUDA", "cuda"),
-            ("TensorRT", "tensorrt"),
-            ("DirectML", "dml"),
-            ("CoreML", "coreml"),
-        ],
-    )
-    advanced.add_int(S_THREADS, "CPU threads", 1, 8)
-    advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
-    if isinstance(instance, MatteFilter):
-        s = instance.stats()
-        advanced.add_info(
-            "stats",
-            f"{s['masks']} masks, inference {s['inference_ms']:.1f} ms, "
-            f"mask lag {s['mask_lag_frames']} frames, render {s['render_ms']:.2f} ms",
-        )
-    p.add_group("advanced", "Advanced", advanced)
-    return p
-
-
-SPEC = FilterSpec(
-    id="jump_matte",
-    name="Jump Matte",
-    kind="video",
-    factory=MatteFilter,
-    defaults=defaults,
-    properties=properties,
-    passthrough=PassthroughVideo,
-)
+SPEC = filter_spec("jump_matte", "video", MatteFilter, PassthroughVideo, defaults, properties)

@@ -1,7 +1,7 @@
 """Jump's OBS-free matte engine: webcam person segmentation with clean, stable edges.
 
-    from jump.matte import MatteSettings, Matter, MatteWorker
-    alpha = Matter(MatteSettings()).process(frame_bgra)     # synchronous, CLI/eval/tests
+    from jump.matte import MatteSettings, MatteEngine, MatteWorker
+    alpha = MatteEngine(MatteSettings()).process(frame_bgra)     # synchronous, CLI/eval/tests
     worker = MatteWorker(MatteSettings())                    # one thread, latest frame wins
 
 Heavy modules (onnxruntime, cv2) load on first use of these names so that importing
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from jump.matte.settings import MatteSettings
 
 if TYPE_CHECKING:
-    from jump.matte.engine import Matter
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
     from jump.matte.worker import MatteWorker
 
-__all__ = ["MatteModelError", "MatteSettings", "MatteWorker", "Matter"]
+__all__ = ["MatteEngine", "MatteModelError", "MatteSettings", "MatteWorker"]
 
 _LAZY = {
-    "Matter": "jump.matte.engine",
+    "MatteEngine": "jump.matte.engine",
     "MatteModelError": "jump.matte.model",
     "MatteWorker": "jump.matte.worker",
 }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import cv2
@@ -22,9 +23,10 @@ import numpy as np
 
 from jump.matte import refine
 from jump.matte.lowlight import LowLightEnhancer
-from jump.matte.model import MatteModelError, SegmentationModel
+from jump.matte.model import MatteModelError, load_matte_model
 from jump.matte.settings import MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
+from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
 
@@ -62,6 +64,7 @@ class MatteResult:
     alpha: np.ndarray
     raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
     inferred: bool  # False when motion gating reused the previous mask
+    foreground: np.ndarray | None = None  # the model's colour estimate (model res), if any
 
 
 def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
@@ -87,7 +90,7 @@ def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(a), fmt
 
 
-class Matter:
+class MatteEngine:
     """Synchronous engine. Holds the session and the temporal state of one video stream.
 
     Raises MatteModelError (with a user-facing message) when the model or onnxruntime is
@@ -99,17 +102,20 @@ class Matter:
         self,
         settings: MatteSettings | None = None,
         models_dir: str | os.PathLike[str] | None = None,
+        probe: Probe | None = None,
     ) -> None:
         self.settings = settings or MatteSettings()
+        self.probe = probe
         self.models_dir = models_dir
         s = self.settings
-        self.model = SegmentationModel(s.model, models_dir, s.threads, s.provider)
+        self.model = load_matte_model(s.model, models_dir, s.threads, s.provider)
         self._enhancer: LowLightEnhancer | None = None
         self._smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)
         self._gate = StillGate(s.gate_db, s.gate_max_skip)
         self._last_prob: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
         self.last_inference_ms = 0.0
+        self.last_foreground: np.ndarray | None = None
 
     # -- geometry -----------------------------------------------------------------------
 
@@ -132,13 +138,15 @@ class Matter:
         """Forget temporal state (scene cut, source or resolution change)."""
         self._smoother.reset()
         self._gate.reset()
+        self.model.reset()
         self._last_prob = None
+        self.last_foreground = None
 
     def update(self, settings: MatteSettings) -> None:
         """Apply new settings. A new model/threads/provider reloads the session (may raise)."""
         old, self.settings = self.settings, settings
         if settings.needs_new_session(old):
-            self.model = SegmentationModel(
+            self.model = load_matte_model(
                 settings.model, self.models_dir, settings.threads, settings.provider
             )
             self._enhancer = None
@@ -206,13 +214,43 @@ class Matter:
         inferred = not (still and self._last_prob is not None)
         if inferred:
             t0 = cv2.getTickCount()
-            raw = self.model.run(self.model.tensor(self._low_light(pixels, grey)))
+            tensor = self.model.tensor(self._low_light(pixels, grey))
+            with self._stage("inference"):
+                raw = self.model.run(tensor)
             self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
             prob = self.model.probability(raw)
             self._last_prob = prob
+            self.last_foreground = self.model.foreground(raw)
         else:
             prob = self._last_prob  # type: ignore[assignment]
 
+        with self._stage("refine"):
+            alpha = self._refine(prob, work, pixels, code, fmt, ch)
+        with self._stage("smoothing"):
+            alpha = self._smoother(alpha, grey)
+        alpha8 = to_u8(alpha)
+        if (ww, wh) != (w, h):
+            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
+        raw8 = (
+            to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
+        )
+        return MatteResult(alpha8, raw8, inferred, self.last_foreground)
+
+    def _stage(self, name: str) -> AbstractContextManager[None]:
+        return self.probe.stage(name) if self.probe is not None else nullcontext()
+
+    def _refine(
+        self,
+        prob: np.ndarray,
+        work: np.ndarray,
+        pixels: np.ndarray,
+        code: int | None,
+        fmt: str,
+        ch: int,
+    ) -> np.ndarray:
+        """Model probability -> clean, soft, edge-refined, feathered alpha at work size."""
+        s = self.settings
+        wh, ww = work.shape[:2]
         clean = refine.clean_blobs(prob, s.threshold, s.min_blob, s.fill_holes)
         mask = refine.soft_threshold(clean, s.threshold, s.soft_edge)
         if s.refine:
@@ -231,14 +269,7 @@ class Matter:
             alpha = cv2.resize(mask, (ww, wh), interpolation=cv2.INTER_LINEAR)
         if s.feather_px >= 0.5:
             alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
-        alpha = self._smoother(alpha, grey)
-        alpha8 = to_u8(alpha)
-        if (ww, wh) != (w, h):
-            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
-        raw8 = (
-            to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
-        )
-        return MatteResult(alpha8, raw8, inferred)
+        return alpha
 
 
 def work_size(

@@ -31,7 +31,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from jump import models as registry
+from jump import catalogue
+from jump.named import NamedTypes
 
 log = logging.getLogger("jump.matte")
 
@@ -60,7 +61,7 @@ class ModelSpec:
     low_light_assist: bool  # whether "auto" low-light brightening helps this model
 
     @classmethod
-    def from_entry(cls, entry: registry.ModelEntry) -> ModelSpec:
+    def from_entry(cls, entry: catalogue.ModelEntry) -> ModelSpec:
         s = entry.spec
         try:
             spec = cls(
@@ -104,7 +105,7 @@ def matte_specs() -> dict[str, ModelSpec]:
     """Every matte model the manifest knows, by id (for the filter's model list)."""
     return {
         e.id: ModelSpec.from_entry(e)
-        for e in registry.load_manifest().values()
+        for e in catalogue.load_manifest().values()
         if e.kind == "matte"
     }
 
@@ -115,8 +116,8 @@ DEFAULT_INPUT_SIZE = (256, 144)
 def spec_input_size(model_id: str) -> tuple[int, int]:
     """A matte model's input size from the manifest alone; the default model's if unknown."""
     try:
-        return ModelSpec.from_entry(registry.get_entry(model_id)).input_size
-    except (registry.ModelError, MatteModelError):
+        return ModelSpec.from_entry(catalogue.get_entry(model_id)).input_size
+    except (catalogue.ModelError, MatteModelError):
         return DEFAULT_INPUT_SIZE
 
 
@@ -124,20 +125,17 @@ def available_matte_models(models_dir: str | os.PathLike[str] | None = None) -> 
     """Ids of the manifest's matte models whose file is present on the search path."""
     return [
         e.id
-        for e in registry.load_manifest().values()
-        if e.kind == "matte" and registry.locate(e, models_dir) is not None
+        for e in catalogue.load_manifest().values()
+        if e.kind == "matte" and catalogue.locate(e, models_dir) is not None
     ]
 
 
 def resolve_providers(provider: str) -> list:
-    """ORT providers for a user's choice ("auto", "cpu", "cuda"…); jump.onnx decides."""
-    from jump import onnx
+    """ORT providers for a user's choice ("auto", "cpu", "cuda"…); jump.sessions decides."""
+    from jump import sessions
 
-    resolver = getattr(onnx, "resolve_providers", None)
-    if resolver is None:
-        return ["CPUExecutionProvider"]
     try:
-        return resolver(provider)
+        return sessions.resolve_providers(provider)
     except ValueError as exc:  # unknown name: say so rather than blame the model file
         raise MatteModelError(str(exc)) from exc
 
@@ -148,22 +146,22 @@ def open_session(
     models_dir: str | os.PathLike[str] | None,
     threads: int,
     provider: str,
-) -> tuple[registry.ModelEntry, Path, Any]:
+) -> tuple[catalogue.ModelEntry, Path, Any]:
     """(entry, path, session) or MatteModelError with a message a user can act on."""
-    from jump import onnx
+    from jump import sessions
 
     try:
-        entry = registry.get_entry(model_id)
+        entry = catalogue.get_entry(model_id)
         if entry.kind != kind:
             raise MatteModelError(f"model {model_id!r} is a {entry.kind} model, not a {kind} one")
-        path = registry.find_model(model_id, models_dir)
+        path = catalogue.find_model(model_id, models_dir)
         providers = resolve_providers(provider)
-        session = onnx.create_session(path, threads, providers)
+        session = sessions.create_session(path, threads, providers)
     except MatteModelError:
         raise
-    except registry.ModelError as exc:
+    except catalogue.ModelError as exc:
         raise MatteModelError(str(exc)) from exc
-    except onnx.RuntimeMissingError as exc:
+    except sessions.RuntimeMissingError as exc:
         raise MatteModelError(str(exc)) from exc
     except Exception as exc:  # ORT raises its own types for a corrupt or foreign file
         raise MatteModelError(
@@ -183,8 +181,37 @@ def fit_rect(src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str) -> tuple
     return ((dst_w - w) // 2, (dst_h - h) // 2, w, h)
 
 
+# Model classes by the manifest's "engine" field. A model that carries state between
+# frames (Robust Video Matting's r1..r4) keeps it inside its object: the engine calls
+# ``reset()`` on a scene cut, a resolution change or a new model, and reads an optional
+# foreground colour estimate through ``foreground(raw)``. A new family is one class
+# registered here with ``@model_type("name")`` plus its manifest entries.
+_MODEL_TYPES: NamedTypes[type] = NamedTypes("matte model type")
+model_type = _MODEL_TYPES.register  # class decorator, by the manifest's "engine" value
+
+
+def load_matte_model(
+    model_id: str,
+    models_dir: str | os.PathLike[str] | None = None,
+    threads: int = 2,
+    provider: str = "auto",
+) -> SegmentationModel:
+    """The model object for ``model_id``, of the class its manifest entry's engine names."""
+    try:
+        engine = str(catalogue.get_entry(model_id).spec.get("engine", "segmentation"))
+    except catalogue.ModelError as exc:
+        raise MatteModelError(str(exc)) from exc
+    if engine not in _MODEL_TYPES:
+        raise MatteModelError(f"model {model_id!r}: no matte model type {engine!r}")
+    return _MODEL_TYPES.get(engine)(model_id, models_dir, threads, provider)
+
+
+@model_type("segmentation")
 class SegmentationModel:
-    """One ONNX session plus the tensor plumbing its manifest entry describes."""
+    """One ONNX session plus the tensor plumbing its manifest entry describes.
+
+    Stateless: every frame is inferred on its own, so ``reset`` has nothing to forget.
+    """
 
     def __init__(
         self,
@@ -235,6 +262,21 @@ class SegmentationModel:
     @property
     def input_size(self) -> tuple[int, int]:
         return self.spec.input_size
+
+    def reset(self) -> None:
+        """Forget state carried between frames (none here; recurrent models override)."""
+
+    def foreground(self, raw: np.ndarray) -> np.ndarray | None:
+        """The model's foreground colour estimate over the content rect, if it makes one."""
+        return None
+
+    def bind_input(self, buffer: np.ndarray) -> None:
+        """Pre-process into ``buffer`` (an ORT IO-binding input of the model's shape)."""
+        if buffer.shape != self._input.shape:
+            raise ValueError(f"input buffer {buffer.shape} is not {self._input.shape}")
+        self._input = buffer
+        self._dtype = buffer.dtype
+        self._rect_for = None
 
     def content_rect(self, frame_w: int, frame_h: int) -> tuple[int, int, int, int]:
         """Where a frame of this size lands in the model input (x, y, w, h)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from jump.catalogue import DEFAULT_MATTE_MODEL
+
 LOW_LIGHT_MODES = ("off", "auto", "on")
 
 # Settings whose change needs a new ONNX session; everything else applies between frames.
@@ -19,7 +21,7 @@ class MatteSettings:
     frame, so the look does not change with the camera's resolution).
     """
 
-    model: str = "mediapipe"
+    model: str = DEFAULT_MATTE_MODEL
     threshold: float = 0.5  # person probability that becomes alpha 0.5
     soft_edge: float = 0.3  # width of the probability ramp around the threshold (0 = hard)
     refine: bool = True  # guided-filter edges against the picture (hair, fingers)

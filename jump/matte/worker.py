@@ -28,25 +28,18 @@ class WorkerStats:
 
     masks: int = 0
     dropped: int = 0  # frames replaced in the slot before the worker took them
-    last_inference_ms: float = 0.0
     mean_inference_ms: float = 0.0
-    last_process_ms: float = 0.0
-    mean_process_ms: float = 0.0
-    last_end_to_end_ms: float = 0.0
     mean_end_to_end_ms: float = 0.0
 
-    def add(self, inference_ms: float, process_ms: float, e2e_ms: float) -> None:
+    def add(self, inference_ms: float, e2e_ms: float) -> None:
         self.masks += 1
         k = 1.0 / self.masks
-        self.last_inference_ms, self.last_process_ms = inference_ms, process_ms
-        self.last_end_to_end_ms = e2e_ms
         self.mean_inference_ms += k * (inference_ms - self.mean_inference_ms)
-        self.mean_process_ms += k * (process_ms - self.mean_process_ms)
         self.mean_end_to_end_ms += k * (e2e_ms - self.mean_end_to_end_ms)
 
 
 class MatteWorker:
-    """A Matter on its own thread. Never blocks and never raises on the caller's side.
+    """A MatteEngine on its own thread. Never blocks and never raises on the caller's side.
 
     ``submit`` **copies** the frame (the caller may reuse or unmap its buffer at once).
     If the model cannot be loaded, ``error`` holds a user-facing message, ``latest``
@@ -65,6 +58,7 @@ class MatteWorker:
         self.stats = WorkerStats()
         self._settings = settings or MatteSettings()
         self._wanted_settings = self._settings  # what the caller asked for last
+        self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
         self._reset_pending = False
         self._cond = threading.Condition()
@@ -91,12 +85,17 @@ class MatteWorker:
     @property
     def input_size(self) -> tuple[int, int]:
         """(w, h) of the current model's input, from the manifest (no session needed)."""
-        from jump.matte.model import spec_input_size
+        model = self._wanted_settings.model
+        cached = self._input_size
+        if cached is None or cached[0] != model:
+            from jump.matte.model import spec_input_size
 
-        return spec_input_size(self._wanted_settings.model)
+            # once per model id: the render thread asks for this every frame
+            cached = self._input_size = (model, spec_input_size(model))
+        return cached[1]
 
     def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
-        """(w, h) to downscale a source to before ``submit`` (see ``Matter.work_size``).
+        """(w, h) to downscale a source to before ``submit`` (see ``MatteEngine.work_size``).
 
         Known before the model has loaded, so the filter can size its render target at once.
         """
@@ -141,12 +140,12 @@ class MatteWorker:
 
     # -- worker thread -----------------------------------------------------------------
 
-    def _load(self, settings: MatteSettings):  # -> Matter | None
-        from jump.matte.engine import Matter
+    def _load(self, settings: MatteSettings):  # -> MatteEngine | None
+        from jump.matte.engine import MatteEngine
         from jump.matte.model import MatteModelError
 
         try:
-            matter = Matter(settings, self.models_dir)
+            matter = MatteEngine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -177,7 +176,6 @@ class MatteWorker:
             if do_reset:
                 matter.reset()
             frame, frame_id, t_submit = job
-            t0 = time.perf_counter()
             try:
                 alpha = matter.process(frame, self.fmt)
             except Exception:  # a bad frame must not stop the stream
@@ -185,9 +183,9 @@ class MatteWorker:
                 continue
             t1 = time.perf_counter()
             self._result = (alpha, frame_id)  # one reference swap: readers never see a torn pair
-            self.stats.add(matter.last_inference_ms, (t1 - t0) * 1e3, (t1 - t_submit) * 1e3)
+            self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
 
-    def _apply(self, matter, settings: MatteSettings):  # -> Matter | None
+    def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None
         old, self._settings = self._settings, settings
         if matter is None or settings.needs_new_session(old):
             return self._load(settings)

@@ -102,6 +102,10 @@ def _lookup(data: int) -> tuple[str, Filter, Source] | None:
     return _instances.get(data or 0)
 
 
+def _render(inst: Filter) -> None:
+    inst.video_render()
+
+
 def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_info:
     name_buf = ctypes.create_string_buffer(spec.name.encode("utf-8"))
     id_bytes = type_id.encode("utf-8")
@@ -112,6 +116,24 @@ def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_
 
     def get_name(_type_data: int) -> int:
         return ctypes.addressof(name_buf)
+
+    def guarded(
+        callback: str,
+        data: int,
+        call: Callable[[Filter], None],
+        on_error: Callable[[Source], None] | None = None,
+    ) -> None:
+        """``call(instance)`` for the filter behind ``data``; on an exception, report it
+        and run ``on_error(source)``."""
+        entry = _lookup(data)
+        if entry is None:
+            return
+        try:
+            call(entry[1])
+        except Exception as exc:
+            _report(type_id, callback, exc)
+            if on_error is not None:
+                on_error(entry[2])
 
     def create(settings: int, source: int) -> int | None:
         src = Source(source)
@@ -155,13 +177,7 @@ def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_
             return L.fn().obs_properties_create()
 
     def update(data: int, settings: int) -> None:
-        entry = _lookup(data)
-        if entry is None:
-            return
-        try:
-            entry[1].update(Settings(settings))
-        except Exception as exc:
-            _report(type_id, "update", exc)
+        guarded("update", data, lambda inst: inst.update(Settings(settings)))
 
     cbs: dict[str, Any] = {
         "get_name": L.GET_NAME(get_name),
@@ -190,23 +206,10 @@ def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_
         flags = L.OBS_SOURCE_VIDEO | L.OBS_SOURCE_SRGB
 
         def video_render(data: int, effect: int) -> None:
-            entry = _lookup(data)
-            if entry is None:
-                return
-            try:
-                entry[1].video_render()
-            except Exception as exc:
-                _report(type_id, "video_render", exc)
-                entry[2].skip_video_filter()
+            guarded("video_render", data, _render, Source.skip_video_filter)
 
         def video_tick(data: int, seconds: float) -> None:
-            entry = _lookup(data)
-            if entry is None:
-                return
-            try:
-                entry[1].video_tick(seconds)
-            except Exception as exc:
-                _report(type_id, "video_tick", exc)
+            guarded("video_tick", data, lambda inst: inst.video_tick(seconds))
 
         def color_space(data: int, count: int, preferred: Any) -> int:
             entry = _lookup(data)

@@ -22,7 +22,9 @@ LEAD_S, PAUSE_S, TAIL_S = 0.6, 0.4, 0.3
 
 def default_audio_dir() -> Path:
     """``shared/data/audio`` next to the repository (where CI and developers keep it)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "audio"
+    from jump.lab.paths import shared_dir
+
+    return shared_dir() / "data" / "audio"
 
 
 @dataclass(frozen=True)

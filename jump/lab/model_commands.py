@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from jump import models
-from jump.onnx import PROVIDER_CHOICES
+from jump import catalogue
+from jump.sessions import PROVIDER_CHOICES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lp.set_defaults(func=cmd_list)
     fp = msub.add_parser("fetch", help="download missing models (checksums verified)")
     fp.add_argument("ids", nargs="*", help="model ids (default: all missing)")
-    fp.add_argument("--dest", default=str(models.PROJECT_MODELS), help="target folder")
+    fp.add_argument("--dest", default=str(catalogue.PROJECT_MODELS), help="target folder")
     fp.add_argument("--base-url", help="mirror serving the same layout as the manifest")
     fp.set_defaults(func=cmd_fetch)
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     op.add_argument("model", nargs="?", help="base model id, e.g. mediapipe")
     op.add_argument("--fp16", action="store_true", help="float16 weights and maths (GPUs)")
     op.add_argument("--int8", action="store_true", help="static int8, calibrated on composites")
-    op.add_argument("--out", default=str(models.PROJECT_MODELS), help="model folder to write to")
+    op.add_argument("--out", default=str(catalogue.PROJECT_MODELS), help="model folder to write to")
     op.add_argument("--calibration", type=int, default=24, help="calibration frames (int8)")
     op.add_argument(
         "--refresh", action="store_true", help="re-derive models/variants.json from the bases"
@@ -54,9 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from jump.optimize import is_variant
+    from jump.lab.optimize import is_variant
 
-    rows = models.status_rows(models.load_manifest().values(), args.models)
+    rows = catalogue.status_rows(catalogue.load_manifest().values(), args.models)
     print(f"{'id':<16} {'kind':<9} {'state':<9} {'licence':<12} path")
     bad = 0
     for entry, path, ok in rows:
@@ -74,9 +74,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from jump.optimize import build_variant, is_variant
+    from jump.lab.optimize import build_variant, is_variant
 
-    manifest = models.load_manifest()
+    manifest = catalogue.load_manifest()
     unknown = [i for i in args.ids if i not in manifest]
     if unknown:
         print(f"unknown model id(s): {', '.join(unknown)}; known: {', '.join(manifest)}")
@@ -91,18 +91,18 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             print(f"{entry.id}: building from {base} ({precision})")
             try:
                 print(f"{entry.id}: built -> {build_variant(base, precision, dest, args.models)}")
-            except (OSError, models.ModelError) as exc:
+            except (OSError, catalogue.ModelError) as exc:
                 failed += 1
                 print(f"{entry.id}: FAILED: {exc}")
             continue
         existing = dest / entry.file
-        if existing.is_file() and models.verify(entry, existing):
+        if existing.is_file() and catalogue.verify(entry, existing):
             print(f"{entry.id}: already present")
             continue
         try:
-            path = models.fetch(entry, dest, base_url=args.base_url)
+            path = catalogue.fetch(entry, dest, base_url=args.base_url)
             print(f"{entry.id}: fetched and verified -> {path}")
-        except (OSError, models.ModelError) as exc:
+        except (OSError, catalogue.ModelError) as exc:
             failed += 1
             print(f"{entry.id}: FAILED: {exc}")
     return 1 if failed else 0
@@ -111,7 +111,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_optimize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from jump import optimize
+    from jump.lab import optimize
 
     if args.refresh:
         print(f"refreshed {', '.join(optimize.refresh_variants())} in {optimize.VARIANTS_FILE}")
@@ -121,7 +121,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         print("nothing to do: give a model and --fp16 and/or --int8 (or --refresh)")
         return 2
     try:
-        entry = models.get_entry(args.model)
+        entry = catalogue.get_entry(args.model)
         built = []
         for precision in precisions:
             path = optimize.build_variant(
@@ -129,7 +129,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             )
             built.append(optimize.variant_entry(entry, precision))
             print(f"{optimize.variant_id(args.model, precision)}: {path}")
-    except models.ModelError as exc:
+    except catalogue.ModelError as exc:
         print(f"error: {exc}")
         return 1
     optimize.record_variants(built)
@@ -139,23 +139,23 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _variant_path(model_id: str, precision: str, user_dir: str | None) -> str | None:
     """Path of a built variant (None for fp32, the base model itself)."""
-    from jump.optimize import variant_file
+    from jump.lab.optimize import variant_file
 
     if precision == "fp32":
         return None
-    entry = models.get_entry(model_id)
-    for folder in models.search_dirs(user_dir):
+    entry = catalogue.get_entry(model_id)
+    for folder in catalogue.search_dirs(user_dir):
         candidate = folder / variant_file(entry, precision)
         if candidate.is_file():
             return str(candidate)
-    raise models.ModelError(
+    raise catalogue.ModelError(
         f"{model_id}-{precision} is not built: run "
         f"`python -m jump models optimize {model_id} --{precision}`"
     )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from jump import optimize
+    from jump.lab import optimize
 
     rows = []
     for precision in args.variants.split(","):
@@ -171,7 +171,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jump import model_bench
+    from jump.lab import model_bench
 
     rows = []
     sizes = args.sizes.split(",")
@@ -179,7 +179,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for precision in args.variants.split(","):
             try:
                 path = _variant_path(model_id, precision, args.models)
-            except models.ModelError as exc:
+            except catalogue.ModelError as exc:
                 print(f"skipped: {exc}")
                 continue
             rows += model_bench.bench_model(

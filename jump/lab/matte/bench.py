@@ -2,7 +2,7 @@
 
 For each source size the source frame (a composite) is downscaled to the work size the
 way the filter would — here on the CPU with cv2.resize INTER_AREA, in OBS on the GPU —
-and the work frame goes through ``Matter.process``. In the same loop, interleaved frame
+and the work frame goes through ``MatteEngine.process``. In the same loop, interleaved frame
 by frame, the bare ``InferenceSession.run`` runs on the same input tensor, so the ratio
 engine/bare is measured under the same load.
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jump.matte import synth
-from jump.matte.engine import Matter
+from jump.lab.matte import synth
+from jump.matte.engine import MatteEngine
 from jump.matte.settings import MatteSettings
 from jump.matte.worker import MatteWorker
 
@@ -31,7 +31,7 @@ class SizeResult:
     work: tuple[int, int]
     resize_ms: float  # source → work on the CPU (the filter does this on the GPU)
     bare_ms: float  # InferenceSession.run alone
-    process_ms: float  # Matter.process on the work frame (inference + everything else)
+    process_ms: float  # MatteEngine.process on the work frame (inference + everything else)
     ratio: float  # process / bare
     masks_per_s: float  # sequential, resize + process
 
@@ -57,7 +57,7 @@ def source_frame(w: int, h: int) -> np.ndarray:
 
 
 def _clip_sources() -> tuple[np.ndarray, np.ndarray]:
-    from jump.matte.evaluate import clip_sources
+    from jump.lab.matte.evaluate import clip_sources
 
     return clip_sources()
 
@@ -66,7 +66,7 @@ def median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1e3
 
 
-def bench_size(matter: Matter, name: str, frames: int, warmup: int = 10) -> SizeResult:
+def bench_size(matter: MatteEngine, name: str, frames: int, warmup: int = 10) -> SizeResult:
     w, h = SIZES[name]
     src = source_frame(w, h)
     ww, wh = matter.work_size(w, h)
@@ -133,10 +133,13 @@ def bench_lag(
         )
 
 
-def stage_times(matter: Matter, size: str = "1080p", runs: int = 200) -> list[tuple[str, float]]:
+def stage_times(
+    matter: MatteEngine, size: str = "1080p", runs: int = 200
+) -> list[tuple[str, float]]:
     """Median ms of each pipeline stage on one work frame, each run alone."""
     from jump.matte import refine
     from jump.matte.engine import GF_SUBSAMPLE, REFERENCE_HEIGHT, to_u8
+    from jump.matte.temporal import MotionAdaptiveSmoother
 
     s = matter.settings
     w, h = SIZES[size]
@@ -157,8 +160,8 @@ def stage_times(matter: Matter, size: str = "1080p", runs: int = 200) -> list[tu
     alpha = refine.guided_upsample_colour(
         mask, guide, radius, s.refine_eps, GF_SUBSAMPLE, guide_low=pixels
     )
-    matter.reset()
-    matter._smoother(alpha, grey)
+    smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)  # what the engine runs
+    smoother(alpha, grey)
     stages = {
         "downscale work → model input, colour order": lambda: cv2.cvtColor(
             cv2.resize(work, (cw, ch), interpolation=cv2.INTER_AREA), code
@@ -174,9 +177,9 @@ def stage_times(matter: Matter, size: str = "1080p", runs: int = 200) -> list[tu
         "guided filter, grey": lambda: refine.guided_upsample(
             mask, grey_guide, radius, s.refine_eps
         ),
-        "temporal smoothing": lambda: matter._smoother(alpha, grey),
+        "temporal smoothing": lambda: smoother(alpha, grey),
         "to uint8": lambda: to_u8(alpha.copy()),
-        "whole Matter.process": lambda: matter.process(work),
+        "whole MatteEngine.process": lambda: matter.process(work),
     }
     out = []
     for name, fn in stages.items():

@@ -11,9 +11,13 @@ import logging
 import sys
 from pathlib import Path
 
+from jump.catalogue import DEFAULT_DENOISE_MODEL
+from jump.denoise import stages
+from jump.lab.paths import DOCS_IMG
+
 log = logging.getLogger("jump.denoise")
 
-DEFAULT_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+DEFAULT_IMG = DOCS_IMG
 
 
 def register(
@@ -39,7 +43,12 @@ def register(
     p.add_argument("--vad-threshold", type=float, default=None, help="speech probability 0..1")
     p.add_argument("--grace", type=float, default=None, help="gate hold after speech, ms")
     p.add_argument("--per-channel", action="store_true", help="one gain per channel")
-    p.add_argument("--model", default=None, help="neural model id (default nsnet2-48k)")
+    p.add_argument(
+        "--model",
+        default=None,
+        choices=stages.model_ids(),
+        help=f"neural model id (default {DEFAULT_DENOISE_MODEL})",
+    )
     p.add_argument("--no-vad-model", action="store_true", help="energy VAD only")
     p.add_argument("--models", default=None, help="folder to look for model files in first")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -101,7 +110,7 @@ def _settings(args: argparse.Namespace):
 def cmd_denoise(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from jump.denoise.files import denoise_file
+    from jump.lab.denoise.files import denoise_file
 
     if not args.input.is_file():
         print(f"no such file: {args.input}", file=sys.stderr)
@@ -117,7 +126,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jump.denoise.evaluate import evaluate
+    from jump.lab.denoise.evaluate import evaluate
 
     def progress(name: str) -> None:
         print(f"  done: {name}", file=sys.stderr, flush=True)
@@ -132,7 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jump.denoise import bench
+    from jump.lab.denoise import bench
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     rows = bench.run(args.seconds, args.models, methods, args.repeat)

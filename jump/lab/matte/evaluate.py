@@ -1,7 +1,7 @@
 """`python -m jump eval matte`: raw model output vs Jump's refined matte on ground truth.
 
 "Raw" is the model's person probability upsampled bilinearly to the frame, as
-obs-backgroundremoval shows it; "refined" is ``Matter.process`` with the given settings.
+obs-backgroundremoval shows it; "refined" is ``MatteEngine.process`` with the given settings.
 Both come from the same inference on the same frame.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from jump.matte import metrics, synth
-from jump.matte.engine import Matter
+from jump.lab.matte import metrics, synth
+from jump.matte.engine import MatteEngine
 from jump.matte.model import ModelSpec
 
 log = logging.getLogger("jump.matte")
@@ -53,14 +53,14 @@ class Scores:
         }
 
 
-def _raw_engine(matter: Matter) -> Matter:
+def _raw_engine(matter: MatteEngine) -> MatteEngine:
     """An engine that shows the bare model: same model, no low-light assist on its input."""
     if matter.settings.low_light == "off":
         return matter
-    return Matter(matter.settings.with_(low_light="off"), matter.models_dir)
+    return MatteEngine(matter.settings.with_(low_light="off"), matter.models_dir)
 
 
-def evaluate_stills(matter: Matter, samples: Iterable[synth.Sample]) -> tuple[Scores, Scores]:
+def evaluate_stills(matter: MatteEngine, samples: Iterable[synth.Sample]) -> tuple[Scores, Scores]:
     """(raw, refined) scores on single pictures (no temporal state between them)."""
     raw, refined = Scores(), Scores()
     bare = _raw_engine(matter)
@@ -74,7 +74,7 @@ def evaluate_stills(matter: Matter, samples: Iterable[synth.Sample]) -> tuple[Sc
 
 
 def evaluate_clip(
-    matter: Matter, frames: Iterable[synth.ClipFrame], every: int = 3
+    matter: MatteEngine, frames: Iterable[synth.ClipFrame], every: int = 3
 ) -> tuple[Scores, Scores]:
     """(raw, refined) scores on a clip: accuracy on every ``every``-th frame, flicker on
     every frame whose truth did not change (the still stretches)."""
@@ -113,7 +113,9 @@ def preprocessing_variants(spec: ModelSpec) -> list[tuple[str, ModelSpec]]:
     return out
 
 
-def check_preprocessing(matter: Matter, samples: list[synth.Sample]) -> list[tuple[str, float]]:
+def check_preprocessing(
+    matter: MatteEngine, samples: list[synth.Sample]
+) -> list[tuple[str, float]]:
     """Raw-output IoU on ``samples`` for each variant of the model's pre-processing."""
     model = matter.model
     base = model.spec
@@ -145,10 +147,10 @@ def clip_sources(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def figure(
-    matter: Matter, sample: synth.Sample, path: Path, background_bgr: np.ndarray | None = None
+    matter: MatteEngine, sample: synth.Sample, path: Path, background_bgr: np.ndarray | None = None
 ) -> None:
     """input | raw mask | refined mask | composite over another picture, one row, PNG."""
-    from jump.matte import composite
+    from jump.lab.matte import composite
 
     matter.reset()
     r = matter.process_detailed(sample.frame, "bgr")

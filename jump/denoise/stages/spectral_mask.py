@@ -1,4 +1,4 @@
-"""Streaming spectral-mask models through ONNX Runtime, described by a manifest entry.
+"""The ``spectral-mask`` stage: a streaming mask model (NSNet2) through ONNX Runtime.
 
 A "spectral-mask" model takes log-power spectra ``[batch, time, bins]`` on its own frequency
 grid (``sample_rate`` / ``n_fft``) and returns a gain per bin. The engine's STFT runs at the
@@ -13,22 +13,67 @@ models that already pass state list the pairs
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
+from jump.catalogue import ModelEntry
 from jump.denoise.graph_edit import STATE_PREFIX, prepared_copy
-from jump.models import ModelEntry
+from jump.denoise.stages import StageContext, StageInput, StageOutput, register
+from jump.denoise.stft import Framing, smooth_fft_size
 
-log = logging.getLogger("jump.denoise")
+
+@register("spectral-mask")
+class SpectralMaskStage:
+    """Log-power features on the model's grid in, the model's mask (clamped) out."""
+
+    lookahead_hops = 0
+    needs_spectrum = False
+
+    def __init__(self, ctx: StageContext, model: MaskModel) -> None:
+        self.model = model
+        self.name = model.id
+        self._grid = GridMap(ctx.sample_rate, ctx.n_fft, model.sample_rate, model.n_fft)
+        self._scale = np.float32(feature_scale(ctx.window, model.window))
+
+    @classmethod
+    def framing(cls, entry: ModelEntry | None, sample_rate: int, window: int) -> Framing:
+        spec = entry.spec if entry is not None else {}
+        n_fft = smooth_fft_size(sample_rate, window, int(spec["sample_rate"]), int(spec["n_fft"]))
+        return Framing(str(spec.get("window_fn", "sqrt-hann")), n_fft)
+
+    @classmethod
+    def create(cls, ctx: StageContext, entry: ModelEntry | None, path: Path | None):
+        if entry is None or path is None:
+            raise ValueError("the spectral-mask stage needs a model")
+        return cls(ctx, MaskModel(entry, path, ctx.rows))
+
+    @property
+    def rows(self) -> int:
+        return self.model.rows
+
+    def resize(self, rows: int) -> None:
+        self.model.resize(rows)
+
+    def reset(self) -> None:
+        self.model.reset()
+
+    def __call__(self, block: StageInput) -> StageOutput:
+        m = self.model
+        feats = self._grid.to_model(block.power * self._scale, m.power_floor)
+        np.maximum(feats, m.power_floor, out=feats)
+        np.log10(feats, out=feats)
+        mask = m(feats.astype(np.float32, copy=False))
+        return StageOutput(
+            gain=np.minimum(np.maximum(self._grid.from_model(mask), m.min_gain), 1.0)
+        )
 
 
 class MaskModel:
     """A loaded spectral-mask model for ``rows`` parallel streams (channels, or 1 if linked)."""
 
     def __init__(self, entry: ModelEntry, path: Path, rows: int, threads: int = 1) -> None:
-        from jump.onnx import create_session
+        from jump.sessions import create_session
 
         spec = entry.spec
         if spec.get("engine") != "spectral-mask":

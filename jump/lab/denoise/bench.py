@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.denoise.mixtures import RATE, build_all
+from jump.lab.denoise.mixtures import RATE, build_all
 
 CHUNK = 1024
 
@@ -53,37 +53,24 @@ def bench_jump(method: str, channels: int, x: np.ndarray, models_dir: str | None
 
 
 def split_neural(channels: int, x: np.ndarray, models_dir: str | None) -> dict[str, float]:
-    """RTF of the default engine split into the model call, the VAD and everything else.
+    """RTF of the default engine split into the model stage, the VAD and everything else.
 
-    The instance's model and VAD entry points are wrapped with CPU-time counters; the rest
-    is the total minus both.
+    The engine's ``Probe`` counts CPU time per stage; the rest is the total minus both.
     """
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
+    from jump.probe import Probe
 
-    d = Denoiser(RATE, channels, DenoiseSettings(), models_dir)
-    spent = {"model": 0.0, "vad": 0.0}
-
-    def timed(fn, key):
-        def wrapper(*args):
-            t0 = time.process_time()
-            try:
-                return fn(*args)
-            finally:
-                spent[key] += time.process_time() - t0
-
-        return wrapper
-
-    if d._model is not None:
-        d._model._run = timed(d._model._run, "model")
-    if d._vad is not None:
-        d._vad.feed = timed(d._vad.feed, "vad")
+    probe = Probe()
+    d = Denoiser(RATE, channels, DenoiseSettings(), models_dir, probe=probe)
+    model = d.settings.neural_model if d.neural_active else ""
     planar = np.stack([x * (0.9**c) for c in range(channels)]).astype(np.float32)
     t_all = time.process_time()
     for i in range(0, planar.shape[1], CHUNK):
         d.push(planar[:, i : i + CHUNK])
     total = time.process_time() - t_all
     audio = x.size / RATE
+    spent = {"model": probe.seconds.get(model, 0.0), "vad": probe.seconds.get("vad", 0.0)}
     return {
         "total": total / audio,
         "model": spent["model"] / audio,
@@ -93,7 +80,7 @@ def split_neural(channels: int, x: np.ndarray, models_dir: str | None) -> dict[s
 
 
 def bench_rnnoise(channels: int, x: np.ndarray) -> BenchRow:
-    from jump.denoise.baselines import RNNoise
+    from jump.lab.denoise.baselines import RNNoise
 
     states = [RNNoise() for _ in range(channels)]
     times = []

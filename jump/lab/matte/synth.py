@@ -16,13 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-
-
-def shared_dir() -> Path:
-    """The shared data/models folder: $JUMP_SHARED, else ../shared beside the repo."""
-    env = os.environ.get("JUMP_SHARED")
-    return Path(env) if env else SHARED
+from jump.lab.paths import shared_dir
 
 
 def foreground_paths(root: Path | None = None) -> list[Path]:

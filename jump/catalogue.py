@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 import tempfile
-import urllib.request
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,26 @@ class ModelEntry:
         return cls(**base, spec=spec)
 
 
-def load_manifest(folder: Path = PROJECT_MODELS) -> dict[str, ModelEntry]:
+# Default model ids, the one place that names them (settings, filters and CLI read these).
+DEFAULT_MATTE_MODEL = "mediapipe"
+DEFAULT_DENOISE_MODEL = "nsnet2-48k-int8"
+DEFAULT_VAD_MODEL = "silero-vad"
+
+# folder -> (signature of its *.json files, parsed manifest). Parsing every file cost the
+# matte filter's render thread a re-read per frame; now a call costs a few stat()s.
+_cache: dict[Path, tuple[tuple[tuple[str, int, int], ...], dict[str, ModelEntry]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    rows = []
+    for path in sorted(folder.glob("*.json")):
+        st = path.stat()
+        rows.append((path.name, st.st_mtime_ns, st.st_size))
+    return tuple(rows)
+
+
+def _parse(folder: Path) -> dict[str, ModelEntry]:
     raws: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.json")):
         for raw in json.loads(path.read_text(encoding="utf-8")):
@@ -68,6 +87,29 @@ def load_manifest(folder: Path = PROJECT_MODELS) -> dict[str, ModelEntry]:
             inherited = {k: v for k, v in base.items() if k not in raw}
             raw.update(inherited)
     return {key: ModelEntry.from_json(raw) for key, raw in raws.items()}
+
+
+def load_manifest(folder: Path = PROJECT_MODELS) -> dict[str, ModelEntry]:
+    """Every entry of ``folder/*.json`` by id; parsed once, again only when a file changes.
+
+    The dict is shared: treat it as read-only.
+    """
+    folder = Path(folder)
+    signature = _signature(folder)
+    with _cache_lock:
+        cached = _cache.get(folder)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+    manifest = _parse(folder)
+    with _cache_lock:
+        _cache[folder] = (signature, manifest)
+    return manifest
+
+
+def forget_manifests() -> None:
+    """Drop the parsed manifests (a script reload); the next lookup reads the files again."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def get_entry(model_id: str) -> ModelEntry:
@@ -135,6 +177,8 @@ def fetch(
     ``base_url`` replaces the upstream URL with ``{base_url}/{entry.file}`` (a mirror,
     or a local server in tests).
     """
+    import urllib.request  # only fetching needs it; settings import this module
+
     url = f"{base_url.rstrip('/')}/{entry.file}" if base_url else entry.url
     target = dest_dir / entry.file
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("jump.onnx")
+log = logging.getLogger("jump.sessions")
 
 PROVIDERS: dict[str, str] = {
     "cpu": "CPUExecutionProvider",

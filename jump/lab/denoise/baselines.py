@@ -66,8 +66,8 @@ def noisereduce(x: np.ndarray, rate: int) -> np.ndarray:
 
 
 def _session(model_id: str, models_dir: str | None):
-    from jump.models import find_model
-    from jump.onnx import create_session
+    from jump.catalogue import find_model
+    from jump.sessions import create_session
 
     return create_session(find_model(model_id, models_dir), threads=1)
 

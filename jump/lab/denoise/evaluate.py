@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jump.denoise.metrics import Scores, score
-from jump.denoise.mixtures import RATE, Mixture, build_all, default_audio_dir, load
+from jump.lab.denoise.metrics import Scores, score
+from jump.lab.denoise.mixtures import RATE, Mixture, build_all, default_audio_dir, load
 
 log = logging.getLogger("jump.denoise")
 
@@ -45,8 +45,8 @@ class MethodResult:
 
 def jump_method(method: str, models_dir: str | None) -> tuple[Method, float]:
     from jump.denoise.engine import Denoiser
-    from jump.denoise.files import denoise_array
     from jump.denoise.settings import DenoiseSettings
+    from jump.lab.denoise.files import denoise_array
 
     settings = DenoiseSettings(method=method)
     d = Denoiser(RATE, 1, settings, models_dir)
@@ -60,7 +60,7 @@ def jump_method(method: str, models_dir: str | None) -> tuple[Method, float]:
 
 
 def methods(models_dir: str | None) -> dict[str, tuple[Method, float | None]]:
-    from jump.denoise import baselines
+    from jump.lab.denoise import baselines
 
     table: dict[str, tuple[Method, float | None]] = {"noisy input": (lambda x, r: x, 0.0)}
     for m in ("classical", "neural", "both"):
@@ -132,16 +132,17 @@ def run_vad(
     """Frame (10 ms) scores of Silero, the fast per-hop detector and the gate on train.wav."""
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
+    from jump.probe import Probe
 
     x = load(audio_dir / "vad" / "train.wav").astype(np.float32)
     if noise is not None:
         x = x + noise[: x.size]
     segments, end = vad_labels(audio_dir)
-    d = Denoiser(RATE, 1, DenoiseSettings(), models_dir)
-    d.trace = []
+    probe = Probe(gate_trace=True)
+    d = Denoiser(RATE, 1, DenoiseSettings(), models_dir, probe=probe)
     d.push(x[None])
     d.flush()
-    trace = np.array(d.trace[: int(end / 0.01)])
+    trace = np.array(probe.gate[: int(end / 0.01)])
     # Hop h's gate applies to the window centred on sample h * hop.
     t = np.arange(len(trace)) * d.hop / RATE
     truth = np.zeros(t.size, dtype=bool)

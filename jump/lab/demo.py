@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from jump.lab.paths import shared_dir
+
 log = logging.getLogger("jump.demo")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RATE = 48000
 
 
@@ -54,11 +55,11 @@ def synthetic_voice(seconds: float = 6.0, seed: int = 0) -> tuple[np.ndarray, np
 
 
 def demo_audio() -> tuple[np.ndarray, np.ndarray, str]:
-    if (SHARED_DATA / "audio").is_dir():
-        from jump.denoise import mixtures
+    if (shared_dir() / "data" / "audio").is_dir():
+        from jump.lab.denoise import mixtures
 
         spec = next(s for s in mixtures.SPECS if s.name == "fan")
-        mix = mixtures.build(spec, 5.0, SHARED_DATA / "audio")
+        mix = mixtures.build(spec, 5.0, shared_dir() / "data" / "audio")
         return mix.clean, mix.noisy, f"real speech + real noise ({spec.name}), 5 dB SNR"
     clean, noisy = synthetic_voice()
     return clean, noisy, "synthetic voice in pink noise, 5 dB SNR"
@@ -67,8 +68,8 @@ def demo_audio() -> tuple[np.ndarray, np.ndarray, str]:
 def run(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from jump.denoise.files import denoise_array
-    from jump.denoise.metrics import si_sdr
+    from jump.lab.denoise.files import denoise_array
+    from jump.lab.denoise.metrics import si_sdr
 
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,11 +88,11 @@ def run(args: argparse.Namespace) -> int:
 def demo_matte(out: Path, models_dir: str | None) -> int:
     import cv2
 
-    from jump.matte import Matter, MatteSettings
-    from jump.matte.composite import straight_rgba
+    from jump.lab.matte.composite import straight_rgba
+    from jump.matte import MatteEngine, MatteSettings
 
-    portrait = SHARED_DATA / "matte" / "foregrounds" / "person-2.png"
-    scenery = SHARED_DATA / "matte" / "backgrounds" / "car-1.jpg"
+    portrait = shared_dir() / "data" / "matte" / "foregrounds" / "person-2.png"
+    scenery = shared_dir() / "data" / "matte" / "backgrounds" / "car-1.jpg"
     if not portrait.is_file():
         print("Jump Matte: no demo portrait here; try `python -m jump matte photo.jpg cut.png`")
         return 0
@@ -101,7 +102,7 @@ def demo_matte(out: Path, models_dir: str | None) -> int:
     alpha = rgba[:, :, 3:4].astype(np.float32) / 255
     frame = (alpha * rgba[:, :, :3] + (1 - alpha) * backdrop + 0.5).astype(np.uint8)
     cv2.imwrite(str(out / "demo-photo.png"), frame)
-    matte = Matter(MatteSettings(), models_dir).process(frame, "bgr")
+    matte = MatteEngine(MatteSettings(), models_dir).process(frame, "bgr")
     cv2.imwrite(str(out / "demo-cutout.png"), straight_rgba(frame, matte))
     truth = alpha[:, :, 0] > 0.5
     got = matte > 127

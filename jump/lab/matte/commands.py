@@ -12,10 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.lab.paths import DOCS_IMG
+
 log = logging.getLogger("jump.matte")
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-DEFAULT_FIGURE = Path(__file__).resolve().parents[2] / "docs" / "img" / "matte-eval.png"
+DEFAULT_FIGURE = DOCS_IMG / "matte-eval.png"
 
 
 def register(
@@ -74,7 +77,7 @@ def register(
         help="mask rate, latency, engine overhead vs bare ORT run, worker lag at 30 fps",
     )
     b.add_argument("--provider", default="cpu", help="auto, cpu, cuda, tensorrt, dml, coreml")
-    b.add_argument("--model", default="mediapipe")
+    b.add_argument("--model", default=DEFAULT_MATTE_MODEL)
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 360p,720p,1080p,4k")
     b.add_argument("--frames", type=int, default=200, help="timed frames per size")
@@ -141,8 +144,8 @@ class Progress:
 def cmd_matte(args: argparse.Namespace) -> int:
     import cv2
 
-    from jump.matte import composite
-    from jump.matte.engine import Matter
+    from jump.lab.matte import composite
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
 
     if not args.input.is_file():
@@ -154,7 +157,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 2
     try:
-        matter = Matter(_settings(args), args.models)
+        matter = MatteEngine(_settings(args), args.models)
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1
@@ -178,7 +181,7 @@ def _background(spec: str):
     """'transparent' | 'blur' | (b, g, r) | BGR image array."""
     import cv2
 
-    from jump.matte.composite import parse_colour
+    from jump.lab.matte.composite import parse_colour
 
     if spec in ("transparent", "blur"):
         return spec
@@ -204,7 +207,7 @@ def _compose(composite, frame, alpha, background):
 def _matte_video(args: argparse.Namespace, matter, background) -> int:
     import cv2
 
-    from jump.matte import composite
+    from jump.lab.matte import composite
 
     cap = cv2.VideoCapture(os.fspath(args.input))
     if not cap.isOpened():
@@ -303,8 +306,8 @@ def _video_sink(out: Path, ext: str, transparent: bool, fps: float, w: int, h: i
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jump.matte import evaluate, synth
-    from jump.matte.engine import Matter
+    from jump.lab.matte import evaluate, synth
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
@@ -323,7 +326,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     checks: list = []
     for mid in model_ids:
         try:
-            matter = Matter(MatteSettings(model=mid, threads=args.threads), args.models)
+            matter = MatteEngine(MatteSettings(model=mid, threads=args.threads), args.models)
         except MatteModelError as exc:
             print(f"| {mid} | unavailable: {exc} | | | | | |")
             continue
@@ -392,8 +395,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jump.matte import bench
-    from jump.matte.engine import Matter
+    from jump.lab.matte import bench
+    from jump.matte.engine import MatteEngine
     from jump.matte.model import MatteModelError
     from jump.matte.settings import MatteSettings
 
@@ -403,7 +406,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cv2.setNumThreads(args.cv_threads)
     settings = MatteSettings(model=args.model, threads=args.threads, provider=args.provider)
     try:
-        matter = Matter(settings, args.models)
+        matter = MatteEngine(settings, args.models)
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1

@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from jump import models as registry
+from jump import catalogue
 
 log = logging.getLogger("jump.optimize")
 
 PRECISIONS = ("fp16", "int8")
-VARIANTS_FILE = registry.PROJECT_MODELS / "variants.json"
+VARIANTS_FILE = catalogue.PROJECT_MODELS / "variants.json"
 QUANT_OPSET = 13  # per-channel QuantizeLinear/DequantizeLinear need opset 13
 FP16_KEEP_FP32 = ("BatchNormalization",)
 
@@ -44,7 +44,7 @@ def variant_id(model_id: str, precision: str) -> str:
     return f"{model_id}-{precision}"
 
 
-def variant_file(entry: registry.ModelEntry, precision: str) -> str:
+def variant_file(entry: catalogue.ModelEntry, precision: str) -> str:
     """Manifest-relative file of a variant: ``matte/mediapipe.onnx`` → ``matte/mediapipe-int8.onnx``."""
     path = Path(entry.file)
     return (path.parent / f"{entry.id}-{precision}{path.suffix}").as_posix()
@@ -107,7 +107,7 @@ def calibration_frames(count: int = 24, size: tuple[int, int] = (1280, 720)) -> 
     The even-numbered cut-outs only: ``compare`` measures on the odd ones, so the
     quality figures are not measured on the data the ranges were fitted to.
     """
-    from jump.matte import synth
+    from jump.lab.matte import synth
 
     samples = [s for s in synth.still_set(size) if _subject_index(s.name) % 2 == 0]
     step = max(1, len(samples) // count)
@@ -121,7 +121,7 @@ def _subject_index(name: str) -> int:
 
 @functools.cache
 def _subject_stems() -> list[str]:
-    from jump.matte import synth
+    from jump.lab.matte import synth
 
     return [p.stem for p in synth.foreground_paths()]
 
@@ -179,7 +179,7 @@ def to_int8(
 # -- manifest of variants --------------------------------------------------------------
 
 
-def variant_entry(entry: registry.ModelEntry, precision: str) -> dict[str, Any]:
+def variant_entry(entry: catalogue.ModelEntry, precision: str) -> dict[str, Any]:
     """Manifest entry of a variant: its recipe and its own file, no download; every other
     field is inherited from the base entry when the manifest loads.
 
@@ -213,33 +213,33 @@ def refresh_variants(path: Path | None = None) -> list[str]:
     Run after editing a base model's engine fields; returns the refreshed ids.
     """
     path = path or VARIANTS_FILE
-    manifest = {k: v for k, v in registry.load_manifest().items() if not is_variant(v)}
+    manifest = {k: v for k, v in catalogue.load_manifest().items() if not is_variant(v)}
     current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
     fresh = [variant_entry(manifest[e["variant_of"]], e["precision"]) for e in current]
     record_variants(fresh, path)
     return [e["id"] for e in fresh]
 
 
-def is_variant(entry: registry.ModelEntry) -> bool:
+def is_variant(entry: catalogue.ModelEntry) -> bool:
     return bool(entry.spec.get("variant_of"))
 
 
 def build_variant(
     model_id: str,
     precision: str,
-    out_dir: Path = registry.PROJECT_MODELS,
+    out_dir: Path = catalogue.PROJECT_MODELS,
     models_dir: str | os.PathLike[str] | None = None,
     calibration: int = 24,
 ) -> Path:
     """Build one variant of a manifest model into ``out_dir`` and return its path."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-    entry = registry.get_entry(model_id)
+    entry = catalogue.get_entry(model_id)
     if is_variant(entry):
-        raise registry.ModelError(
+        raise catalogue.ModelError(
             f"{model_id!r} is already a variant of {entry.spec['variant_of']}"
         )
-    src = registry.find_model(model_id, models_dir)
+    src = catalogue.find_model(model_id, models_dir)
     dst = Path(out_dir) / variant_file(entry, precision)
     if precision == "fp16":
         to_fp16(src, dst)
@@ -289,15 +289,15 @@ def compare(
     """
     import cv2
 
-    from jump.matte import synth
+    from jump.lab.matte import synth
     from jump.matte.model import SegmentationModel
 
     ref = SegmentationModel(model_id, threads=2, provider=provider)
     var = SegmentationModel(model_id, threads=2, provider=provider)
     if Path(os.fspath(variant)).suffix == ".onnx":
-        from jump import onnx as jonnx
+        from jump import sessions
 
-        var.session = jonnx.create_session(variant, 2, provider)
+        var.session = sessions.create_session(variant, 2, provider)
         name = Path(os.fspath(variant)).stem
     else:
         var = SegmentationModel(str(variant), threads=2, provider=provider)

@@ -40,12 +40,6 @@ def pesq_wb(reference: np.ndarray, estimate: np.ndarray) -> float:
     return float(pesq(METRIC_RATE, reference, estimate, "wb"))
 
 
-def pesq_nb(reference: np.ndarray, estimate: np.ndarray) -> float:
-    from pesq import pesq
-
-    return float(pesq(METRIC_RATE, reference, estimate, "nb"))
-
-
 def stoi(reference: np.ndarray, estimate: np.ndarray) -> float:
     from pystoi import stoi as _stoi
 

@@ -74,7 +74,7 @@ def test_frame(size: tuple[int, int]) -> np.ndarray:
     """A BGRA composite of a person over a real photo at ``size``."""
     import cv2
 
-    from jump.matte import synth
+    from jump.lab.matte import synth
 
     sample = next(synth.still_set(size, quick=True))
     return cv2.cvtColor(sample.frame, cv2.COLOR_BGR2BGRA)
@@ -92,22 +92,20 @@ def bench_model(
     """One row per input size for ``model_id`` (or a variant file with its engine fields)."""
     import cv2
 
-    from jump import models as registry
-    from jump import onnx as jonnx
+    from jump import catalogue, sessions
     from jump.matte.model import SegmentationModel
 
     # The engine's model object does pre/post-processing; its session is replaced by
     # one on the provider under test, run through FixedShapeRunner.
     model = SegmentationModel(model_id, threads=1, provider="cpu")
-    path = Path(variant_path) if variant_path else registry.find_model(model_id)
-    specs = jonnx.resolve_providers(provider, cuda_graph=cuda_graph)
-    session = jonnx.create_session(path, threads, specs)
-    runner = jonnx.FixedShapeRunner(session)
-    actual = jonnx.running_provider(session)
-    if jonnx.cuda_graph_enabled(session):
+    path = Path(variant_path) if variant_path else catalogue.find_model(model_id)
+    specs = sessions.resolve_providers(provider, cuda_graph=cuda_graph)
+    session = sessions.create_session(path, threads, specs)
+    runner = sessions.FixedShapeRunner(session)
+    actual = sessions.running_provider(session)
+    if sessions.cuda_graph_enabled(session):
         actual += "+graph"
-    model._input = runner.input_buffer  # pre-process straight into the bound buffer
-    model._rect_for = None
+    model.bind_input(runner.input_buffer)  # pre-process straight into the bound buffer
     name = path.stem
     rows = []
     for size_name in sizes:
@@ -140,7 +138,7 @@ def bench_model(
         feed = {runner.input_name: runner.input_buffer.copy()}
         plain_ms = (
             float("nan")  # a graph-captured session runs only through its bound buffers
-            if jonnx.cuda_graph_enabled(session)
+            if sessions.cuda_graph_enabled(session)
             else _median_ms(lambda feed=feed: session.run(None, feed), frames)
         )
         rows.append(

@@ -1,0 +1,1 @@
+"""Denoise tooling: file processing, mixtures, metrics, baselines, evaluation, benchmarks."""

@@ -1,0 +1,1 @@
+"""Matte tooling: file processing, synthetic composites, metrics, evaluation, benchmarks."""
