@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from jump.denoise.dfn3 import Dfn3, Dfn3Config, erb_widths, norm_alpha
-from jump.denoise.dfn3_stft import Dfn3Stream, VorbisStft
-from jump.denoise.mixtures import load
+from jump.lab.denoise.dfn3_stream import Dfn3Stream, VorbisStft
+from jump.lab.denoise.mixtures import load
 from tests.denoise_data import AUDIO, MODELS, mixture
 
 TARBALL = MODELS / "denoise" / "DeepFilterNet3_onnx.tar.gz"
@@ -35,7 +35,7 @@ def model_path(tmp_path_factory) -> Path:
         pytest.skip("neither the shipped DeepFilterNet3 model nor the official tarball found")
     import onnx
 
-    from jump.denoise.dfn3_graph import build_streaming_model, read_tarball
+    from jump.lab.denoise.dfn3_graph import build_streaming_model, read_tarball
 
     models, _ = read_tarball(TARBALL)
     path = tmp_path_factory.mktemp("dfn3") / "deepfilternet3-stream.onnx"
@@ -104,7 +104,7 @@ def test_one_hop_graph_equals_official_export(model_path: Path) -> None:
         pytest.skip("official tarball not in ../shared")
     import onnxruntime as ort
 
-    from jump.denoise.dfn3_graph import read_tarball
+    from jump.lab.denoise.dfn3_graph import read_tarball
 
     models, _ = read_tarball(TARBALL)
     sessions = {k: ort.InferenceSession(m.SerializeToString()) for k, m in models.items()}
@@ -214,7 +214,7 @@ def test_silence_gives_silence(model_path: Path) -> None:
 def test_config_from_tarball_matches_defaults() -> None:
     if not TARBALL.is_file():
         pytest.skip("official tarball not in ../shared")
-    from jump.denoise.dfn3_graph import read_tarball
+    from jump.lab.denoise.dfn3_graph import read_tarball
 
     _, ini = read_tarball(TARBALL)
     assert Dfn3Config.from_ini(ini) == Dfn3Config()

@@ -202,7 +202,7 @@ class Dfn3:
         provider: str | None = None,
         threads: int = 1,
     ) -> None:
-        from jump.onnx import create_session
+        from jump.sessions import create_session
 
         self.cfg = cfg or Dfn3Config()
         if self.cfg.conv_lookahead != self.cfg.df_lookahead:
@@ -216,6 +216,7 @@ class Dfn3:
         self.channels = int(channels)
         self.thresholds = thresholds or Thresholds()
         self.lsnr = 0.0
+        self.lsnr_hops = np.zeros(0, dtype=np.float32)
         self.set_atten_lim(atten_lim_db)
         self.configure(channels, linked)
 
@@ -267,8 +268,10 @@ class Dfn3:
         if channels != self.channels or bins > self.cfg.bins:
             raise ValueError(f"expected [{self.channels}, hops, <= {self.cfg.bins}] spectra")
         out = np.empty((channels, hops, bins), dtype=np.complex64)
+        self.lsnr_hops = np.empty(hops, dtype=np.float32)  # local SNR of each new frame
         for t in range(hops):
             out[:, t] = self._hop(spec[:, t])[:, :bins]
+            self.lsnr_hops[t] = self.lsnr
         return out
 
     def _hop(self, frame: np.ndarray) -> np.ndarray:

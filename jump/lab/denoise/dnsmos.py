@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from jump.denoise.metrics import METRIC_RATE, to_16k
+from jump.lab.denoise.metrics import METRIC_RATE, to_16k
 
 WINDOW_S = 9.01
 # Published fits, highest power first: raw model output -> MOS.
@@ -35,7 +35,7 @@ class DnsmosScorer:
     """Loads the P.835 model once; ``score(x, rate)`` for any clip."""
 
     def __init__(self, model_path: str | Path) -> None:
-        from jump.onnx import create_session
+        from jump.sessions import create_session
 
         self._session: Any = create_session(model_path, threads=1)
         self._input = self._session.get_inputs()[0].name

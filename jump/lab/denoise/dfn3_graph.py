@@ -18,7 +18,7 @@ in which frame the outputs are applied to). The edit:
   graph, so a hop is a single ``session.run``. The DF decoder's unused ``alpha`` output goes.
 
 The result is what Jump ships (``models/denoise/deepfilternet3-stream.onnx``), built with
-``python -m jump.denoise.dfn3_graph DeepFilterNet3_onnx.tar.gz OUT.onnx``; nothing is
+``python -m jump.lab.denoise.dfn3_graph DeepFilterNet3_onnx.tar.gz OUT.onnx``; nothing is
 edited at run time. Streaming it hop by hop equals the original graphs run on the whole
 sequence within float rounding (tests/test_dfn3.py).
 """
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m jump.denoise.dfn3_graph DeepFilterNet3_onnx.tar.gz OUT.onnx")
+        print("usage: python -m jump.lab.denoise.dfn3_graph DeepFilterNet3_onnx.tar.gz OUT.onnx")
         return 2
     models, _ = read_tarball(Path(args[0]))
     model = build_streaming_model(models["enc"], models["erb_dec"], models["df_dec"])
