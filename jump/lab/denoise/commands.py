@@ -73,6 +73,9 @@ def register(
     e.add_argument("--data", type=Path, default=None, help="shared/data/audio folder")
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    e.add_argument(
+        "--only", default="", help="';'-separated method names of the table (default: all)"
+    )
     e.set_defaults(func=cmd_eval)
 
     b = bench_sub.add_parser(
@@ -144,7 +147,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     def progress(name: str) -> None:
         print(f"  done: {name}", file=sys.stderr, flush=True)
 
-    text = evaluate(args.data, args.models, args.quick, args.out, progress)
+    only = tuple(m.strip() for m in args.only.split(";") if m.strip())
+    text = evaluate(args.data, args.models, args.quick, args.out, progress, only)
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")

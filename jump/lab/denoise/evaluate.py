@@ -105,9 +105,12 @@ def run_quality(
     models_dir: str | None,
     progress: Callable[[str], None] | None = None,
     dnsmos: DnsmosScorer | None = None,
+    only: tuple[str, ...] = (),
 ) -> list[MethodResult]:
     results = []
     for name, (fn, latency) in methods(models_dir).items():
+        if only and name != "noisy input" and name not in only:
+            continue
         res = MethodResult(name, latency)
         for mix in mixtures:
             t0 = time.process_time()
@@ -276,10 +279,11 @@ def evaluate(
     quick: bool,
     out_dir: Path | None,
     progress: Callable[[str], None] | None = None,
+    only: tuple[str, ...] = (),
 ) -> str:
     audio_dir = audio_dir or default_audio_dir()
     mixtures = build_all(audio_dir, quick=quick)
-    results = run_quality(mixtures, models_dir, progress, dnsmos_scorer())
+    results = run_quality(mixtures, models_dir, progress, dnsmos_scorer(), only)
     vad_noise = build_all(audio_dir, snrs=(5.0,), quick=True)[0]
     noise = vad_noise.noisy - vad_noise.clean
     vad = {
