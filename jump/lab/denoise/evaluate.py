@@ -109,7 +109,7 @@ def run_quality(
 ) -> list[MethodResult]:
     results = []
     for name, (fn, latency) in methods(models_dir).items():
-        if only and name != "noisy input" and name not in only:
+        if only and name not in only:
             continue
         res = MethodResult(name, latency)
         for mix in mixtures:
