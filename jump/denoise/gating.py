@@ -71,10 +71,14 @@ class HopGate:
         gain: np.ndarray,
         first_hop: int,
         probe: Probe | None = None,
+        speech: np.ndarray | None = None,
     ) -> np.ndarray:
         """Gated gains [rows, hops, bins] (float32, or complex64 for a complex gain).
 
-        ``first_hop`` is the stream index of the first hop the gains belong to.
+        ``first_hop`` is the stream index of the hop whose Silero decisions the first gain
+        may read: the engine passes the newest analysed hop, so behind a stage with
+        lookahead the gate already knows a word is coming. ``speech`` is a stage's own
+        per-hop evidence of speech (bool), which holds the gate open as the fast detector does.
         """
         complex_gain = np.iscomplexobj(gain)
         gains = np.empty(power.shape, dtype=np.complex64 if complex_gain else np.float32)
@@ -84,6 +88,8 @@ class HopGate:
             column = gain[:, t]
             g = np.abs(column).astype(np.float64) if complex_gain else column.astype(np.float64)
             confirmed, fast = self._speech(p, noise[:, t], g, first_hop + t)
+            if speech is not None and speech[t]:
+                fast = True
             gate = self._gate.step(confirmed, fast)
             if trace is not None:
                 trace.append((self._vad_p, fast, gate))

@@ -27,8 +27,12 @@ class DenoiseSettings:
     release_ms:    time constant of the gate closing (it opens at once, within one hop).
     linked:        one gain for all channels (one inference, keeps the stereo image) or one
                    per channel.
-    neural_model:  manifest id of the mask model ("nsnet2-48k-int8", or "nsnet2-48k" in float).
+    neural_model:  a manifest id: "nsnet2-48k-int8" (20 ms latency), "deepfilternet3" (best
+                   quality, 40 ms), "nsnet2-48k" (NSNet2 in float); or "auto" (the OBS
+                   filter's default): DeepFilterNet3 if this machine runs it with margin,
+                   measured at start, else NSNet2 (jump/denoise/model_choice.py).
     vad_model:     manifest id of the VAD model; "" uses only the per-hop SNR detector.
+    provider:      ONNX Runtime provider of the model stage ("cpu" default; "cuda", "dml"...).
 
     There is no "retroactive grace": the 20 ms latency budget is spent on the STFT window,
     whose newest half already lets each frame's gain see 10 ms past the samples it completes.
@@ -44,6 +48,7 @@ class DenoiseSettings:
     linked: bool = True
     neural_model: str = DEFAULT_DENOISE_MODEL
     vad_model: str = DEFAULT_VAD_MODEL
+    provider: str = "cpu"
 
     def sanitised(self) -> DenoiseSettings:
         """A copy with every field forced into its valid range (the OBS layer passes raw UI values)."""
@@ -70,4 +75,5 @@ class DenoiseSettings:
             linked=bool(self.linked),
             neural_model=str(self.neural_model or base.neural_model),
             vad_model=str(self.vad_model or ""),
+            provider=str(self.provider or "cpu"),
         )
