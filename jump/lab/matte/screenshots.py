@@ -4,7 +4,9 @@ headless OBS of the e2e harness, for README/docs/matte.md.
 Opens the Filters dialog over obs-websocket (`OpenInputFiltersDialog`) and grabs the Xvfb
 screen with `xwd` + ImageMagick's `convert`, cropped to the dialog (`xwininfo`). Under
 Xvfb Qt maps the dialog but paints only its GL preview until the window is resized:
-`xdotool windowsize` makes it paint its widgets. Needs obs-studio, Xvfb, x11-apps,
+`xdotool windowsize` makes it paint its widgets. (`jump.lab.screenshots.grab` is not
+reused: it reads the window's geometry before the resize lands and judges "painted" by
+dark pixels, which the dark theme's dialog is full of.) Needs obs-studio, Xvfb, x11-apps,
 x11-utils, xdotool and ImageMagick.
 """
 
@@ -61,7 +63,7 @@ def run(out_dir: Path) -> list[Path]:
     matte = jump_filter("jump_matte", "Jump Matte", {"view": "overlay"})
     collection = scene_collection([image_source("Cam", png, [matte])], [REPO / "jump_obs.py"])
     with ObsProcess(folder / "home", collection, canvas=CANVAS) as obs:
-        display = obs.xvfb.args[1]
+        display = obs.display
         time.sleep(4.0)  # the first masks
         obs.request("OpenInputFiltersDialog", {"inputName": "Cam"})
         shots = [shoot(display, out_dir / "matte-properties-tuning.png")]
