@@ -27,6 +27,7 @@ S_THREADS = "threads"
 S_MODELS_DIR = "models_dir"
 S_DELAY_VIDEO = "delay_video"
 S_DECONTAMINATE = "decontaminate"
+S_AUTO_FRAME = "auto_frame"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
@@ -48,6 +49,7 @@ def engine_settings(settings: Settings) -> Any:
         provider=settings.get_str(S_PROVIDER) or "auto",
         threads=settings.get_int(S_THREADS),
         decontaminate=settings.get_bool(S_DECONTAMINATE),
+        auto_frame=settings.get_bool(S_AUTO_FRAME),
     )
 
 
@@ -84,6 +86,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_MODELS_DIR, "")
     settings.set_default(S_DELAY_VIDEO, False)
     settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
+    settings.set_default(S_AUTO_FRAME, bool(d.auto_frame))
 
 
 def show_background_settings(props: Properties, settings: Settings) -> None:
@@ -142,6 +145,12 @@ def properties(instance: Any) -> Properties:
         description="Removes flicker where the picture is still; follows motion.",
     )
     advanced.add_bool(S_MOTION_GATING, "Skip inference on still frames")
+    advanced.add_bool(
+        S_AUTO_FRAME,
+        "Auto-framing (light models)",
+        "Zooms the model in on the person it found last frame: better edges on a small or "
+        "distant person once found. Not used with RVM.",
+    )
     advanced.add_bool(
         S_DELAY_VIDEO,
         "Delay video to match mask",

@@ -41,6 +41,8 @@ class MatteSettings:
     # soft-edge colour without the old background (blur fusion, jump.matte.decontaminate)
     decontaminate: bool = True
     decontaminate_radius_px: float = 8.0  # blur-fusion radius, pixels of a 720p picture
+    # crop the light models' input to the subject (jump.matte.framing; not RVM)
+    auto_frame: bool = False  # off: measured, docs/benchmarks.md (acquisition fails far away)
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
