@@ -83,6 +83,11 @@ def register(
         help="raw RVM vs Jump-RVM vs Jump-MediaPipe: alpha, edge colour, flicker (RVM table)",
     )
     e.add_argument(
+        "--framing",
+        action="store_true",
+        help="auto-framing on/off on small and far placements (MediaPipe unless --model)",
+    )
+    e.add_argument(
         "--preprocessing",
         action="store_true",
         help="also show raw IoU with each pre-processing choice changed (colour, resize, norm)",
@@ -347,6 +352,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from jump.lab.matte import evaluate_matting
 
         evaluate_matting.run(args.models, args.threads, args.quick, args.model)
+        return 0
+    if args.framing:
+        from jump.lab.matte import framing_eval
+
+        framing_eval.run(args.models, args.threads, (args.model or ["mediapipe"])[0])
         return 0
     model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))
