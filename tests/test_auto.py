@@ -86,3 +86,37 @@ def test_very_slow_masks_still_step_down() -> None:
     # 1.2 s per mask (a starved CPU): fewer masks than the window wants, still decides
     changes = feed(p, 0.0, 12.0, lambda r, i: 1200.0 if r.model == "rvm" else 8.0, rate=1 / 1.2)
     assert [c[1].label for c in changes] == ["mediapipe"]
+
+
+def test_worker_applies_autos_choice_like_a_settings_change(caplog) -> None:
+    import logging
+    import time
+
+    from jump.matte.settings import MatteSettings
+    from jump.matte.worker import MatteWorker
+    from tests import matte_data as md
+
+    frame = md.bgra(md.composite("person-2", "car-2")[0])
+    caplog.set_level(logging.INFO, logger="jump.matte")
+    with MatteWorker(MatteSettings(model="auto", threads=1), md.MODELS) as worker:
+        assert worker.running == "rvm 448 px (auto)"  # the best first
+        assert worker.input_size == (448, 252)
+        worker.set_fps(1000.0)  # a 0.7 ms budget: nothing fits, Auto must fall to the floor
+        deadline = time.monotonic() + 120.0
+        i = 0
+        while worker.running != "mediapipe (auto)" and time.monotonic() < deadline:
+            i += 1
+            w, h = worker.work_size(1280, 720)
+            worker.submit(cv2_resize(frame, w, h), i)
+            time.sleep(0.05)
+        assert worker.running == "mediapipe (auto)"
+        assert worker.input_size == (256, 144)
+        assert worker.error is None
+    lines = [r.getMessage() for r in caplog.records if "Auto: rvm 448 px →" in r.getMessage()]
+    assert lines and "mediapipe" in lines[0] and "at 1000 fps" in lines[0], lines
+
+
+def cv2_resize(frame: np.ndarray, w: int, h: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)

@@ -127,6 +127,7 @@ class MatteEngine:
         self._framer = AutoFramer()
         self.last_inference_ms = 0.0
         self.last_foreground: np.ndarray | None = None
+        self._set_inner()
 
     # -- geometry -----------------------------------------------------------------------
 
@@ -167,6 +168,13 @@ class MatteEngine:
         self._smoother.motion_level = settings.motion_px
         self._gate.threshold_db = settings.gate_db
         self._gate.max_skip = settings.gate_max_skip
+        self._set_inner()
+
+    def _set_inner(self) -> None:
+        """RVM's inner-pass size from the settings (its recurrent state follows the size)."""
+        if hasattr(self.model, "inner_long"):
+            inner = self.settings.rvm_inner or max(self.model.spec.input_size)
+            self.model.inner_long = inner
 
     def _low_light(self, pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
         """The model's input brightened when the room is dark (never the viewer's picture)."""
