@@ -46,7 +46,7 @@ def test_crop_grows_at_once_shrinks_slowly_and_releases() -> None:
 def test_locked_crop_raises_iou_on_a_small_subject() -> None:
     frame, truth = md.composite(*SMALL)
     frame = md.bgra(frame)
-    settings = MatteSettings(threads=1, temporal=0.0)
+    settings = MatteSettings(threads=1, temporal=0.0, auto_frame=False)
     plain = MatteEngine(settings, md.MODELS).process(frame)
     framed = MatteEngine(settings.with_(auto_frame=True), md.MODELS)
     # as after acquisition: the crop around where the subject is

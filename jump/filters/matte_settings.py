@@ -160,8 +160,8 @@ def properties(instance: Any) -> Properties:
     advanced.add_bool(
         S_AUTO_FRAME,
         "Auto-framing (light models)",
-        "Zooms the model in on the person it found last frame: better edges on a small or "
-        "distant person once found. Not used with RVM.",
+        "Zooms the model in on the person it found last frame: a small or distant person "
+        "fills the model's view. Not used with RVM.",
     )
     advanced.add_bool(
         S_DELAY_VIDEO,

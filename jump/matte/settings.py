@@ -42,7 +42,7 @@ class MatteSettings:
     decontaminate: bool = True
     decontaminate_radius_px: float = 8.0  # blur-fusion radius, pixels of a 720p picture
     # crop the light models' input to the subject (jump.matte.framing; not RVM)
-    auto_frame: bool = False  # off: measured, docs/benchmarks.md (acquisition fails far away)
+    auto_frame: bool = True  # on: measured better, docs/benchmarks.md
     rvm_inner: int = 0  # RVM inner-pass long side in px; 0 = the manifest's (Auto lowers it)
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"

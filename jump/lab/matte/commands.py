@@ -59,9 +59,9 @@ def register(
     p.add_argument("--feather", type=float, default=None, help="outward feather, px at 720p")
     p.add_argument("--no-refine", action="store_true", help="skip guided-filter edge refinement")
     p.add_argument(
-        "--auto-frame",
+        "--no-auto-frame",
         action="store_true",
-        help="crop the light models' input to the subject (not RVM; see docs/matte.md)",
+        help="light models: do not crop their input to the subject (see docs/matte.md)",
     )
     p.set_defaults(func=cmd_matte)
 
@@ -134,8 +134,8 @@ def _settings(args: argparse.Namespace):
         changes["feather_px"] = args.feather
     if args.no_refine:
         changes["refine"] = False
-    if args.auto_frame:
-        changes["auto_frame"] = True
+    if args.no_auto_frame:
+        changes["auto_frame"] = False
     return MatteSettings(**changes)
 
 

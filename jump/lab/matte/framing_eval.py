@@ -63,7 +63,7 @@ def _score(engine: MatteEngine, sample: Placed, seed_truth: bool) -> tuple[float
 
 def run(models_dir: str | None, threads: int, model: str = "mediapipe") -> None:
     samples = small_set()
-    base = MatteSettings(model=model, threads=threads)
+    base = MatteSettings(model=model, threads=threads, auto_frame=False)
     rows = {
         "off": (MatteEngine(base, models_dir), False),
         "auto-framing": (MatteEngine(base.with_(auto_frame=True), models_dir), False),
