@@ -120,3 +120,12 @@ def cv2_resize(frame: np.ndarray, w: int, h: int) -> np.ndarray:
     import cv2
 
     return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def test_filter_offers_auto_first_then_the_named_choices() -> None:
+    from jump.filters.matte_settings import model_choices
+
+    ids = [mid for _, mid in model_choices(["mediapipe", "selfie-landscape", "rvm", "sinet"])]
+    assert ids == ["auto", "rvm", "mediapipe", "selfie-landscape", "sinet"]
+    # without RVM's file the "Best quality" entry is not offered
+    assert "rvm" not in [mid for _, mid in model_choices(["mediapipe"])]
