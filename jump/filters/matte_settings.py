@@ -36,6 +36,7 @@ S_KEEP_ZONES = "keep_zones"
 B_CAPTURE_PLATE = "capture_plate"  # a button, not a setting
 PLATE_SECONDS = 3.0  # how long "Capture empty room" records
 S_DECONTAMINATE = "decontaminate"
+S_AUTO_FRAME = "auto_frame"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
@@ -64,6 +65,7 @@ def engine_settings(settings: Settings) -> Any:
         plate_tolerance=settings.get_float(S_PLATE_TOLERANCE),
         keep_zones=settings.get_str(S_KEEP_ZONES),
         decontaminate=settings.get_bool(S_DECONTAMINATE),
+        auto_frame=settings.get_bool(S_AUTO_FRAME),
     )
 
 
@@ -90,7 +92,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THRESHOLD, float(d.threshold))
     settings.set_default(S_SOFT_EDGE, float(d.soft_edge))
     settings.set_default(S_FEATHER, float(d.feather_px))
-    settings.set_default(S_MODEL, d.model)
+    settings.set_default(S_MODEL, "auto")  # the filter follows the machine (jump.matte.auto)
     settings.set_default(S_REFINE, bool(d.refine))
     settings.set_default(S_TEMPORAL, float(d.temporal))
     settings.set_default(S_MOTION_GATING, bool(d.motion_gating))
@@ -106,6 +108,19 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_PLATE_TOLERANCE, float(d.plate_tolerance))
     settings.set_default(S_KEEP_ZONES, "")
     settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
+    settings.set_default(S_AUTO_FRAME, bool(d.auto_frame))
+
+
+def model_choices(model_ids: Any) -> list[tuple[str, str]]:
+    """Auto first, then the named choices, then every other model by its id."""
+    named = [
+        ("Auto (best the machine keeps up with)", "auto"),
+        ("Best quality (RVM)", "rvm"),
+        ("Fast (MediaPipe)", "mediapipe"),
+    ]
+    ids = list(model_ids)
+    out = [(label, mid) for label, mid in named if mid == "auto" or mid in ids]
+    return out + [(mid, mid) for mid in ids if mid not in ("rvm", "mediapipe")]
 
 
 def show_background_settings(props: Properties, settings: Settings) -> None:
@@ -237,7 +252,7 @@ def properties(instance: Any) -> Properties:
     p.add_group("tuning", "Tuning", tuning_properties())
     p.add_group("room", "Room: clean plate and keep zones", room_properties(instance))
     advanced = Properties()
-    advanced.add_list(S_MODEL, "Model", [(mid, mid) for mid in matte_specs()])
+    advanced.add_list(S_MODEL, "Model", model_choices(matte_specs()))
     advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")
     advanced.add_bool(
         S_DECONTAMINATE,
@@ -253,6 +268,12 @@ def properties(instance: Any) -> Properties:
         description="Removes flicker where the picture is still; follows motion.",
     )
     advanced.add_bool(S_MOTION_GATING, "Skip inference on still frames")
+    advanced.add_bool(
+        S_AUTO_FRAME,
+        "Auto-framing (light models)",
+        "Zooms the model in on the person it found last frame: a small or distant person "
+        "fills the model's view. Not used with RVM.",
+    )
     advanced.add_bool(
         S_DELAY_VIDEO,
         "Delay video to match mask",
@@ -281,7 +302,7 @@ def properties(instance: Any) -> Properties:
         s = instance.stats()
         advanced.add_info(
             "stats",
-            f"{s['masks']} masks, inference {s['inference_ms']:.1f} ms, "
+            f"{s['running']}: {s['masks']} masks, inference {s['inference_ms']:.1f} ms, "
             f"mask lag {s['mask_lag_frames']} frames, render {s['render_ms']:.2f} ms",
         )
     p.add_group("advanced", "Advanced", advanced)
