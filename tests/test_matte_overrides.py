@@ -281,7 +281,9 @@ def test_filter_defaults_give_todays_engine_settings() -> None:
 
     settings = DefaultsOnly()
     ms.defaults(settings)
-    assert ms.engine_settings(settings) == MatteSettings()
+    # (the filter's model default is its own, "auto" since issue 11; the rest is the engine's)
+    expected = MatteSettings(model=settings.values[ms.S_MODEL])
+    assert ms.engine_settings(settings) == expected
     assert settings.values[ms.S_VIEW] == "result" and ms.VIEWS["result"] is None
     settings.values.update({ms.S_GROW: -6.0, ms.S_MIN_BLOB: 1.5, ms.S_USE_PLATE: True})
     mapped = ms.engine_settings(settings)
