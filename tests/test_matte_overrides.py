@@ -126,13 +126,13 @@ def test_clean_plate_does_not_hurt_where_the_model_is_right(matter: MatteEngine)
     matter.overrides.set_plate(None)
 
 
-def test_plate_of_another_resolution_is_ignored_with_one_log_line(matter, caplog) -> None:
+def test_plate_of_another_aspect_is_ignored_with_one_log_line(matter, caplog) -> None:
     frame, _ = md.composite("person-2", "car-2")
     matter.update(MatteSettings())
     matter.reset()
     expected = matter.process(frame, "bgr")
     matter.update(MatteSettings(use_plate=True))
-    matter.overrides.set_plate(CleanPlate.from_image(frame, (320, 180)))  # not 512×288
+    matter.overrides.set_plate(CleanPlate.from_image(frame, (320, 240)))  # 4:3, not 16:9
     with caplog.at_level(logging.WARNING, "jump.matte"):
         for _ in range(3):
             matter.reset()
@@ -159,6 +159,16 @@ def test_worker_captures_the_room_and_keeps_it_across_a_model_reload() -> None:
         worker.submit(frame, 99)
         time.sleep(0.5)
         assert worker.overrides.plate is plate
+
+
+def test_plate_follows_a_work_size_change_of_the_same_aspect() -> None:
+    frame, _ = md.composite("person-2", "car-2", size=(512, 288))
+    plate = CleanPlate.from_image(frame, (512, 288))
+    half = plate.resized((256, 144))
+    assert half is not None and half.size == (256, 144)
+    small = cv2.resize(frame, (256, 144), interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert np.abs(half.colour - small).mean() < 0.5
+    assert plate.resized((320, 240)) is None
 
 
 # -- keep zones ----------------------------------------------------------------------------

@@ -100,7 +100,14 @@ def test_clean_plate_button_and_keep_zones(obs_factory, tmp_path):
 
     obs = obs_factory(
         scene_collection(
-            [image_source("Cam", room_png, [jump_filter("jump_matte", "Jump Matte")])],
+            # the portrait is MediaPipe's mistake; Auto may pick RVM, which errs less
+            [
+                image_source(
+                    "Cam",
+                    room_png,
+                    [jump_filter("jump_matte", "Jump Matte", {"model": "mediapipe"})],
+                )
+            ],
             [JUMP, HOOKS],
         ),
         env=hooks_env(tmp_path, "press"),

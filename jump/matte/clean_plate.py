@@ -54,6 +54,19 @@ class CleanPlate:
         h, w = self.noise.shape
         return w, h
 
+    def resized(self, size: tuple[int, int]) -> CleanPlate | None:
+        """The same room at another work size (the Auto model choice changes it), or None
+        when the aspect differs (another source or crop: not the same picture)."""
+        w, h = size
+        pw, ph = self.size
+        if abs(w / h - pw / ph) > 0.01 * (pw / ph):
+            return None
+        colour = cv2.resize(self.colour, (w, h), interpolation=cv2.INTER_AREA)
+        # averaging k² pixels of independent noise lowers σ by k; the floor still holds
+        k = max(1.0, (pw / w + ph / h) / 2.0)
+        noise = cv2.resize(self.noise, (w, h), interpolation=cv2.INTER_LINEAR) / k
+        return CleanPlate(colour, np.maximum(noise, NOISE_FLOOR), self.frames)
+
     @classmethod
     def from_frames(cls, frames: list[np.ndarray]) -> CleanPlate:
         """Median and robust noise of a stack of same-size pictures (HxWx3/4 uint8)."""

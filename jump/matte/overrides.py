@@ -29,6 +29,7 @@ class Overrides:
         self.recorder: PlateRecorder | None = None
         self._zones: KeepZones | None = None
         self._plate_warned: tuple[int, int] | None = None
+        self._scaled_plate: CleanPlate | None = None
 
     def capture(self, frames: int = 45, seconds: float = 3.0) -> None:
         """Record the next frames (up to ``frames`` or ``seconds``) as the empty room."""
@@ -41,6 +42,7 @@ class Overrides:
     def set_plate(self, plate: CleanPlate | None) -> None:
         self.plate = plate
         self._plate_warned = None
+        self._scaled_plate = None
 
     def record(self, work: np.ndarray) -> None:
         """Feed a work-size frame to a capture in progress."""
@@ -56,6 +58,25 @@ class Overrides:
                 w, h, plate.frames, float(np.median(plate.noise)),
             )  # fmt: skip
 
+    def _plate_at(self, size: tuple[int, int]) -> CleanPlate | None:
+        """The plate at this work size: as captured, rescaled (a model change moved the
+        work size), or None with one warning (another aspect: not the same picture)."""
+        plate = self.plate
+        if plate is None or plate.size == size:
+            return plate
+        if self._scaled_plate is not None and self._scaled_plate.size == size:
+            return self._scaled_plate
+        self._scaled_plate = plate.resized(size)
+        if self._scaled_plate is None and self._plate_warned != size:
+            self._plate_warned = size
+            pw, ph = plate.size
+            log.warning(
+                "Jump Matte: the clean plate is %d×%d but the picture is %d×%d (another "
+                "aspect): plate ignored; capture the empty room again",
+                pw, ph, *size,
+            )  # fmt: skip
+        return self._scaled_plate
+
     def zones(self, path: str) -> KeepZones | None:
         if not path:
             self._zones = None
@@ -68,16 +89,9 @@ class Overrides:
         self.record(work)
         h, w = alpha.shape
         if s.use_plate and self.plate is not None:
-            if self.plate.size == (w, h):
-                alpha = apply_plate(alpha, work, self.plate, s.plate_tolerance)
-            elif self._plate_warned != (w, h):
-                self._plate_warned = (w, h)
-                pw, ph = self.plate.size
-                log.warning(
-                    "Jump Matte: the clean plate is %d×%d but the picture is %d×%d: plate "
-                    "ignored; capture the empty room again",
-                    pw, ph, w, h,
-                )  # fmt: skip
+            plate = self._plate_at((w, h))
+            if plate is not None:
+                alpha = apply_plate(alpha, work, plate, s.plate_tolerance)
         if s.grow_px:
             alpha = refine.grow_shrink(alpha, s.grow_px * h / GROW_REFERENCE_HEIGHT)
         zones = self.zones(s.keep_zones)
