@@ -124,7 +124,7 @@ def table(
         pairs = [(m.clean, y) for m, y in zip(mixtures, outs, strict=True)]
         r = pooled(pairs, RATE)
         median = float(np.median([pooled([p], RATE).onset_db for p in pairs]))
-        sdr = float(np.mean([si_sdr(m.clean, y) for m, y in pairs]))
+        sdr = float(np.mean([si_sdr(c, y) for c, y in pairs]))
         lines.append(
             f"| {ms:.0f} ms | {r.onset_db:.2f} dB | {median:.2f} dB "
             f"| {r.offset_db:.2f} dB | {r.body_db:.2f} dB | {sdr:.2f} dB |"
