@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from jump.lab import demo, doctor, model_commands, obs_bench
+from jump.lab import demo, doctor, model_commands, obs_bench, stream_bench, stream_soak
 from jump.lab.denoise import commands as denoise_commands
 from jump.lab.matte import commands as matte_commands
 
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     denoise_commands.register(sub, eval_sub, bench_sub)
     matte_commands.register(sub, eval_sub, bench_sub)
     obs_bench.register(bench_sub)
+    stream_bench.register(bench_sub)
+    stream_soak.register(bench_sub)
     return parser
 
 

@@ -134,6 +134,7 @@ class ObsProcess:
         self.client: Any = None
         self.record_dir = home / "recordings"
         self.exit_report = ""
+        self.display = ""  # the Xvfb display OBS runs on, e.g. ":90" (for screen grabs)
 
     # --- config --------------------------------------------------------------------
     def write_config(self, write_collection: bool = True) -> None:
@@ -199,6 +200,7 @@ class ObsProcess:
 
         self.write_config(write_collection)
         display = _free_display()
+        self.display = f":{display}"
         self.xvfb = subprocess.Popen(
             [XVFB_BIN, f":{display}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,

@@ -58,6 +58,8 @@ class MatteFilter(JumpFilter):
         self.blur_b: G.TexRender | None = None
         self.ring = G.StageRing(2)
         self.mask = G.DynamicTexture(L.GS_R8, 1)
+        self.edge_colour = G.DynamicTexture(L.GS_BGRA, 4)  # decontamination, work size
+        self.edge_colour_live = False
         self.picture = G.FileTexture()
         self.history = G.FrameHistory(DELAY_FRAMES)
         self.delay_video = False
@@ -128,6 +130,10 @@ class MatteFilter(JumpFilter):
         if mask_id != self.mask_id:
             self.mask.upload(alpha)
             self.mask_id = mask_id
+            colour = worker.latest_edge_colour()
+            self.edge_colour_live = colour is not None and colour[0].shape[:2] == alpha.shape
+            if self.edge_colour_live:
+                self.edge_colour.upload(colour[0])
 
         effect = self.effect
         if self.technique == "Blur":
@@ -154,6 +160,9 @@ class MatteFilter(JumpFilter):
     def _set_effect_inputs(self) -> None:
         effect = self.effect
         effect.set_texture("mask", self.mask.ptr)
+        live = self.edge_colour_live and bool(self.edge_colour.ptr)
+        effect.set_texture("edge_colour", self.edge_colour.ptr if live else self.mask.ptr)
+        effect.set_float("decontaminate", 1.0 if live else 0.0)
         if self.technique == "Blur":
             effect.set_texture("background", self.blur_b.texture())
         elif self.technique == "Image":
@@ -242,6 +251,7 @@ class MatteFilter(JumpFilter):
             self.ring.destroy()
             self.history.destroy()
             self.mask.destroy()
+            self.edge_colour.destroy()
             self.picture.destroy()
 
 

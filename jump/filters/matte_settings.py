@@ -26,6 +26,7 @@ S_PROVIDER = "provider"
 S_THREADS = "threads"
 S_MODELS_DIR = "models_dir"
 S_DELAY_VIDEO = "delay_video"
+S_DECONTAMINATE = "decontaminate"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
@@ -46,6 +47,7 @@ def engine_settings(settings: Settings) -> Any:
         low_light=settings.get_str(S_LOW_LIGHT) or "off",
         provider=settings.get_str(S_PROVIDER) or "auto",
         threads=settings.get_int(S_THREADS),
+        decontaminate=settings.get_bool(S_DECONTAMINATE),
     )
 
 
@@ -81,6 +83,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THREADS, int(d.threads))
     settings.set_default(S_MODELS_DIR, "")
     settings.set_default(S_DELAY_VIDEO, False)
+    settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
 
 
 def show_background_settings(props: Properties, settings: Settings) -> None:
@@ -125,6 +128,11 @@ def properties(instance: Any) -> Properties:
     advanced = Properties()
     advanced.add_list(S_MODEL, "Model", [(mid, mid) for mid in matte_specs()])
     advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")
+    advanced.add_bool(
+        S_DECONTAMINATE,
+        "Clean edge colours",
+        "Removes the room's colour from hair and soft edges over the new background.",
+    )
     advanced.add_float(
         S_TEMPORAL,
         "Temporal smoothing",

@@ -74,13 +74,28 @@ def to_fp16(src: Path, dst: Path) -> Path:
 
     # Its INFO log dumps whole nodes shared by fp16 and fp32 ops (Resize's roi): noise.
     logging.getLogger("onnxruntime.transformers.float16").setLevel(logging.WARNING)
-    model = clean_model(onnx.load(os.fspath(src)))
+    model = own_dim_params(clean_model(onnx.load(os.fspath(src))))
     half = convert_float_to_float16(
         model, keep_io_types=True, op_block_list=[*DEFAULT_OP_BLOCK_LIST, *FP16_KEEP_FP32]
     )
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(half, os.fspath(dst))
     return dst
+
+
+def own_dim_params(model: Any) -> Any:
+    """Every graph input/output gets its own symbolic dimension names.
+
+    RVM declares its four recurrent states all as ``[batch, channels, height, width]``;
+    once the fp16 converter puts a Cast behind each input, ORT takes the shared names
+    for equal shapes and reuses one buffer for states of different sizes (a run fails
+    with "Shape mismatch attempting to re-use buffer"). Distinct names cost nothing.
+    """
+    for value in [*model.graph.input, *model.graph.output]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param and dim.dim_param != "batch_size":
+                dim.dim_param = f"{value.name}_{dim.dim_param}"
+    return model
 
 
 def model_inputs(model_id: str, frames: Sequence[np.ndarray]) -> Iterator[np.ndarray]:

@@ -6,6 +6,11 @@ Pipeline (docs/matte.md has the why and the measurements):
           ─► ONNX ─► person probability (model res) ─► blob/hole clean-up
           ─► soft threshold ─► fast guided filter against the work-resolution picture
           ─► outward feather ─► motion-adaptive temporal smoothing ─► bilinear to frame
+          (and at work size: the soft-edge colour correction, jump.matte.decontaminate)
+
+A matting model (``output_kind: "alpha"``, Robust Video Matting) sees the whole work
+picture and returns alpha at that size: the segmentation clean-up (threshold, blobs,
+guided filter) is skipped, feathering and smoothing apply.
 
 The OBS filter hands in a frame already at work size (downscaled on the GPU), so the
 last step is a no-op there; the CLI hands in full frames.
@@ -21,7 +26,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jump.matte import refine
+from jump.matte import decontaminate, refine
+from jump.matte import rvm as _rvm  # noqa: F401  (registers the "rvm" model type)
 from jump.matte.lowlight import LowLightEnhancer
 from jump.matte.model import MatteModelError, load_matte_model
 from jump.matte.settings import MatteSettings
@@ -65,6 +71,9 @@ class MatteResult:
     raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
     inferred: bool  # False when motion gating reused the previous mask
     foreground: np.ndarray | None = None  # the model's colour estimate (model res), if any
+    # F̂ − I at work size in the frame's channel order (float32, −1…1): the soft-edge
+    # colour correction, None when decontamination is off. See jump.matte.decontaminate.
+    delta: np.ndarray | None = None
 
 
 def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
@@ -228,13 +237,23 @@ class MatteEngine:
             alpha = self._refine(prob, work, pixels, code, fmt, ch)
         with self._stage("smoothing"):
             alpha = self._smoother(alpha, grey)
+        with self._stage("decontaminate"):
+            delta = self._edge_delta(work, alpha)
         alpha8 = to_u8(alpha)
         if (ww, wh) != (w, h):
             alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
         raw8 = (
             to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
         )
-        return MatteResult(alpha8, raw8, inferred, self.last_foreground)
+        return MatteResult(alpha8, raw8, inferred, self.last_foreground, delta)
+
+    def _edge_delta(self, work: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+        """Decontamination's colour correction at work size, or None when it is off."""
+        s = self.settings
+        if not s.decontaminate:
+            return None
+        radius = s.decontaminate_radius_px * work.shape[0] / REFERENCE_HEIGHT
+        return decontaminate.edge_delta(work, alpha, radius)
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return self.probe.stage(name) if self.probe is not None else nullcontext()
@@ -251,6 +270,15 @@ class MatteEngine:
         """Model probability -> clean, soft, edge-refined, feathered alpha at work size."""
         s = self.settings
         wh, ww = work.shape[:2]
+        if self.model.spec.output_kind == "alpha":
+            # already a matte at work size, edges refined by the network's own guided
+            # filter; threshold and guided filter would harden its hair (docs/matte.md)
+            alpha = prob
+            if alpha.shape != (wh, ww):
+                alpha = cv2.resize(alpha, (ww, wh), interpolation=cv2.INTER_LINEAR)
+            if s.feather_px >= 0.5:
+                alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
+            return alpha
         clean = refine.clean_blobs(prob, s.threshold, s.min_blob, s.fill_holes)
         mask = refine.soft_threshold(clean, s.threshold, s.soft_edge)
         if s.refine:

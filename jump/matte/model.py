@@ -90,8 +90,8 @@ class ModelSpec:
             problems.append("colour must be RGB or BGR")
         if spec.resize not in ("stretch", "letterbox"):
             problems.append("resize must be stretch or letterbox")
-        if spec.output_kind not in ("probability", "logits"):
-            problems.append("output_kind must be probability or logits")
+        if spec.output_kind not in ("probability", "logits", "alpha"):
+            problems.append("output_kind must be probability, logits or alpha")
         if min(spec.input_size) < 8 or len(spec.mean) != 3 or len(spec.std) != 3:
             problems.append("input_size, mean and std look wrong")
         if any(v == 0 for v in spec.std):
@@ -196,7 +196,11 @@ def load_matte_model(
     threads: int = 2,
     provider: str = "auto",
 ) -> SegmentationModel:
-    """The model object for ``model_id``, of the class its manifest entry's engine names."""
+    """The model object for ``model_id``, of the class its manifest entry's engine names.
+
+    When the model's file is missing, the first present model of its entry's
+    ``fallback`` list runs instead (``fallback_model``)."""
+    model_id = fallback_model(model_id, models_dir)
     try:
         engine = str(catalogue.get_entry(model_id).spec.get("engine", "segmentation"))
     except catalogue.ModelError as exc:
@@ -204,6 +208,33 @@ def load_matte_model(
     if engine not in _MODEL_TYPES:
         raise MatteModelError(f"model {model_id!r}: no matte model type {engine!r}")
     return _MODEL_TYPES.get(engine)(model_id, models_dir, threads, provider)
+
+
+def fallback_model(model_id: str, models_dir: str | os.PathLike[str] | None) -> str:
+    """``model_id`` if its file is present, else the first present model of its entry's
+    ``fallback`` list, with one log line; the id itself when none is present.
+
+    A streamer who picked RVM without fetching it still gets a matte rather than a
+    passed-through camera. Only heavy models list fallbacks: a missing light model never
+    silently turns into a heavy one.
+    """
+    manifest = catalogue.load_manifest()
+    entry = manifest.get(model_id)
+    if entry is None or catalogue.locate(entry, models_dir) is not None:
+        return model_id  # unknown ids fail later with the catalogue's own message
+    for candidate in entry.spec.get("fallback", ()):
+        other = manifest.get(candidate)
+        if other is not None and catalogue.locate(other, models_dir) is not None:
+            log.warning(
+                "Jump Matte: model %r (%s) not found; using %r instead "
+                "(run `python -m jump models fetch %s`)",
+                model_id,
+                entry.file,
+                candidate,
+                model_id,
+            )
+            return candidate
+    return model_id  # nothing to fall back to: the load fails with the missing-file message
 
 
 @model_type("segmentation")

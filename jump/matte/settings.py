@@ -38,6 +38,9 @@ class MatteSettings:
     # gap is enclosed flips with one pixel (flicker), and gaps (hand on hip) are often real.
     fill_holes: float = 0.0
     feather_px: float = 0.0  # soft edge grown *outward* from the body, source pixels
+    # soft-edge colour without the old background (blur fusion, jump.matte.decontaminate)
+    decontaminate: bool = True
+    decontaminate_radius_px: float = 8.0  # blur-fusion radius, pixels of a 720p picture
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
+
+# Frames submitted further apart than this belong to another moment (source hidden, stream
+# paused): temporal and recurrent state start over. Measured between submits, not between
+# processed frames, so a worker slower than the source never counts as a pause.
+MAX_GAP_S = 1.0
 
 
 @dataclass
@@ -28,6 +34,7 @@ class WorkerStats:
 
     masks: int = 0
     dropped: int = 0  # frames replaced in the slot before the worker took them
+    resets: int = 0  # temporal/recurrent state forgotten (request, pause)
     mean_inference_ms: float = 0.0
     mean_end_to_end_ms: float = 0.0
 
@@ -63,7 +70,9 @@ class MatteWorker:
         self._reset_pending = False
         self._cond = threading.Condition()
         self._slot: tuple[np.ndarray, int, float] | None = None
-        self._result: tuple[np.ndarray, int] | None = None
+        self._last_submit: float | None = None
+        # (alpha, frame_id, edge colour BGRA or None), swapped in as one reference
+        self._result: tuple[np.ndarray, int, np.ndarray | None] | None = None
         self._closing = False
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jump-matte", daemon=True)
@@ -76,10 +85,14 @@ class MatteWorker:
         if self._closing or self.error is not None:
             return
         copy = np.array(frame, copy=True)
+        now = time.perf_counter()
         with self._cond:
             if self._slot is not None:
                 self.stats.dropped += 1
-            self._slot = (copy, int(frame_id), time.perf_counter())
+            if self._last_submit is not None and now - self._last_submit > MAX_GAP_S:
+                self._reset_pending = True
+            self._last_submit = now
+            self._slot = (copy, int(frame_id), now)
             self._cond.notify()
 
     @property
@@ -105,7 +118,17 @@ class MatteWorker:
 
     def latest(self) -> tuple[np.ndarray, int] | None:
         """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
-        return self._result
+        result = self._result
+        return None if result is None else (result[0], result[1])
+
+    def latest_edge_colour(self) -> tuple[np.ndarray, int] | None:
+        """(BGRA uint8 HxW×4 soft-edge colour correction, frame_id) of the newest mask.
+
+        None before the first mask and while decontamination is off. The encoding is
+        ``jump.matte.decontaminate.encode_delta_bgra``'s, which the shader decodes.
+        """
+        result = self._result
+        return None if result is None or result[2] is None else (result[2], result[1])
 
     def update(self, settings: MatteSettings) -> None:
         """New settings, applied by the worker before its next frame (a model change reloads)."""
@@ -175,14 +198,17 @@ class MatteWorker:
                 continue
             if do_reset:
                 matter.reset()
+                self.stats.resets += 1
             frame, frame_id, t_submit = job
             try:
-                alpha = matter.process(frame, self.fmt)
+                out = matter.process_detailed(frame, self.fmt, want_raw=False)
+                colour = None if out.delta is None else encode_delta_bgra(out.delta)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
                 continue
             t1 = time.perf_counter()
-            self._result = (alpha, frame_id)  # one reference swap: readers never see a torn pair
+            # one reference swap: readers never see a torn (alpha, id, colour)
+            self._result = (out.alpha, frame_id, colour)
             self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
 
     def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None

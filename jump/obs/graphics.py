@@ -275,6 +275,9 @@ class Effect:
             self.param(name), texture
         )
 
+    def set_float(self, name: str, value: float) -> None:
+        L.fn().gs_effect_set_float(self.param(name), float(value))
+
     def set_vec2(self, name: str, x: float, y: float) -> None:
         L.fn().gs_effect_set_vec2(self.param(name), byref(L.vec2(x, y)))
 

@@ -244,6 +244,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "gs_effect_get_param_by_name": (P, [P, c_char_p]),
     "gs_effect_set_texture": (None, [P, P]),
     "gs_effect_set_texture_srgb": (None, [P, P]),
+    "gs_effect_set_float": (None, [P, c_float]),
     "gs_effect_set_vec2": (None, [P, POINTER(vec2)]),
     "gs_effect_set_vec4": (None, [P, POINTER(vec4)]),
     "gs_clear": (None, [c_uint32, POINTER(vec4), c_float, c_uint8]),

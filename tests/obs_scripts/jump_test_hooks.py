@@ -74,7 +74,10 @@ def _write_stats():
         for inst in instances(kind)
         if hasattr(inst, "stats")
     ]
-    STATS.write_text("\n".join(json.dumps(r) for r in rows))
+    # written aside and renamed: a reader never meets the file half written
+    partial = STATS.with_name(STATS.name + ".part")
+    partial.write_text("\n".join(json.dumps(r) for r in rows))
+    os.replace(partial, STATS)
 
 
 def _declare(name, restype, argtypes):

@@ -18,6 +18,9 @@ from jump.lab.paths import DOCS_IMG
 log = logging.getLogger("jump.matte")
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+# Files have no frame deadline, so the CLI defaults to the best-quality model (the filter
+# keeps the light default). Without its file the engine falls back to the next model.
+FILE_MODEL = "rvm"
 DEFAULT_FIGURE = DOCS_IMG / "matte-eval.png"
 
 
@@ -44,7 +47,11 @@ def register(
         default="transparent",
         help="transparent (default), blur, #RRGGBB, or an image file",
     )
-    p.add_argument("--model", default=None, help="matte model id (default: mediapipe)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help=f"matte model id (default: {FILE_MODEL}, the best quality; mediapipe is fastest)",
+    )
     p.add_argument("--models", default=None, help="folder to look for model files in first")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
     p.add_argument("--provider", default=None, help="auto, cpu, cuda, tensorrt, dml, coreml")
@@ -66,6 +73,11 @@ def register(
     e.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="PNG figure to write")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument(
+        "--matting",
+        action="store_true",
+        help="raw RVM vs Jump-RVM vs Jump-MediaPipe: alpha, edge colour, flicker (RVM table)",
+    )
+    e.add_argument(
         "--preprocessing",
         action="store_true",
         help="also show raw IoU with each pre-processing choice changed (colour, resize, norm)",
@@ -84,6 +96,14 @@ def register(
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--fps", type=float, default=30.0, help="feed rate of the worker-lag test")
     b.add_argument("--cv-threads", type=int, default=None, help="cv2.setNumThreads before timing")
+    b.add_argument(
+        "--inner",
+        default="256,288,320,384,448",
+        help="RVM only: comma list of inner-pass long sides to time",
+    )
+    b.add_argument(
+        "--thread-counts", default=None, help="RVM only: comma list of ORT thread counts (1,2)"
+    )
     b.set_defaults(func=cmd_bench)
 
 
@@ -93,9 +113,7 @@ def register(
 def _settings(args: argparse.Namespace):
     from jump.matte.settings import MatteSettings
 
-    changes = {}
-    if args.model:
-        changes["model"] = args.model
+    changes = {"model": args.model or FILE_MODEL}
     if args.threads:
         changes["threads"] = args.threads
     if args.provider:
@@ -167,8 +185,7 @@ def cmd_matte(args: argparse.Namespace) -> int:
         if image is None:
             log.error("cannot read image %s", args.input)
             return 2
-        alpha = matter.process(image, "bgr")
-        out = _compose(composite, image, alpha, background)
+        out = _compose(composite, *_matte_frame(matter, image), background)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(os.fspath(args.output), out):
             log.error("cannot write %s", args.output)
@@ -192,6 +209,15 @@ def _background(spec: str):
     if image is None:
         raise ValueError(f"--background {spec!r}: not transparent, blur, #RRGGBB or an image")
     return image
+
+
+def _matte_frame(matter, frame):
+    """(colour, alpha): the frame with its soft edges decontaminated, and the matte."""
+    from jump.matte import decontaminate
+
+    r = matter.process_detailed(frame, "bgr", want_raw=False)
+    colour = frame if r.delta is None else decontaminate.apply_delta(frame, r.delta)
+    return colour, r.alpha
 
 
 def _compose(composite, frame, alpha, background):
@@ -231,8 +257,7 @@ def _matte_video(args: argparse.Namespace, matter, background) -> int:
             ok, frame = cap.read()
             if not ok:
                 break
-            alpha = matter.process(frame, "bgr")
-            sink(_compose(composite, frame, alpha, background))
+            sink(_compose(composite, *_matte_frame(matter, frame), background))
             done += 1
             bar.update(done)
     finally:
@@ -311,6 +336,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
+    if args.matting:
+        from jump.lab.matte import evaluate_matting
+
+        evaluate_matting.run(args.models, args.threads, args.quick, args.model)
+        return 0
     model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))
     if not stills:
@@ -410,6 +440,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except MatteModelError as exc:
         log.error("%s", exc)
         return 1
+    if matter.model.spec.output_kind == "alpha":  # a matting model (RVM): own bench
+        from jump.lab.matte import bench_rvm
+
+        threads = [int(t) for t in (args.thread_counts or str(args.threads)).split(",")]
+        inners = [int(i) for i in args.inner.split(",")]
+        print(f"model {args.model}, provider {args.provider} → "
+              f"{matter.model.session.get_providers()[0]}; machine: {bench.environment()}\n")  # fmt: skip
+        bench_rvm.run(args.model, args.models, args.provider, threads, inners, args.frames)
+        return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in bench.SIZES]
     if unknown:

@@ -64,3 +64,20 @@ def edge_errors(
 
 def flicker(prev_pred: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(np.abs(as_float(pred) - as_float(prev_pred))))
+
+
+def edge_colour_error(
+    colour: np.ndarray, true_colour: np.ndarray, weight: np.ndarray, band: np.ndarray
+) -> float:
+    """Mean |F̂ − F| (0–1 units, over channels) in ``band``, weighted by ``weight``.
+
+    The evaluation weights by min(true α, predicted α): how much of the pixel's colour a
+    composite shows *and* the truth defines, so a pixel the matte drops (an alpha error,
+    scored by MAD) does not count as a colour error.
+    """
+    w = np.where(band, weight, 0.0).astype(np.float64)
+    total = w.sum()
+    if total <= 0:
+        return float("nan")
+    diff = np.abs(colour.astype(np.float64) - true_colour.astype(np.float64)).mean(axis=2)
+    return float((diff * w).sum() / total)

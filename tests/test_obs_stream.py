@@ -1,0 +1,233 @@
+"""End-to-end: a streamer's scene goes out of a headless OBS over RTMP and is checked where
+it arrives.
+
+One OBS, ~10 s of stream at 640×360 (the canvas this 2-core machine renders cleanly) with
+Twitch-like encoder settings, received by `ffmpeg -listen 1`. The "Game" is a looping clip
+with a frame-number barcode; the "Webcam" is a portrait swaying over a room, scaled into
+the bottom-right corner, with Jump Matte (transparent background, "delay video" on) and
+Jump Denoise on its own audio track (noisy speech). The webcam clip carries its mic's
+audio so that a visual marker and a speech onset share one media clock: the sync check
+needs both in one file, which is also how a capture card or a webcam mic arrives.
+
+The stream runs once (a module fixture); each test reads one property of what arrived.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests import stream_media as sm
+from tests.obs_harness import OBS_BIN, XVFB_BIN, ObsProcess, read_stats
+from tests.stream_session import (
+    WEBCAM_SCALE,
+    Receiver,
+    lagged_frames,
+    place_webcam,
+    restart_media,
+    start_stream,
+    stop_stream,
+    streamer_scene,
+    write_stream_encoder,
+)
+
+pytestmark = pytest.mark.e2e
+
+CANVAS = (640, 360)
+STREAM_SECONDS = 10.0
+FRAME_S = 1 / sm.FPS
+LAG_LIMIT = 0.1  # above this share of lagged frames OBS is not rendering in real time
+
+
+def core(alpha: np.ndarray, inside: bool, margin: int) -> np.ndarray:
+    import cv2
+
+    mask = (alpha > 0.5) if inside else (alpha < 0.5)
+    kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+    return cv2.erode(mask.astype(np.uint8), kernel).astype(bool)
+
+
+@dataclass
+class Stream:
+    game: sm.Game
+    webcam: sm.Webcam
+    got: sm.Received
+    seconds: float  # from outputActive to StopStream
+    status: dict[str, Any]  # GetStreamStatus just before StopStream
+    lagged: int  # OBS's "lagged frames due to rendering lag/stalls"
+    denoise: dict[str, Any]
+    matte: dict[str, Any]
+    sync_offset_ms: float
+    numbers: np.ndarray  # the game's frame number in every received frame
+    restart: int  # the first received frame after the game clip restarted
+
+    @property
+    def lag_share(self) -> float:
+        return self.lagged / max(1, self.status["outputTotalFrames"])
+
+
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory) -> Stream:
+    if not (OBS_BIN and XVFB_BIN):
+        if os.environ.get("CI"):
+            pytest.fail("obs and Xvfb must be installed in CI (.ci/run installs them)")
+        pytest.skip("obs-studio or Xvfb is not installed")
+    folder = tmp_path_factory.mktemp("stream")
+    game, webcam = sm.Game(CANVAS, seconds=20.0), sm.Webcam(CANVAS)
+    game_clip, webcam_clip = game.write(folder / "game.mp4"), webcam.write(folder / "webcam.mkv")
+    stats_file = folder / "stats.jsonl"
+    write_stream_encoder(folder / "home")
+    obs = ObsProcess(
+        folder / "home",
+        streamer_scene(game_clip, webcam_clip),
+        env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
+        canvas=CANVAS,
+    )
+    with obs:
+        place_webcam(obs, CANVAS)
+        time.sleep(3.0)  # the matte worker and the noise tracker warm up on the looping clip
+        # "Delay video to match mask" holds the picture back by the mask's lag; the
+        # property's help says to delay the audio to match with the source's Sync Offset.
+        lag_frames = max(0, read_stats(stats_file, "jump_matte")["mask_lag_frames"])
+        sync_offset_ms = lag_frames * FRAME_S * 1e3
+        obs.request(
+            "SetInputAudioSyncOffset",
+            {"inputName": "Webcam", "inputAudioSyncOffset": round(sync_offset_ms)},
+        )
+        with Receiver(folder / "recv.flv") as receiver:
+            start_stream(obs, receiver)
+            started = time.monotonic()
+            restart_media(obs, "Webcam", "Game")  # the webcam's onset now falls in the stream
+            time.sleep(STREAM_SECONDS)
+            seconds = time.monotonic() - started
+            status = stop_stream(obs, receiver)
+        denoise = read_stats(stats_file, "jump_denoise")
+        matte = read_stats(stats_file, "jump_matte")
+        obs.assert_clean_shutdown()
+        lagged = lagged_frames(obs.log_text())
+    got = sm.read_received(receiver.path, CANVAS)
+    numbers = sm.read_barcodes(got.frames)
+    steps = sm.frame_steps(numbers, game.frames)
+    # the game's restart, just after the stream started: the one step backwards, or before
+    # the first frame that went out
+    backwards = np.flatnonzero(steps > game.frames // 2)
+    restart = int(backwards[0]) + 1 if backwards.size else 0
+    return Stream(
+        game, webcam, got, seconds, status, lagged, denoise, matte, round(sync_offset_ms),
+        numbers, restart,
+    )  # fmt: skip
+
+
+def test_stream_arrives_as_h264_aac_with_every_frame(stream):
+    got, game = stream.got, stream.game
+    assert got.codecs == {"video": "h264", "audio": "aac"}
+    assert got.duration == pytest.approx(stream.seconds, abs=1.0)
+    assert len(got.frames) >= 0.95 * got.duration * sm.FPS
+    steps = sm.frame_steps(stream.numbers, game.frames)
+    # Every step is +1 except where OBS lagged: a lagged frame goes out as a repeat of the
+    # last one (step 0) while the game moves on (a jump). Only the game's own restart may
+    # step backwards.
+    assert (steps[stream.restart :] < game.frames // 2).all(), "never backwards"
+    assert (steps[: max(0, stream.restart - 1)] < game.frames // 2).all(), "never backwards"
+    repeats = np.count_nonzero(steps == 0)
+    assert repeats <= stream.lagged + stream.status["outputSkippedFrames"] + 1, steps
+    print(f"lagged {stream.lagged}, repeats {repeats}, frames {len(got.frames)}")
+
+
+def test_game_shows_through_where_the_room_was_and_the_person_is_there(stream):
+    import cv2
+
+    got, game, webcam, numbers = stream.got, stream.game, stream.webcam, stream.numbers
+    x0, y0 = round(CANVAS[0] * (1 - WEBCAM_SCALE)), round(CANVAS[1] * (1 - WEBCAM_SCALE))
+    cw, ch = CANVAS[0] - x0, CANVAS[1] - y0
+
+    def shrink(image: np.ndarray) -> np.ndarray:
+        return cv2.resize(image, (cw, ch), interpolation=cv2.INTER_AREA)
+
+    settled = np.arange(len(numbers)) > stream.restart + sm.FPS  # the mask caught up
+    # Every webcam frame and its alpha as the corner shows them, subsampled, to find which
+    # one is on screen: the one whose composite over the game fits the received corner best.
+    small_cam = np.stack([shrink(webcam.frame(k))[::4, ::4] for k in range(webcam.frames)])
+    small_alpha = np.stack([shrink(webcam.alpha(k))[::4, ::4] for k in range(webcam.frames)])
+    small_cam, small_alpha = small_cam.astype(np.float32), small_alpha[..., None]
+    errors = []
+    for i in np.flatnonzero(settled)[:: sm.FPS // 2]:
+        shot = got.frames[i, y0:, x0:].astype(np.float32)
+        under = game.frame(int(numbers[i]))[y0:, x0:].astype(np.float32)
+        fit = small_alpha * small_cam + (1 - small_alpha) * under[None, ::4, ::4]
+        best = int(np.abs(fit - shot[None, ::4, ::4]).mean(axis=(1, 2, 3)).argmin())
+        alpha = shrink(webcam.alpha(best))
+        person, backdrop = core(alpha, True, 4), core(alpha, False, 4)
+        cam = shrink(webcam.frame(best)).astype(np.float32)
+        errors.append(
+            (
+                np.abs(shot[person] - cam[person]).mean(),
+                np.abs(shot[backdrop] - under[backdrop]).mean(),
+                np.abs(cam[backdrop] - under[backdrop]).mean(),
+            )
+        )
+    person_err, backdrop_err, room_vs_game = np.median(errors, axis=0)
+    print(f"mean |error| person {person_err:.1f}, backdrop {backdrop_err:.1f} (of 255)")
+    assert len(errors) >= 10
+    assert room_vs_game > 30  # the room and the game differ: the check can fail
+    # measured after H.264 at 2500 kb/s: person 2.6-4.0, backdrop 1.3-1.9
+    assert backdrop_err < 8, np.round(errors, 1).tolist()
+    assert person_err < 8, np.round(errors, 1).tolist()
+
+
+def _onset_frame(stream: Stream) -> int:
+    """The received frame where the webcam's marker first shows after the clip restarted."""
+    x0, y0 = round(CANVAS[0] * (1 - WEBCAM_SCALE)), round(CANVAS[1] * (1 - WEBCAM_SCALE))
+    marker = sm.marker_pixels(stream.got.frames[:, y0:, x0:])
+    present = marker > marker.max() / 2
+    gone = stream.restart + int(np.argmin(present[stream.restart :]))  # the restart
+    shown = gone + np.flatnonzero(present[gone:])
+    assert not present[gone] and shown.size, marker
+    return int(shown[0])
+
+
+def test_received_audio_is_cleaner_than_the_input_and_no_sample_is_lost(stream):
+    got, webcam = stream.got, stream.webcam
+    assert stream.denoise["frames_in"] == stream.denoise["frames_out"] > sm.RATE * 2
+    onset = got.frame_times[_onset_frame(stream)]
+    left = got.audio[0]
+    gains, noisy_scores = [], []
+    # 0.5 s windows, each scored against the clean speech where it is located (AAC and
+    # OBS's packet slips make one long alignment fragile)
+    for k in range(8):
+        start = int((onset + 1.0 + k * 0.5 - got.audio_start) * sm.RATE)
+        chunk = left[start : start + sm.RATE // 2]
+        if chunk.size < sm.RATE // 2:
+            break  # the received audio ends here
+        offset = sm.locate(chunk, webcam.clean)
+        reference = webcam.clean[offset : offset + chunk.size]
+        noisy_scores.append(sm.si_sdr(webcam.noisy[offset : offset + chunk.size], reference))
+        gains.append(sm.si_sdr(chunk, reference) - noisy_scores[-1])
+    print("SI-SDR noisy", np.round(noisy_scores, 1), "gain", np.round(gains, 1))
+    assert len(gains) >= 4, f"{left.size / sm.RATE:.1f} s of audio arrived, onset at {onset:.1f} s"
+    assert np.median(noisy_scores) < 8  # the input really is noisy
+    assert np.median(gains) > 5, gains
+
+
+def test_marker_and_speech_onset_arrive_within_a_frame(stream):
+    """With Jump Denoise's latency reported to OBS, "delay video" on and the webcam's Sync
+    Offset set to the mask lag, the picture and the voice arrive together."""
+    if stream.lag_share > LAG_LIMIT:
+        # "delay video" holds render frames, not milliseconds: when OBS cannot render in
+        # real time (a loaded machine), no fixed Sync Offset matches it
+        pytest.skip(f"OBS lagged {stream.lag_share:.0%} of frames: not rendering in real time")
+    got, webcam = stream.got, stream.webcam
+    shown = _onset_frame(stream)
+    video_offset = got.frame_times[shown] - webcam.onset_s  # stream time of media time 0
+    # the received audio's place in the clip (sample-exact), 1 s after the onset
+    probe = got.frame_times[shown] + 1.0
+    start = int((probe - got.audio_start) * sm.RATE)
+    audio_offset = probe - sm.locate(got.audio[0, start : start + sm.RATE], webcam.clean) / sm.RATE
+    skew_ms = (video_offset - audio_offset) * 1e3
+    print(f"A/V skew {skew_ms:+.1f} ms (sync offset {stream.sync_offset_ms} ms)")
+    assert abs(skew_ms) <= FRAME_S * 1e3 + 2
