@@ -34,7 +34,9 @@ def noisy_speech(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
 def test_recording_is_cleaner_than_input_and_no_sample_is_lost(obs_factory, noisy_speech, tmp_path):
     wav, clean, noisy = noisy_speech
     stats_file = tmp_path / "stats.jsonl"
-    source = media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise")])
+    # NSNet2 pinned: this test is about the 20 ms path (DeepFilterNet3: test_obs_dfn3.py)
+    nsnet2 = {"neural_model": "nsnet2-48k-int8"}
+    source = media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise", nsnet2)])
     obs = obs_factory(
         scene_collection([source], [JUMP, HOOKS]),
         env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
+from jump.denoise import model_choice
 from jump.denoise import stages as stage_registry
 from jump.denoise.gating import HopGate
 from jump.denoise.guard import as_planar, sanitise, unprocessed
@@ -62,6 +63,7 @@ class _Loaded:
     stage: Stage | None
     framing: Framing | None
     error: str
+    note: str = ""  # how the model was chosen: the auto decision or a fallback
 
 
 class Denoiser:
@@ -102,6 +104,8 @@ class Denoiser:
 
         self._model: Stage | None = None
         self._model_error = ""
+        self._model_note = ""
+        self._requested = ""  # the neural_model setting the loaded stage answers
         self._vad: SileroVad | None = None
         self._vad_error = ""
         self._rows = 0
@@ -129,9 +133,21 @@ class Denoiser:
         text += f"{1000.0 * self.latency_samples / self.sample_rate:.1f} ms"
         if wants_model and not d.neural:
             text = f"classical only: {self._model_error}; {text}"
+        elif d.neural and self._model_note:
+            text += f"; {self._model_note}"
         if self.settings.vad_model and self._vad is None:
             text += f"; VAD model unavailable: {self._vad_error}"
         return text
+
+    @property
+    def model_name(self) -> str:
+        """The neural stage running now ("deepfilternet3", "nsnet2-48k-int8"), or "classical"."""
+        return self._model.name if self._derived.neural else "classical"
+
+    @property
+    def model_note(self) -> str:
+        """How that model came to run: the auto decision, a fallback and why ("" if as set)."""
+        return self._model_note if self._derived.neural else self._model_error
 
     @property
     def neural_active(self) -> bool:
@@ -195,12 +211,12 @@ class Denoiser:
         self._win = WINDOWS[framing.window_fn](self.window)
         self._gate.set_bins(self.n_fft)
 
-    def _context(self, framing: Framing, rows: int) -> StageContext:
-        return StageContext(self.sample_rate, self.hop, self.window, framing.n_fft, rows)
+    def _context(self, framing: Framing, rows: int, provider: str = "cpu") -> StageContext:
+        return StageContext(self.sample_rate, self.hop, self.window, framing.n_fft, rows, provider)
 
     def _load_models(self, s: DenoiseSettings) -> _Loaded | None:
         """Load what the settings need and is not loaded yet; None when nothing changes."""
-        from jump.catalogue import find_model, get_entry
+        from jump.catalogue import find_model
 
         if s.vad_model and self._vad is None:
             try:
@@ -209,25 +225,26 @@ class Denoiser:
             except Exception as exc:
                 self._vad_error = f"{s.vad_model}: {exc}".replace("\n", " ")
                 log.warning("denoise: Silero VAD off, energy VAD only (%s)", self._vad_error)
-        if s.method != "classical" and (self._model is None or self._model.name != s.neural_model):
-            try:
-                entry = get_entry(s.neural_model)
-                kind = stage_registry.stage_type(str(entry.spec.get("engine")))
-                framing = kind.framing(entry, self.sample_rate, self.window)
-                rows = 1 if s.linked else self.channels
-                ctx = self._context(framing, rows)
-                stage = kind.create(ctx, entry, find_model(entry.id, self.models_dir))
-                return _Loaded(stage, framing, "")
-            except Exception as exc:
-                error = f"{s.neural_model}: {exc}".replace("\n", " ")
-                log.warning("denoise: neural stage off, classical only (%s)", error)
-                return _Loaded(None, None, error)
+        if s.method != "classical" and (self._model is None or self._requested != s.neural_model):
+            self._requested = s.neural_model
+            choice = model_choice.choose(s.neural_model, lambda model_id: self._build(model_id, s))
+            return _Loaded(choice.stage, choice.framing, choice.error, choice.note)
         return None
+
+    def _build(self, model_id: str, s: DenoiseSettings) -> tuple[Stage, Framing]:
+        from jump.catalogue import find_model, get_entry
+
+        entry = get_entry(model_id)
+        kind = stage_registry.stage_type(str(entry.spec.get("engine")))
+        framing = kind.framing(entry, self.sample_rate, self.window)
+        ctx = self._context(framing, 1 if s.linked else self.channels, s.provider)
+        return kind.create(ctx, entry, find_model(entry.id, self.models_dir)), framing
 
     def _install(self, loaded: _Loaded | None) -> None:
         if loaded is None:
             return
         self._model, self._model_error = loaded.stage, loaded.error
+        self._model_note = loaded.note
         if loaded.framing is not None and loaded.framing != self.framing:
             # a model framed differently: the STFT and all spectral state start over
             self._set_framing(loaded.framing)
@@ -261,6 +278,9 @@ class Denoiser:
             self._post = stage_registry.stage_type("classical-post").create(ctx, None, None)
             if self._model is not None:
                 self._model.resize(rows)
+        configure = getattr(self._model, "configure", None)
+        if configure is not None:  # a stage with its own attenuation limit (DeepFilterNet3)
+            configure(s.strength_db)
         self._derived = d = self._derive(s)
         self._gate.configure(s, d.vad)
 
@@ -359,7 +379,9 @@ class Denoiser:
             dry = self._delay("rows_spec", rows_spec, lag)
             energy = np.maximum((dry * np.conj(dry)).real, 1e-24)
             gain = (out.spectrum * np.conj(dry) / energy).astype(np.complex64)
-        gains = self._gate.apply(rows_power, noise, gain, self._hops - lag, self.probe)
+        # The gate steps with the delayed frames but may read Silero up to the newest one:
+        # a stage's lookahead lets the gate open before a word starts.
+        gains = self._gate.apply(rows_power, noise, gain, self._hops, self.probe, out.speech)
         self._hops += hops
 
         spec *= gains

@@ -80,14 +80,18 @@ class HopGate:
         gain: np.ndarray,
         first_hop: int,
         probe: Probe | None = None,
+        speech: np.ndarray | None = None,
     ) -> np.ndarray:
         """The gains to apply [rows, hops, bins] (float32, or complex64 for a complex gain).
 
-        ``first_hop`` is the stream index of the first hop the frames belong to. With an
-        onset look-ahead the result belongs to the frames ``onset`` hops older: the engine
-        delays the dry frames by as much.
+        ``first_hop`` is the stream index of the hop whose Silero decisions the first gain
+        may read: the engine passes the newest analysed hop, so behind a stage with
+        lookahead the gate already knows a word is coming. ``speech`` is a stage's own
+        per-hop evidence of speech (bool), which holds the gate open as the fast detector
+        does. With an onset look-ahead the result belongs to the frames ``onset`` hops
+        older: the engine delays the dry frames by as much.
         """
-        values = self.decide(power, noise, gain, first_hop, probe)
+        values = self.decide(power, noise, gain, first_hop, probe, speech)
         if self.onset:
             # the gate value decided from these frames' evidence applies to the frames
             # `onset` hops older, so the gate is open before a word starts
@@ -135,11 +139,9 @@ class HopGate:
         gain: np.ndarray,
         first_hop: int,
         probe: Probe | None = None,
+        speech: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Gate values [hops] in 0..1 from the speech evidence of these frames.
-
-        ``first_hop`` is the stream index of the first hop the frames belong to.
-        """
+        """Gate values [hops] in 0..1 from the speech evidence of these frames (see apply)."""
         values = np.empty(power.shape[1], dtype=np.float64)
         trace = probe.gate if probe is not None else None
         complex_gain = np.iscomplexobj(gain)
@@ -149,6 +151,8 @@ class HopGate:
             confirmed, fast = self._speech(
                 power[:, t].astype(np.float64), noise[:, t], g.astype(np.float64), first_hop + t
             )
+            if speech is not None and speech[t]:
+                fast = True
             values[t] = self._gate.step(confirmed, fast)
             if trace is not None:
                 trace.append((self._vad_p, fast, values[t]))

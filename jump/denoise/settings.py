@@ -29,7 +29,10 @@ class DenoiseSettings:
     release_ms:    time constant of the gate closing (it opens at once, within one hop).
     linked:        one gain for all channels (one inference, keeps the stereo image) or one
                    per channel.
-    neural_model:  manifest id of the mask model ("nsnet2-48k-int8", or "nsnet2-48k" in float).
+    neural_model:  a manifest id: "nsnet2-48k-int8" (20 ms latency), "deepfilternet3" (best
+                   quality, 40 ms), "nsnet2-48k" (NSNet2 in float); or "auto" (the OBS
+                   filter's default): DeepFilterNet3 if this machine runs it with margin,
+                   measured at start, else NSNet2 (jump/denoise/model_choice.py).
     vad_model:     manifest id of the VAD model; "" uses only the per-hop SNR detector.
     monitor:       "output" (the denoised voice) or "removed" (what the denoiser takes
                    away: the latency-aligned input minus the output), to hear whether
@@ -38,6 +41,7 @@ class DenoiseSettings:
                    decision for a hop may use speech evidence up to this much later, so a
                    word's first consonant is not gated; the audio is delayed by as much and
                    the latency grows by it.
+    provider:      ONNX Runtime provider of the model stage ("cpu" default; "cuda", "dml"...).
 
     Without look-ahead the 20 ms latency budget is spent on the STFT window, whose newest
     half already lets each frame's gain see 10 ms past the samples it completes; the onset
@@ -56,6 +60,7 @@ class DenoiseSettings:
     vad_model: str = DEFAULT_VAD_MODEL
     monitor: str = "output"
     lookahead_ms: float = 0.0
+    provider: str = "cpu"
 
     def sanitised(self) -> DenoiseSettings:
         """A copy with every field forced into its valid range (the OBS layer passes raw UI values)."""
@@ -84,4 +89,5 @@ class DenoiseSettings:
             vad_model=str(self.vad_model or ""),
             monitor=self.monitor if self.monitor in MONITORS else base.monitor,
             lookahead_ms=num(self.lookahead_ms, base.lookahead_ms, 0.0, MAX_LOOKAHEAD_MS),
+            provider=str(self.provider or "cpu"),
         )

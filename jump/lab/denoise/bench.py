@@ -1,7 +1,8 @@
 """`python -m jump bench denoise`: real-time factor of the engine, with RNNoise in the same run.
 
 RTF = CPU time / audio time for a push-by-push stream of 1024-sample chunks (what OBS
-delivers at 48 kHz), on one thread. 0.05 means 5 % of one core.
+delivers at 48 kHz), on one thread. 0.05 means 5 % of one core. With a GPU provider
+(``--provider cuda``) the wall-clock RTF is the one that says whether it keeps up.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class BenchRow:
     rtf: float
     per_push_ms: float
     worst_push_ms: float
+    wall_rtf: float = float("nan")
 
 
 def _signal(seconds: float) -> np.ndarray:
@@ -31,11 +33,19 @@ def _signal(seconds: float) -> np.ndarray:
     return np.tile(mix, reps)[: int(seconds * RATE)]
 
 
-def bench_jump(method: str, channels: int, x: np.ndarray, models_dir: str | None) -> BenchRow:
+def bench_jump(
+    method: str,
+    channels: int,
+    x: np.ndarray,
+    models_dir: str | None,
+    model: str = "auto",
+    provider: str = "cpu",
+) -> BenchRow:
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
 
-    d = Denoiser(RATE, channels, DenoiseSettings(method=method), models_dir)
+    settings = DenoiseSettings(method=method, neural_model=model, provider=provider)
+    d = Denoiser(RATE, channels, settings, models_dir)
     planar = np.stack([x * (0.9**c) for c in range(channels)]).astype(np.float32)
     d.push(planar[:, : RATE // 2])  # warm-up: first ORT runs allocate
     d.reset()
@@ -46,9 +56,17 @@ def bench_jump(method: str, channels: int, x: np.ndarray, models_dir: str | None
         d.push(planar[:, i : i + CHUNK])
         times.append(time.perf_counter() - t0)
     cpu = time.process_time() - t_all
-    label = f"Jump {method}" + ("" if d.neural_active or method == "classical" else " (no model)")
+    label = f"Jump {method}"
+    if method != "classical":
+        label += f" ({d.model_name}, {provider})" if d.neural_active else " (no model)"
+    audio = x.size / RATE
     return BenchRow(
-        label, channels, cpu / (x.size / RATE), 1000 * float(np.mean(times)), 1000 * max(times)
+        label,
+        channels,
+        cpu / audio,
+        1000 * float(np.mean(times)),
+        1000 * max(times),
+        float(np.sum(times)) / audio,
     )
 
 
@@ -101,14 +119,24 @@ def bench_rnnoise(channels: int, x: np.ndarray) -> BenchRow:
 
 
 def run(
-    seconds: float, models_dir: str | None, methods: tuple[str, ...], repeat: int = 1
+    seconds: float,
+    models_dir: str | None,
+    methods: tuple[str, ...],
+    repeat: int = 1,
+    models: tuple[str, ...] = ("auto",),
+    provider: str = "cpu",
 ) -> list[BenchRow]:
     """Each row is the best of ``repeat`` runs: on a shared machine the minimum is the cost
     of the code, the rest is other processes' interference."""
     x = _signal(seconds)
     rows = []
+    runs = [(m, "auto") for m in methods if m == "classical"]
+    runs += [(m, model) for m in methods if m != "classical" for model in models]
     for channels in (1, 2):
-        jobs = [lambda m=m, c=channels: bench_jump(m, c, x, models_dir) for m in methods]
+        jobs = [
+            lambda m=m, k=k, c=channels: bench_jump(m, c, x, models_dir, k, provider)
+            for m, k in runs
+        ]
         jobs.append(lambda c=channels: bench_rnnoise(c, x))
         for job in jobs:
             rows.append(min((job() for _ in range(max(1, repeat))), key=lambda r: r.rtf))
@@ -120,14 +148,15 @@ def markdown(rows: list[BenchRow], seconds: float, repeat: int = 1) -> str:
         f"48 kHz, {seconds:g} s of speech in noise pushed in {CHUNK}-sample chunks, one thread; "
         f"best of {repeat} runs.",
         "",
-        "| method | channels | RTF (CPU s / audio s) | x RNNoise | mean push ms | worst push ms |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| method | channels | RTF (CPU s / audio s) | x RNNoise | wall RTF | mean push ms "
+        "| worst push ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     base = {r.channels: r.rtf for r in rows if r.name.startswith("RNNoise")}
     for r in rows:
         ratio = r.rtf / base[r.channels] if base.get(r.channels) else float("nan")
         lines.append(
-            f"| {r.name} | {r.channels} | {r.rtf:.4f} | {ratio:.1f} | "
+            f"| {r.name} | {r.channels} | {r.rtf:.4f} | {ratio:.1f} | {r.wall_rtf:.4f} | "
             f"{r.per_push_ms:.3f} | {r.worst_push_ms:.3f} |"
         )
     return "\n".join(lines) + "\n"

@@ -11,9 +11,13 @@ import logging
 import sys
 from pathlib import Path
 
-from jump.catalogue import DEFAULT_DENOISE_MODEL
 from jump.denoise import stages
+from jump.denoise.model_choice import AUTO, BEST_QUALITY, LOW_LATENCY
 from jump.lab.paths import DOCS_IMG
+from jump.sessions import PROVIDER_CHOICES
+
+# Short names for the command line; the manifest ids work too.
+MODEL_ALIASES = {"dfn3": BEST_QUALITY, "nsnet2": LOW_LATENCY}
 
 log = logging.getLogger("jump.denoise")
 
@@ -55,10 +59,12 @@ def register(
     p.add_argument("--per-channel", action="store_true", help="one gain per channel")
     p.add_argument(
         "--model",
-        default=None,
-        choices=stages.model_ids(),
-        help=f"neural model id (default {DEFAULT_DENOISE_MODEL})",
+        default=BEST_QUALITY,
+        choices=[*MODEL_ALIASES, *stages.model_ids(), AUTO],
+        help=f"denoise model (default {BEST_QUALITY}, the best quality; dfn3 = deepfilternet3, "
+        f"nsnet2 = {LOW_LATENCY}, 20 ms; auto = the filter's choice by measured CPU)",
     )
+    p.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES, help="ONNX Runtime")
     p.add_argument("--no-vad-model", action="store_true", help="energy VAD only")
     p.add_argument("--models", default=None, help="folder to look for model files in first")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -77,6 +83,9 @@ def register(
     e.add_argument("--data", type=Path, default=None, help="shared/data/audio folder")
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    e.add_argument(
+        "--only", default="", help="';'-separated method names of the table (default: all)"
+    )
     e.set_defaults(func=cmd_eval)
 
     o = eval_sub.add_parser(
@@ -96,6 +105,12 @@ def register(
     )
     b.add_argument("--seconds", type=float, default=20.0, help="audio per measurement")
     b.add_argument("--methods", default="classical,neural,both", help="comma list")
+    b.add_argument(
+        "--model",
+        default=f"{LOW_LATENCY},{BEST_QUALITY}",
+        help="comma list of models for the neural methods",
+    )
+    b.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES, help="ONNX Runtime")
     b.add_argument("--repeat", type=int, default=3, help="runs per row; the best is kept")
     b.add_argument(
         "--split", action="store_true", help="also split the default's stereo RTF by stage"
@@ -120,7 +135,8 @@ def _settings(args: argparse.Namespace):
         "release_ms": args.release,
         "lookahead_ms": args.lookahead,
         "monitor": args.monitor,
-        "neural_model": args.model,
+        "neural_model": MODEL_ALIASES.get(args.model, args.model),
+        "provider": args.provider,
     }
     s = replace(s, **{k: v for k, v in changes.items() if v is not None})
     if args.per_channel:
@@ -156,7 +172,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     def progress(name: str) -> None:
         print(f"  done: {name}", file=sys.stderr, flush=True)
 
-    text = evaluate(args.data, args.models, args.quick, args.out, progress)
+    only = tuple(m.strip() for m in args.only.split(";") if m.strip())
+    text = evaluate(args.data, args.models, args.quick, args.out, progress, only)
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
@@ -180,7 +197,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from jump.lab.denoise import bench
 
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    rows = bench.run(args.seconds, args.models, methods, args.repeat)
+    models = tuple(MODEL_ALIASES.get(m.strip(), m.strip()) for m in args.model.split(","))
+    rows = bench.run(args.seconds, args.models, methods, args.repeat, models, args.provider)
     print(bench.markdown(rows, args.seconds, args.repeat))
     if args.split:
         x = bench._signal(args.seconds)

@@ -1,8 +1,10 @@
 """`python -m jump eval denoise`: quality of every method on the shared mixtures, and VAD accuracy.
 
 Each method gets the noisy 48 kHz mixture and must return output aligned with it (the CLI
-contract). Scores are PESQ-WB, STOI and SI-SDR against the clean speech at 16 kHz; CPU is
-process time per second of audio; latency is the algorithmic delay the method needs.
+contract). Scores are PESQ-WB, STOI and SI-SDR against the clean speech at 16 kHz, and
+DNSMOS P.835 (SIG/BAK/OVRL, no reference needed) when its model is in the shared folder;
+CPU is process time per second of audio (one thread); latency is the algorithmic delay
+the method needs.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from jump.lab.denoise.dnsmos import Dnsmos, DnsmosScorer
 from jump.lab.denoise.metrics import Scores, score
 from jump.lab.denoise.mixtures import RATE, Mixture, build_all, default_audio_dir, load
+from jump.lab.paths import shared_dir
 
 log = logging.getLogger("jump.denoise")
 
@@ -29,8 +33,17 @@ class MethodResult:
     name: str
     latency_ms: float | None
     scores: dict[float, list[Scores]] = field(default_factory=dict)
+    dnsmos: dict[float, list[Dnsmos]] = field(default_factory=dict)
     cpu_s: float = 0.0
     audio_s: float = 0.0
+
+    def mean_dnsmos(self, snr: float | None = None) -> Dnsmos | None:
+        rows = [r for k, v in self.dnsmos.items() if snr is None or k == snr for r in v]
+        if not rows:
+            return None
+        return Dnsmos(
+            *(float(np.mean([getattr(r, k) for r in rows])) for k in ("sig", "bak", "ovrl"))
+        )
 
     def mean(self, snr: float) -> Scores:
         rows = self.scores[snr]
@@ -43,12 +56,12 @@ class MethodResult:
         return self.cpu_s / max(self.audio_s, 1e-9)
 
 
-def jump_method(method: str, models_dir: str | None) -> tuple[Method, float]:
+def jump_method(method: str, models_dir: str | None, model: str = "auto") -> tuple[Method, float]:
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
     from jump.lab.denoise.files import denoise_array
 
-    settings = DenoiseSettings(method=method)
+    settings = DenoiseSettings(method=method, neural_model=model)
     d = Denoiser(RATE, 1, settings, models_dir)
     latency = 1000.0 * d.latency_samples / RATE
 
@@ -60,11 +73,18 @@ def jump_method(method: str, models_dir: str | None) -> tuple[Method, float]:
 
 
 def methods(models_dir: str | None) -> dict[str, tuple[Method, float | None]]:
+    from jump.denoise.model_choice import BEST_QUALITY, LOW_LATENCY
     from jump.lab.denoise import baselines
 
     table: dict[str, tuple[Method, float | None]] = {"noisy input": (lambda x, r: x, 0.0)}
-    for m in ("classical", "neural", "both"):
-        table[f"Jump {m}"] = jump_method(m, models_dir)
+    table["Jump classical"] = jump_method("classical", models_dir)
+    table["Jump NSNet2"] = jump_method("neural", models_dir, LOW_LATENCY)
+    table["Jump NSNet2 + classical"] = jump_method("both", models_dir, LOW_LATENCY)
+    table["Jump DFN3"] = jump_method("neural", models_dir, BEST_QUALITY)
+    table["DFN3, official runtime"] = (
+        baselines.deepfilternet_official,
+        1000.0 * baselines.DFN3_LATENCY / RATE,
+    )
     table["RNNoise"] = (baselines.rnnoise, 1000.0 * baselines.RNNOISE_LATENCY / RATE)
     # 16 kHz models through resampling; a 512-sample block at 16 kHz is 32 ms before the
     # resamplers' own delay, beyond Jump's 20 ms budget: here to compare quality.
@@ -74,11 +94,23 @@ def methods(models_dir: str | None) -> dict[str, tuple[Method, float | None]]:
     return table
 
 
+def dnsmos_scorer() -> DnsmosScorer | None:
+    """The P.835 scorer from the shared models folder, or None (then no DNSMOS columns)."""
+    path = shared_dir() / "models" / "metrics" / "dnsmos_sig_bak_ovr.onnx"
+    return DnsmosScorer(path) if path.is_file() else None
+
+
 def run_quality(
-    mixtures: list[Mixture], models_dir: str | None, progress: Callable[[str], None] | None = None
+    mixtures: list[Mixture],
+    models_dir: str | None,
+    progress: Callable[[str], None] | None = None,
+    dnsmos: DnsmosScorer | None = None,
+    only: tuple[str, ...] = (),
 ) -> list[MethodResult]:
     results = []
     for name, (fn, latency) in methods(models_dir).items():
+        if only and name not in only:
+            continue
         res = MethodResult(name, latency)
         for mix in mixtures:
             t0 = time.process_time()
@@ -86,6 +118,8 @@ def run_quality(
             res.cpu_s += time.process_time() - t0
             res.audio_s += mix.noisy.size / RATE
             res.scores.setdefault(mix.snr_db, []).append(score(mix.clean, out, RATE))
+            if dnsmos is not None:
+                res.dnsmos.setdefault(mix.snr_db, []).append(dnsmos.score(out, RATE))
         if progress:
             progress(name)
         results.append(res)
@@ -163,15 +197,40 @@ def markdown(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix
     snrs = sorted(results[0].scores)
     lines = [
         f"Mixtures: {n_mix} per SNR (speech x real noise at 48 kHz, one reverberant), "
-        "metrics at 16 kHz against the clean (reverberant) speech.",
+        "metrics at 16 kHz against the clean (reverberant) speech; DNSMOS P.835 needs no "
+        "reference. All SNRs together:",
         "",
-        "| method | SNR dB | PESQ-WB | STOI | SI-SDR dB |",
-        "|---|---:|---:|---:|---:|",
+        "| method | SI-SDR dB | PESQ-WB | STOI | DNSMOS SIG | BAK | OVRL "
+        "| CPU s per audio s | latency |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        every = [x for snr in snrs for x in r.scores[snr]]
+        m = Scores(
+            *(float(np.mean([getattr(x, k) for x in every])) for k in Scores.__annotations__)
+        )
+        d = r.mean_dnsmos()
+        mos = f"{d.sig:.2f} | {d.bak:.2f} | {d.ovrl:.2f}" if d else "– | – | –"
+        lat = "offline" if r.latency_ms is None else f"{r.latency_ms:.0f} ms"
+        lines.append(
+            f"| {r.name} | {m.si_sdr:.2f} | {m.pesq:.3f} | {m.stoi:.3f} | {mos} "
+            f"| {r.rtf:.3f} | {lat} |"
+        )
+    lines += [
+        "",
+        "Per input SNR:",
+        "",
+        "| method | SNR dB | PESQ-WB | STOI | SI-SDR dB | DNSMOS OVRL |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for snr in snrs:
             m = r.mean(snr)
-            lines.append(f"| {r.name} | {snr:g} | {m.pesq:.2f} | {m.stoi:.3f} | {m.si_sdr:.2f} |")
+            d = r.mean_dnsmos(snr)
+            ovrl = f"{d.ovrl:.2f}" if d else "–"
+            lines.append(
+                f"| {r.name} | {snr:g} | {m.pesq:.2f} | {m.stoi:.3f} | {m.si_sdr:.2f} | {ovrl} |"
+            )
     lines += ["", "| method | CPU s per s of audio | algorithmic latency |", "|---|---:|---:|"]
     for r in results:
         lat = "offline (whole file)" if r.latency_ms is None else f"{r.latency_ms:.1f} ms"
@@ -220,10 +279,11 @@ def evaluate(
     quick: bool,
     out_dir: Path | None,
     progress: Callable[[str], None] | None = None,
+    only: tuple[str, ...] = (),
 ) -> str:
     audio_dir = audio_dir or default_audio_dir()
     mixtures = build_all(audio_dir, quick=quick)
-    results = run_quality(mixtures, models_dir, progress)
+    results = run_quality(mixtures, models_dir, progress, dnsmos_scorer(), only)
     vad_noise = build_all(audio_dir, snrs=(5.0,), quick=True)[0]
     noise = vad_noise.noisy - vad_noise.clean
     vad = {
