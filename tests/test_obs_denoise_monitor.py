@@ -30,7 +30,8 @@ HOOKS = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
 def test_removed_only_recording_matches_the_engine(obs_factory, noisy_speech, tmp_path):  # noqa: F811
     wav, clean, noisy = noisy_speech
     stats_file, props_file = tmp_path / "stats.jsonl", tmp_path / "props.json"
-    settings = {f.S_MONITOR: "removed", f.S_LOOKAHEAD: 30.0}
+    # NSNet2 named, not "auto": the offline comparison needs the model OBS runs
+    settings = {f.S_MONITOR: "removed", f.S_LOOKAHEAD: 30.0, f.S_MODEL: "nsnet2-48k-int8"}
     source = media_source("Mic", wav, [jump_filter("jump_denoise", "Jump Denoise", settings)])
     obs = obs_factory(
         scene_collection([source], [JUMP, HOOKS]),
@@ -55,7 +56,7 @@ def test_removed_only_recording_matches_the_engine(obs_factory, noisy_speech, tm
     assert stats["frames_out"] == stats["frames_in"]
 
     # Offline, the same engine on the same file: input minus output, aligned.
-    s = replace(DenoiseSettings(), lookahead_ms=30.0)
+    s = replace(DenoiseSettings(), lookahead_ms=30.0, neural_model="nsnet2-48k-int8")
     removed = noisy - denoise_array(noisy, 48000, s)
     noise = noisy - clean
     matches, noise_share, speech_share = [], [], []
