@@ -122,13 +122,16 @@ class HopGate:
         joined = np.concatenate([r.astype(gain.dtype), gain], axis=1)
         self._recent = joined[:, -e:].copy()
         late = joined[:, : gain.shape[1]]
-        mag = np.abs(joined) if np.iscomplexobj(joined) else joined
+        # Peaks are capped at 1: a deep filter's complex gain can exceed 1 in one frame
+        # (it mixes several frames), which must not amplify a neighbour.
+        mag = np.minimum(np.abs(joined), 1.0)
         peak = np.lib.stride_tricks.sliding_window_view(mag, e + 1, axis=1)
         peak = peak[:, : gain.shape[1]].max(axis=-1)
-        if not np.iscomplexobj(late):
-            return peak.astype(late.dtype)
         own = np.abs(late)
-        return np.where(own > 1e-12, late * (peak / np.maximum(own, 1e-12)), peak).astype(
+        raised = np.maximum(own, peak)  # never lowers a frame's own gain
+        if not np.iscomplexobj(late):
+            return raised.astype(late.dtype)
+        return np.where(own > 1e-12, late * (raised / np.maximum(own, 1e-12)), raised).astype(
             late.dtype
         )
 

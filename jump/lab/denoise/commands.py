@@ -96,6 +96,7 @@ def register(
     o.add_argument("--lookahead", default="0,10,20,30,40,60", help="comma list of ms")
     o.add_argument("--method", choices=("classical", "neural", "both"), default="neural")
     o.add_argument("--snrs", default="0,5,10", help="comma list of input SNRs, dB")
+    o.add_argument("--model", default=None, help="neural model id (default: the engine's)")
     o.add_argument("--data", type=Path, default=None, help="shared/data/audio folder")
     o.add_argument("--models", default=None, help="folder to look for model files in first")
     o.set_defaults(func=cmd_onsets)
@@ -189,7 +190,8 @@ def cmd_onsets(args: argparse.Namespace) -> int:
     snrs = tuple(float(v) for v in args.snrs.split(","))
     mixtures = build_all(args.data, snrs)
     lookaheads = tuple(float(v) for v in args.lookahead.split(","))
-    print(table(mixtures, lookaheads, args.method, args.models))
+    model = MODEL_ALIASES.get(args.model, args.model) if args.model else None
+    print(table(mixtures, lookaheads, args.method, args.models, model))
     return 0
 
 

@@ -99,7 +99,11 @@ def pooled(
 
 
 def table(
-    mixtures: list, lookaheads: tuple[float, ...], method: str = "neural", models_dir=None
+    mixtures: list,
+    lookaheads: tuple[float, ...],
+    method: str = "neural",
+    models_dir: str | None = None,
+    model: str | None = None,
 ) -> str:
     """Markdown: onset/offset/body loss and SI-SDR per onset look-ahead on ``mixtures``.
 
@@ -120,6 +124,7 @@ def table(
     ]
     for ms in lookaheads:
         s = replace(DenoiseSettings(), method=method, lookahead_ms=ms)
+        s = replace(s, neural_model=model) if model else s
         outs = [denoise_array(m.noisy, RATE, s, models_dir) for m in mixtures]
         pairs = [(m.clean, y) for m, y in zip(mixtures, outs, strict=True)]
         r = pooled(pairs, RATE)
