@@ -19,7 +19,8 @@ SIZE = (1280, 720)
 
 
 def matte(settings: dict | None = None) -> list[dict]:
-    return [jump_filter("jump_matte", "Jump Matte", settings)]
+    # these tests measure MediaPipe; the filter's own default (Auto) is tested on its own
+    return [jump_filter("jump_matte", "Jump Matte", {"model": "mediapipe", **(settings or {})})]
 
 
 @pytest.fixture

@@ -82,13 +82,20 @@ class MatteFilter(JumpFilter):
     def build_engine(self, config: Any, models_dir: str | None) -> Any:
         from jump.matte import MatteWorker
 
-        return MatteWorker(config, models_dir)
+        worker = MatteWorker(config, models_dir)
+        worker.set_fps(output_fps())
+        return worker
 
     def close_engine(self, engine: Any) -> None:
         engine.close()
 
     def describe(self) -> str:
         return f"model {self.config.model}, background {self.technique.lower()}"
+
+    def running(self) -> str:
+        """The model that runs now ("rvm 448 px (auto)"), for the stats line."""
+        engine = self.engine
+        return engine.running if engine is not None else self.config.model
 
     def video_tick(self, seconds: float) -> None:
         for texrender in (self.capture, self.blur_a, self.blur_b):
@@ -231,6 +238,7 @@ class MatteFilter(JumpFilter):
     def stats(self) -> dict[str, float]:
         worker_stats = self.engine.stats if self.engine is not None else None
         return {
+            "running": self.running(),
             "render_ms": self.render_ms,
             "frames_captured": self.frame_id,
             "masks": worker_stats.masks if worker_stats else 0,
@@ -253,6 +261,18 @@ class MatteFilter(JumpFilter):
             self.mask.destroy()
             self.edge_colour.destroy()
             self.picture.destroy()
+
+
+def output_fps() -> float:
+    """OBS's output frame rate (what each source is drawn at); 30 if OBS cannot say."""
+    try:
+        f = L.fn()
+        video = f.obs_get_video() if f.obs_get_video is not None else None
+        get_rate = f.video_output_get_frame_rate
+        fps = float(get_rate(video)) if video and get_rate is not None else 0.0
+    except Exception:  # outside OBS, or an odd libobs: must not stop the filter
+        fps = 0.0
+    return fps if 1.0 <= fps <= 1000.0 else 30.0
 
 
 class PassthroughVideo(Passthrough):

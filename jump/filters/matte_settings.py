@@ -27,6 +27,7 @@ S_THREADS = "threads"
 S_MODELS_DIR = "models_dir"
 S_DELAY_VIDEO = "delay_video"
 S_DECONTAMINATE = "decontaminate"
+S_AUTO_FRAME = "auto_frame"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
@@ -48,6 +49,7 @@ def engine_settings(settings: Settings) -> Any:
         provider=settings.get_str(S_PROVIDER) or "auto",
         threads=settings.get_int(S_THREADS),
         decontaminate=settings.get_bool(S_DECONTAMINATE),
+        auto_frame=settings.get_bool(S_AUTO_FRAME),
     )
 
 
@@ -74,7 +76,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THRESHOLD, float(d.threshold))
     settings.set_default(S_SOFT_EDGE, float(d.soft_edge))
     settings.set_default(S_FEATHER, float(d.feather_px))
-    settings.set_default(S_MODEL, d.model)
+    settings.set_default(S_MODEL, "auto")  # the filter follows the machine (jump.matte.auto)
     settings.set_default(S_REFINE, bool(d.refine))
     settings.set_default(S_TEMPORAL, float(d.temporal))
     settings.set_default(S_MOTION_GATING, bool(d.motion_gating))
@@ -84,6 +86,19 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_MODELS_DIR, "")
     settings.set_default(S_DELAY_VIDEO, False)
     settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
+    settings.set_default(S_AUTO_FRAME, bool(d.auto_frame))
+
+
+def model_choices(model_ids: Any) -> list[tuple[str, str]]:
+    """Auto first, then the named choices, then every other model by its id."""
+    named = [
+        ("Auto (best the machine keeps up with)", "auto"),
+        ("Best quality (RVM)", "rvm"),
+        ("Fast (MediaPipe)", "mediapipe"),
+    ]
+    ids = list(model_ids)
+    out = [(label, mid) for label, mid in named if mid == "auto" or mid in ids]
+    return out + [(mid, mid) for mid in ids if mid not in ("rvm", "mediapipe")]
 
 
 def show_background_settings(props: Properties, settings: Settings) -> None:
@@ -126,7 +141,7 @@ def properties(instance: Any) -> Properties:
         "Softens the edge outward from the body, never into it.",
     )
     advanced = Properties()
-    advanced.add_list(S_MODEL, "Model", [(mid, mid) for mid in matte_specs()])
+    advanced.add_list(S_MODEL, "Model", model_choices(matte_specs()))
     advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")
     advanced.add_bool(
         S_DECONTAMINATE,
@@ -142,6 +157,12 @@ def properties(instance: Any) -> Properties:
         description="Removes flicker where the picture is still; follows motion.",
     )
     advanced.add_bool(S_MOTION_GATING, "Skip inference on still frames")
+    advanced.add_bool(
+        S_AUTO_FRAME,
+        "Auto-framing (light models)",
+        "Zooms the model in on the person it found last frame: a small or distant person "
+        "fills the model's view. Not used with RVM.",
+    )
     advanced.add_bool(
         S_DELAY_VIDEO,
         "Delay video to match mask",
@@ -170,7 +191,7 @@ def properties(instance: Any) -> Properties:
         s = instance.stats()
         advanced.add_info(
             "stats",
-            f"{s['masks']} masks, inference {s['inference_ms']:.1f} ms, "
+            f"{s['running']}: {s['masks']} masks, inference {s['inference_ms']:.1f} ms, "
             f"mask lag {s['mask_lag_frames']} frames, render {s['render_ms']:.2f} ms",
         )
     p.add_group("advanced", "Advanced", advanced)

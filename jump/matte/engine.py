@@ -28,6 +28,7 @@ import numpy as np
 
 from jump.matte import decontaminate, refine
 from jump.matte import rvm as _rvm  # noqa: F401  (registers the "rvm" model type)
+from jump.matte.framing import AutoFramer
 from jump.matte.lowlight import LowLightEnhancer
 from jump.matte.model import MatteModelError, load_matte_model
 from jump.matte.settings import MatteSettings
@@ -123,8 +124,10 @@ class MatteEngine:
         self._gate = StillGate(s.gate_db, s.gate_max_skip)
         self._last_prob: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
+        self._framer = AutoFramer()
         self.last_inference_ms = 0.0
         self.last_foreground: np.ndarray | None = None
+        self._set_inner()
 
     # -- geometry -----------------------------------------------------------------------
 
@@ -148,6 +151,7 @@ class MatteEngine:
         self._smoother.reset()
         self._gate.reset()
         self.model.reset()
+        self._framer.reset()
         self._last_prob = None
         self.last_foreground = None
 
@@ -164,6 +168,13 @@ class MatteEngine:
         self._smoother.motion_level = settings.motion_px
         self._gate.threshold_db = settings.gate_db
         self._gate.max_skip = settings.gate_max_skip
+        self._set_inner()
+
+    def _set_inner(self) -> None:
+        """RVM's inner-pass size from the settings (its recurrent state follows the size)."""
+        if hasattr(self.model, "inner_long"):
+            inner = self.settings.rvm_inner or max(self.model.spec.input_size)
+            self.model.inner_long = inner
 
     def _low_light(self, pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
         """The model's input brightened when the room is dark (never the viewer's picture)."""
@@ -223,18 +234,30 @@ class MatteEngine:
         inferred = not (still and self._last_prob is not None)
         if inferred:
             t0 = cv2.getTickCount()
-            tensor = self.model.tensor(self._low_light(pixels, grey))
+            crop = self._crop(ww, wh)
+            if crop is None:
+                tensor = self.model.tensor(self._low_light(pixels, grey))
+            else:
+                tensor = self._crop_tensor(work, crop, code, grey)
             with self._stage("inference"):
                 raw = self.model.run(tensor)
             self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
             prob = self.model.probability(raw)
+            if crop is not None:
+                prob = _paste(prob, crop, ww, wh)
+            if s.auto_frame and self.model.spec.output_kind != "alpha":
+                mw, mh = self.input_size
+                self._framer.update(prob, (mw / mh) / (ww / wh))
             self._last_prob = prob
             self.last_foreground = self.model.foreground(raw)
         else:
             prob = self._last_prob  # type: ignore[assignment]
 
         with self._stage("refine"):
-            alpha = self._refine(prob, work, pixels, code, fmt, ch)
+            if prob.shape == (wh, ww):  # framed: the probability is already at work size
+                alpha = self._refine(prob, work, None, code, fmt, wh)
+            else:
+                alpha = self._refine(prob, work, pixels, code, fmt, ch)
         with self._stage("smoothing"):
             alpha = self._smoother(alpha, grey)
         with self._stage("decontaminate"):
@@ -246,6 +269,23 @@ class MatteEngine:
             to_u8(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)) if want_raw else alpha8
         )
         return MatteResult(alpha8, raw8, inferred, self.last_foreground, delta)
+
+    def _crop(self, ww: int, wh: int) -> tuple[int, int, int, int] | None:
+        """The auto-framing crop of the work picture in pixels, or None for the whole."""
+        if not self.settings.auto_frame or self.model.spec.output_kind == "alpha":
+            return None
+        crop = self._framer.pixels(ww, wh)
+        return None if crop == (0, 0, ww, wh) else crop
+
+    def _crop_tensor(
+        self, work: np.ndarray, crop: tuple[int, int, int, int], code: int | None, grey: np.ndarray
+    ) -> np.ndarray:
+        """The model input from the crop (the full frame's grey decides low light)."""
+        x0, y0, x1, y1 = crop
+        _, _, cw, ch = self.model.content_rect(x1 - x0, y1 - y0)
+        view = cv2.resize(work[y0:y1, x0:x1], (cw, ch), interpolation=cv2.INTER_AREA)
+        pixels = view if code is None else cv2.cvtColor(view, code)
+        return self.model.tensor(self._low_light(pixels, grey))
 
     def _edge_delta(self, work: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
         """Decontamination's colour correction at work size, or None when it is off."""
@@ -262,7 +302,7 @@ class MatteEngine:
         self,
         prob: np.ndarray,
         work: np.ndarray,
-        pixels: np.ndarray,
+        pixels: np.ndarray | None,
         code: int | None,
         fmt: str,
         ch: int,
@@ -298,6 +338,14 @@ class MatteEngine:
         if s.feather_px >= 0.5:
             alpha = refine.feather_outward(alpha, s.feather_px * wh / REFERENCE_HEIGHT)
         return alpha
+
+
+def _paste(prob: np.ndarray, crop: tuple[int, int, int, int], ww: int, wh: int) -> np.ndarray:
+    """A crop's probability placed into a zero work-size frame (nothing seen outside)."""
+    x0, y0, x1, y1 = crop
+    full = np.zeros((wh, ww), np.float32)
+    full[y0:y1, x0:x1] = cv2.resize(prob, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return full
 
 
 def work_size(

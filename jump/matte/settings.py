@@ -41,6 +41,9 @@ class MatteSettings:
     # soft-edge colour without the old background (blur fusion, jump.matte.decontaminate)
     decontaminate: bool = True
     decontaminate_radius_px: float = 8.0  # blur-fusion radius, pixels of a 720p picture
+    # crop the light models' input to the subject (jump.matte.framing; not RVM)
+    auto_frame: bool = True  # on: measured better, docs/benchmarks.md
+    rvm_inner: int = 0  # RVM inner-pass long side in px; 0 = the manifest's (Auto lowers it)
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
@@ -69,6 +72,8 @@ class MatteSettings:
         clamp("work_scale", 1.0, 8.0)
         clamp("dark_level", 0.0, 1.0)
         object.__setattr__(self, "gate_max_skip", max(1, int(self.gate_max_skip)))
+        inner = int(self.rvm_inner) if self.rvm_inner == self.rvm_inner else 0
+        object.__setattr__(self, "rvm_inner", 0 if inner <= 0 else max(64, min(2048, inner)))
         object.__setattr__(self, "threads", max(1, min(64, int(self.threads))))
         if self.low_light not in LOW_LIGHT_MODES:
             object.__setattr__(self, "low_light", "off")

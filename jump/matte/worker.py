@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jump.matte.auto import AUTO, LADDER, AutoModel
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.settings import MatteSettings
 
@@ -63,8 +64,12 @@ class MatteWorker:
         self.models_dir = models_dir
         self.error: str | None = None
         self.stats = WorkerStats()
-        self._settings = settings or MatteSettings()
-        self._wanted_settings = self._settings  # what the caller asked for last
+        self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
+        settings = settings or MatteSettings()
+        self._auto: AutoModel | None = None
+        self._wanted_settings = settings  # what the caller asked for last ("auto" included)
+        self._settings = self._effective(settings)  # what the engine runs
+        self._running_model = self._settings.model
         self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
         self._reset_pending = False
@@ -98,7 +103,7 @@ class MatteWorker:
     @property
     def input_size(self) -> tuple[int, int]:
         """(w, h) of the current model's input, from the manifest (no session needed)."""
-        model = self._wanted_settings.model
+        model = self._running_model
         cached = self._input_size
         if cached is None or cached[0] != model:
             from jump.matte.model import spec_input_size
@@ -115,6 +120,17 @@ class MatteWorker:
         from jump.matte.engine import work_size
 
         return work_size(self.input_size, self._wanted_settings.work_scale, source_w, source_h)
+
+    @property
+    def running(self) -> str:
+        """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
+        auto = self._auto
+        return f"{auto.rung.label} (auto)" if auto is not None else self._running_model
+
+    def set_fps(self, fps: float) -> None:
+        """The source's frame rate: Auto's budget is a share of its frame interval."""
+        if fps > 0 and fps == fps:
+            self.fps = float(fps)
 
     def latest(self) -> tuple[np.ndarray, int] | None:
         """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
@@ -135,6 +151,8 @@ class MatteWorker:
         with self._cond:
             self._pending_settings = settings
             self._wanted_settings = settings
+            if settings.model != AUTO:
+                self._running_model = settings.model
             self._cond.notify()
 
     def reset(self) -> None:
@@ -180,6 +198,36 @@ class MatteWorker:
         self.error = None
         return matter
 
+    def _effective(self, settings: MatteSettings) -> MatteSettings:
+        """The settings the engine runs: model "auto" resolved to its current rung."""
+        if settings.model != AUTO:
+            self._auto = None
+            return settings
+        if self._auto is None:
+            from jump.matte.model import available_matte_models
+
+            present = set(available_matte_models(self.models_dir))
+            # rungs whose file is missing would silently run their fallback: leave them out
+            ladder = tuple(r for r in LADDER if r.model in present) or LADDER[-1:]
+            self._auto = AutoModel(ladder, self.fps)
+            log.info("Jump Matte: Auto starts on %s", self._auto.rung.label)
+        rung = self._auto.rung
+        return settings.with_(model=rung.model, rvm_inner=rung.inner)
+
+    def _follow_auto(self, matter, mask_ms: float):  # -> MatteEngine | None
+        """Feed Auto one mask time; on a change of rung, apply it like a settings change."""
+        auto = self._auto
+        if auto is None:
+            return matter
+        auto.set_fps(self.fps)
+        old = auto.rung.label
+        if auto.observe(time.perf_counter(), mask_ms) is None:
+            return matter
+        log.info("Jump Matte: Auto: %s → %s (%s)", old, auto.rung.label, auto.reason)
+        effective = self._effective(self._wanted_settings)
+        self._running_model = effective.model
+        return self._apply_effective(matter, effective)
+
     def _run(self) -> None:
         matter = self._load(self._settings)
         self._ready.set()
@@ -200,6 +248,7 @@ class MatteWorker:
                 matter.reset()
                 self.stats.resets += 1
             frame, frame_id, t_submit = job
+            t0 = time.perf_counter()
             try:
                 out = matter.process_detailed(frame, self.fmt, want_raw=False)
                 colour = None if out.delta is None else encode_delta_bgra(out.delta)
@@ -210,8 +259,14 @@ class MatteWorker:
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
             self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
+            matter = self._follow_auto(matter, (t1 - t0) * 1e3)
 
     def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None
+        effective = self._effective(settings)
+        self._running_model = effective.model
+        return self._apply_effective(matter, effective)
+
+    def _apply_effective(self, matter, settings: MatteSettings):  # -> MatteEngine | None
         old, self._settings = self._settings, settings
         if matter is None or settings.needs_new_session(old):
             return self._load(settings)

@@ -180,6 +180,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_filter_get_parent": (P, [P]),
     "obs_source_skip_video_filter": (None, [P]),
     "obs_source_get_base_width": (c_uint32, [P]),
+    "obs_get_video": (P, []),
+    "video_output_get_frame_rate": (c_double, [P]),
     "obs_source_get_base_height": (c_uint32, [P]),
     "obs_source_video_render": (None, [P]),
     "obs_source_get_output_flags": (c_uint32, [P]),

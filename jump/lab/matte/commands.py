@@ -58,6 +58,11 @@ def register(
     p.add_argument("--low-light", choices=("off", "auto", "on"), default=None)
     p.add_argument("--feather", type=float, default=None, help="outward feather, px at 720p")
     p.add_argument("--no-refine", action="store_true", help="skip guided-filter edge refinement")
+    p.add_argument(
+        "--no-auto-frame",
+        action="store_true",
+        help="light models: do not crop their input to the subject (see docs/matte.md)",
+    )
     p.set_defaults(func=cmd_matte)
 
     e = eval_sub.add_parser(
@@ -76,6 +81,11 @@ def register(
         "--matting",
         action="store_true",
         help="raw RVM vs Jump-RVM vs Jump-MediaPipe: alpha, edge colour, flicker (RVM table)",
+    )
+    e.add_argument(
+        "--framing",
+        action="store_true",
+        help="auto-framing on/off on small and far placements (MediaPipe unless --model)",
     )
     e.add_argument(
         "--preprocessing",
@@ -124,6 +134,8 @@ def _settings(args: argparse.Namespace):
         changes["feather_px"] = args.feather
     if args.no_refine:
         changes["refine"] = False
+    if args.no_auto_frame:
+        changes["auto_frame"] = False
     return MatteSettings(**changes)
 
 
@@ -340,6 +352,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from jump.lab.matte import evaluate_matting
 
         evaluate_matting.run(args.models, args.threads, args.quick, args.model)
+        return 0
+    if args.framing:
+        from jump.lab.matte import framing_eval
+
+        framing_eval.run(args.models, args.threads, (args.model or ["mediapipe"])[0])
         return 0
     model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))

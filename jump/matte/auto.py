@@ -1,0 +1,137 @@
+"""Model "auto": the best model the machine keeps up with, chosen from measured mask times.
+
+The worker times every mask (the whole engine call: what decides whether it keeps up) and
+feeds the times here with the source's frame rate. The policy walks a ladder, best first:
+
+    rvm 448 px → rvm 320 px → rvm 256 px → mediapipe
+
+Budget: a rung fits when its mask time is ≤ ``BUDGET`` (70 %) of the frame interval — the
+rest is left for OBS, the encoder and the load spikes of a shared machine.
+
+- **Down** when the *median* over the last ``DOWN_AFTER_S`` seconds is over budget (a
+  median, so single spikes on a loaded box never count). It skips rungs that cannot fit
+  either, predicted from the measured time and the rungs' nominal relative costs.
+- **Up** one rung when the median over the last ``UP_AFTER_S`` seconds is under
+  ``UP_FRACTION`` of the interval (room enough that the next rung probably fits). A rung
+  that had to be left again waits twice as long before the next try (up to
+  ``MAX_UP_WAIT_S``): a machine on the edge settles instead of oscillating.
+
+OBS-free; ``tests/test_auto.py`` drives it with synthetic timings.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+AUTO = "auto"
+BUDGET = 0.70  # mask time ≤ 70 % of the frame interval
+UP_FRACTION = 0.35  # step up only with the mask under 35 % of the interval
+DOWN_AFTER_S = 3.0
+UP_AFTER_S = 20.0
+MAX_UP_WAIT_S = 600.0
+MIN_SAMPLES = 5  # never decide on fewer masks than this
+
+
+@dataclass(frozen=True)
+class Rung:
+    model: str
+    inner: int = 0  # RVM inner-pass long side; 0 = the manifest's
+    cost: float = 1.0  # nominal time relative to the top rung, only to skip rungs going down
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.inner} px" if self.inner else self.model
+
+
+# RVM's cost follows the inner pass's area; MediaPipe is ~20× cheaper than RVM 448 on CPU
+# (docs/benchmarks.md). Costs only pick how far to fall; measurements decide the rest.
+LADDER: tuple[Rung, ...] = (
+    Rung("rvm", 448, 1.0),
+    Rung("rvm", 320, 0.55),
+    Rung("rvm", 256, 0.38),
+    Rung("mediapipe", 0, 0.05),
+)
+
+
+def median(values: list[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+class AutoModel:
+    """The ladder position of one stream. ``observe`` returns the new rung on a change."""
+
+    def __init__(self, ladder: tuple[Rung, ...] = LADDER, fps: float = 30.0) -> None:
+        if not ladder:
+            raise ValueError("empty ladder")
+        self.ladder = ladder
+        self.fps = fps
+        self.index = 0
+        self.reason = "start: best model first"
+        self._samples: deque[tuple[float, float]] = deque()  # (time s, mask ms) on this rung
+        self._since = 0.0  # when the current rung started (first sample's time)
+        self._fresh = True
+        self._up_wait = [UP_AFTER_S] * len(ladder)  # per rung: wait before climbing to it
+
+    @property
+    def rung(self) -> Rung:
+        return self.ladder[self.index]
+
+    @property
+    def interval_ms(self) -> float:
+        return 1000.0 / max(1.0, self.fps)
+
+    def set_fps(self, fps: float) -> None:
+        if fps > 0 and fps == fps:
+            self.fps = float(fps)
+
+    def observe(self, now: float, mask_ms: float) -> Rung | None:
+        """One finished mask: its time (ms) at ``now`` (s). Returns the new rung or None."""
+        if self._fresh:
+            self._since, self._fresh = now, False
+        self._samples.append((now, mask_ms))
+        while self._samples and now - self._samples[0][0] > UP_AFTER_S:
+            self._samples.popleft()
+        budget = BUDGET * self.interval_ms
+        ran = now - self._since
+        recent = [ms for t, ms in self._samples if now - t <= DOWN_AFTER_S]
+        if len(recent) < MIN_SAMPLES:  # masks slower than the window: the last few instead
+            recent = [ms for _, ms in list(self._samples)[-MIN_SAMPLES:]]
+        if self.index < len(self.ladder) - 1 and ran >= DOWN_AFTER_S and len(recent) >= MIN_SAMPLES:
+            m = median(recent)
+            if m > budget:
+                return self._down(m, budget)
+        if self.index > 0 and ran >= self._up_wait[self.index - 1]:
+            window = [ms for _, ms in self._samples]
+            m = median(window)
+            if len(window) >= MIN_SAMPLES and m <= UP_FRACTION * self.interval_ms:
+                return self._move(
+                    self.index - 1,
+                    f"{self.rung.label} {m:.0f} ms/mask ≤ {UP_FRACTION:.0%} of "
+                    f"{self.interval_ms:.0f} ms at {self.fps:g} fps for {ran:.0f} s",
+                )
+        return None
+
+    def _down(self, m: float, budget: float) -> Rung:
+        cur = self.rung
+        target = len(self.ladder) - 1
+        for i in range(self.index + 1, len(self.ladder)):
+            if m * self.ladder[i].cost / cur.cost <= budget:
+                target = i
+                break
+        # leaving a rung we climbed to: try it again only after twice the wait
+        self._up_wait[self.index] = min(MAX_UP_WAIT_S, 2.0 * self._up_wait[self.index])
+        return self._move(
+            target,
+            f"{cur.label} {m:.0f} ms/mask > {BUDGET:.0%} of {self.interval_ms:.0f} ms "
+            f"at {self.fps:g} fps",
+        )
+
+    def _move(self, index: int, reason: str) -> Rung:
+        self.index = index
+        self.reason = reason
+        self._samples.clear()
+        self._fresh = True  # the new rung's first masks include loading: time from there
+        return self.rung
