@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 from jump.denoise.dfn3 import Dfn3, Dfn3Config, erb_widths, norm_alpha
+from jump.lab.denoise import mixtures
 from jump.lab.denoise.dfn3_stream import Dfn3Stream, VorbisStft
 from jump.lab.denoise.mixtures import load
-from tests.denoise_data import AUDIO, MODELS, mixture
+from tests.conftest import HAVE_SHARED, SHARED
+from tests.denoise_data import AUDIO, mixture
 
-TARBALL = MODELS / "denoise" / "DeepFilterNet3_onnx.tar.gz"
+TARBALL = SHARED / "models" / "denoise" / "DeepFilterNet3_onnx.tar.gz"
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "denoise" / "deepfilternet3-stream.onnx"
 IN_REPO_AUDIO = Path(__file__).resolve().parent / "data" / "audio"
 HOP = 480
@@ -66,6 +68,13 @@ def _aligned_si_sdr(reference: np.ndarray, estimate: np.ndarray, max_lag: int = 
     return _si_sdr(ref, estimate[edge - best : -edge - best])
 
 
+def _shared_mixture(name: str, snr_db: float) -> np.ndarray:
+    """One of `python -m jump eval denoise`'s mixtures (same seed), from ../shared."""
+    index = next(i for i, spec in enumerate(mixtures.SPECS) if spec.name == name)
+    spec = mixtures.SPECS[index]
+    return mixtures.build(spec, snr_db, SHARED / "data" / "audio", 1000 * index + int(snr_db)).noisy
+
+
 def _noisy_speech() -> list[tuple[str, np.ndarray]]:
     """Real noisy speech at 48 kHz: in-repo clips when present, and a ../shared mixture."""
     clips = []
@@ -75,10 +84,10 @@ def _noisy_speech() -> list[tuple[str, np.ndarray]]:
         noise = np.resize(noise, speech.size)
         noise *= np.std(speech) / np.std(noise) / 10 ** (5 / 20)  # 5 dB SNR
         clips.append(("tests/data spk1_snt2 + street 5 dB", (speech + noise).astype(np.float32)))
-    if AUDIO.is_dir() and MODELS.is_dir():
-        clips.append(("shared fan 0 dB", mixture("fan", 0).noisy))
+    if HAVE_SHARED:  # real recorded noise beyond the in-repo data (eval's mixtures)
+        clips.append(("shared fan 0 dB", _shared_mixture("fan", 0)))
         # ESC-50's dog has stretches of digital silence: the reference's silence rule
-        clips.append(("shared dog 5 dB", mixture("dog", 5).noisy))
+        clips.append(("shared dog 5 dB", _shared_mixture("dog", 5)))
     if not clips:
         pytest.skip("no noisy speech found (tests/data or ../shared)")
     return [(name, x[: x.size // HOP * HOP]) for name, x in clips]

@@ -1,35 +1,27 @@
 """The shipped selfie-landscape ONNX: its checksum, its quality, and that it is rebuilt
 byte for byte from MediaPipe's .tflite (models/README.md has the provenance).
 
-The rebuild needs the ``mediapipe`` 0.10.21 wheel (35 MB, not in git); it is skipped
-unless ``$JUMP_MEDIAPIPE_WHEEL`` names it or ``../shared/wheels`` holds it. Nothing here
-needs MediaPipe itself or the network; the comparison with MediaPipe's own output is a
-one-off recorded in models/README.md.
+The rebuild reads ``tests/data/models/selfie_segmentation_landscape.tflite`` (250 KB,
+Apache-2.0, taken unchanged from the ``mediapipe`` 0.10.21 wheel). Nothing here needs
+MediaPipe itself or the network; the comparison with MediaPipe's own output is a one-off
+recorded in models/README.md.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from jump import catalogue
 from jump.lab.matte import metrics
 from jump.matte import MatteEngine, MatteSettings
 from tests import matte_data as md
-from tests.obs_harness import SHARED
+from tests.conftest import DATA
 
 MODEL_ID = "selfie-landscape"
-
-
-def _wheel() -> Path | None:
-    named = os.environ.get("JUMP_MEDIAPIPE_WHEEL")
-    if named:
-        return Path(named)
-    return next(iter(sorted((SHARED / "wheels").glob("mediapipe-0.10.21-*.whl"))), None)
+TFLITE = DATA / "models" / "selfie_segmentation_landscape.tflite"
 
 
 def test_shipped_file_matches_its_manifest_entry() -> None:
@@ -57,13 +49,10 @@ def test_quality_floors_on_the_handful() -> None:
 
 
 def test_reconverting_the_tflite_gives_the_shipped_bytes(tmp_path: Path) -> None:
-    pytest.importorskip("tflite")
-    wheel = _wheel()
-    if wheel is None or not wheel.is_file():
-        pytest.skip("mediapipe 0.10.21 wheel not at hand (set JUMP_MEDIAPIPE_WHEEL)")
     from jump.lab import tflite_to_onnx
 
+    assert hashlib.sha256(TFLITE.read_bytes()).hexdigest().startswith("a77d03f4659b9f6b")
     out = tmp_path / "selfie_segmentation_landscape.onnx"
-    assert tflite_to_onnx.main([str(wheel), str(out)]) == 0
+    assert tflite_to_onnx.main([str(TFLITE), str(out)]) == 0
     entry = catalogue.get_entry(MODEL_ID)
     assert hashlib.sha256(out.read_bytes()).hexdigest() == entry.sha256

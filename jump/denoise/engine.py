@@ -12,7 +12,7 @@ reconstructs the input up to float rounding):
 
 Latency is ``window - 1`` samples (959 at 48 kHz, just under 20 ms): the least that lets
 every push return exactly as many samples as it got, whatever the chunk size; a stage
-with lookahead adds its hops.
+with lookahead adds its hops, and so does the gate's optional onset look-ahead.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ class _Derived:
 
     chain: list[Stage]
     neural: bool
-    mix: float
     rows: int
     vad: bool
 
@@ -118,8 +117,9 @@ class Denoiser:
 
     @property
     def latency_samples(self) -> int:
-        """Samples between input and output: the window, plus any stage's lookahead."""
-        return self.window - 1 + self._derived.lookahead * self.hop
+        """Samples between input and output: the window, plus the stages' and the gate's
+        look-ahead."""
+        return self.window - 1 + (self._derived.lookahead + self._gate.onset) * self.hop
 
     @property
     def status(self) -> str:
@@ -263,7 +263,6 @@ class Denoiser:
         return _Derived(
             chain=chain,  # type: ignore[arg-type]
             neural=neural,
-            mix=s.mix,
             rows=1 if s.linked else self.channels,
             vad=bool(s.vad_model) and self._vad is not None,
         )
@@ -283,9 +282,7 @@ class Denoiser:
         if configure is not None:  # a stage with its own attenuation limit (DeepFilterNet3)
             configure(s.strength_db)
         self._derived = d = self._derive(s)
-        self._gate.configure(
-            s.speech_db, s.strength_db, s.vad_threshold, s.grace_ms, s.release_ms, d.vad
-        )
+        self._gate.configure(s, d.vad)
 
     # ---- streaming --------------------------------------------------------------------
 
@@ -371,8 +368,8 @@ class Denoiser:
             block.gain = out.gain
         # A stage L hops late speaks for the frame L hops back: gate it and mix it with that.
         lag = d.lookahead
+        spec = self._delay("spec", spec, lag + self._gate.onset)  # the dry frames wait too
         if lag:
-            spec = self._delay("spec", spec, lag)
             rows_power = self._delay("power", rows_power, lag)
             noise = self._delay("noise", noise, lag)
         gain = out.gain
@@ -386,8 +383,6 @@ class Denoiser:
         # a stage's lookahead lets the gate open before a word starts.
         gains = self._gate.apply(rows_power, noise, gain, self._hops, self.probe, out.speech)
         self._hops += hops
-        if d.mix < 1.0:
-            gains = d.mix * gains + (1.0 - d.mix)
 
         spec *= gains
         out_frames = scipy.fft.irfft(spec, n=self.n_fft, axis=-1)[..., :n]

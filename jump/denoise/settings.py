@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from jump.catalogue import DEFAULT_DENOISE_MODEL, DEFAULT_VAD_MODEL
 
 METHODS = ("classical", "neural", "both")
+MONITORS = ("output", "removed")
+MAX_LOOKAHEAD_MS = 60.0  # onset look-ahead: each 10 ms adds one hop of latency
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,18 @@ class DenoiseSettings:
                    filter's default): DeepFilterNet3 if this machine runs it with margin,
                    measured at start, else NSNet2 (jump/denoise/model_choice.py).
     vad_model:     manifest id of the VAD model; "" uses only the per-hop SNR detector.
+    monitor:       "output" (the denoised voice) or "removed" (what the denoiser takes
+                   away: the latency-aligned input minus the output), to hear whether
+                   speech leaks into the removed part. For listening only, never a stream.
+    lookahead_ms:  onset look-ahead (0 = off, else 10-60 ms, in whole 10 ms hops): the gate's
+                   decision for a hop may use speech evidence up to this much later, so a
+                   word's first consonant is not gated; the audio is delayed by as much and
+                   the latency grows by it.
     provider:      ONNX Runtime provider of the model stage ("cpu" default; "cuda", "dml"...).
 
-    There is no "retroactive grace": the 20 ms latency budget is spent on the STFT window,
-    whose newest half already lets each frame's gain see 10 ms past the samples it completes.
+    Without look-ahead the 20 ms latency budget is spent on the STFT window, whose newest
+    half already lets each frame's gain see 10 ms past the samples it completes; the onset
+    look-ahead is the opt-in "retroactive grace" that trades latency for clean word starts.
     """
 
     method: str = "neural"
@@ -48,6 +58,8 @@ class DenoiseSettings:
     linked: bool = True
     neural_model: str = DEFAULT_DENOISE_MODEL
     vad_model: str = DEFAULT_VAD_MODEL
+    monitor: str = "output"
+    lookahead_ms: float = 0.0
     provider: str = "cpu"
 
     def sanitised(self) -> DenoiseSettings:
@@ -75,5 +87,7 @@ class DenoiseSettings:
             linked=bool(self.linked),
             neural_model=str(self.neural_model or base.neural_model),
             vad_model=str(self.vad_model or ""),
+            monitor=self.monitor if self.monitor in MONITORS else base.monitor,
+            lookahead_ms=num(self.lookahead_ms, base.lookahead_ms, 0.0, MAX_LOOKAHEAD_MS),
             provider=str(self.provider or "cpu"),
         )

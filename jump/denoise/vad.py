@@ -72,6 +72,9 @@ class SileroVad:
         return np.asarray(ends, dtype=np.int64), np.asarray(probs)
 
 
+SHORT_HOLD_MS = 60.0  # hold after a fast-detector trigger alone (a click, a breath)
+
+
 class SpeechGate:
     """Gate value per hop in [0, 1]: opens at once, holds for the grace period, then releases.
 
@@ -85,7 +88,9 @@ class SpeechGate:
         self._hold = 0
         self.configure(200.0, 80.0)
 
-    def configure(self, grace_ms: float, release_ms: float, short_hold_ms: float = 60.0) -> None:
+    def configure(
+        self, grace_ms: float, release_ms: float, short_hold_ms: float = SHORT_HOLD_MS
+    ) -> None:
         self._grace = round(grace_ms / 1000.0 / self.hop_s)
         self._short = min(self._grace, round(short_hold_ms / 1000.0 / self.hop_s))
         self._release = math.exp(-self.hop_s * 1000.0 / max(release_ms, 1.0))

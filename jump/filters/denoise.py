@@ -23,6 +23,9 @@ S_SPEECH_STRENGTH = "speech_db"
 S_MIX = "mix"
 S_VAD_THRESHOLD = "vad_threshold"
 S_GRACE = "grace_ms"
+S_RELEASE = "release_ms"
+S_LOOKAHEAD = "lookahead_ms"
+S_MONITOR = "monitor"
 S_LINKED = "linked"
 S_MODEL = "neural_model"
 S_MODELS_DIR = "models_dir"
@@ -53,6 +56,9 @@ def engine_settings(settings: Settings) -> Any:
         mix=settings.get_float(S_MIX) / 100.0,
         vad_threshold=settings.get_float(S_VAD_THRESHOLD) / 100.0,
         grace_ms=settings.get_float(S_GRACE),
+        release_ms=settings.get_float(S_RELEASE),
+        lookahead_ms=settings.get_float(S_LOOKAHEAD),
+        monitor=settings.get_str(S_MONITOR),
         linked=settings.get_bool(S_LINKED),
         neural_model=settings.get_str(S_MODEL),
     ).sanitised()
@@ -134,6 +140,9 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_MIX, 100.0 * d.mix)
     settings.set_default(S_VAD_THRESHOLD, 100.0 * d.vad_threshold)
     settings.set_default(S_GRACE, float(d.grace_ms))
+    settings.set_default(S_RELEASE, float(d.release_ms))
+    settings.set_default(S_LOOKAHEAD, float(d.lookahead_ms))
+    settings.set_default(S_MONITOR, d.monitor)
     settings.set_default(S_LINKED, bool(d.linked))
     # best quality when this machine keeps up, decided from a measurement at start
     settings.set_default(S_MODEL, "auto")
@@ -176,25 +185,18 @@ def properties(instance: Any) -> Properties:
         [(MODEL_LABELS.get(m, m), m) for m in models],
         "Automatic runs DeepFilterNet3 when this machine has the CPU for it, else NSNet2.",
     )
+    p.add_group("gate", "Voice gate", gate_properties())
+    monitor = Properties()
+    monitor.add_list(
+        S_MONITOR,
+        "Monitor",
+        [("Output (denoised voice)", "output"), ("Removed only (what is taken away)", "removed")],
+        "Removed only: the filter outputs what it removes (the input minus the output), so "
+        "you hear whether any of your voice is being taken away. For listening only: "
+        "switch back to Output before you stream or record.",
+    )
+    p.add_group("monitor_group", "Monitor", monitor)
     advanced = Properties()
-    advanced.add_float(
-        S_VAD_THRESHOLD,
-        "Voice threshold",
-        0.0,
-        100.0,
-        1.0,
-        " %",
-        "Voice probability above which the gate opens.",
-    )
-    advanced.add_float(
-        S_GRACE,
-        "Voice grace period",
-        0.0,
-        1000.0,
-        10.0,
-        " ms",
-        "Keeps the gate open this long after speech, so word endings are not clipped.",
-    )
     advanced.add_bool(
         S_LINKED,
         "Link channels",
@@ -209,3 +211,47 @@ def properties(instance: Any) -> Properties:
 
 
 SPEC = filter_spec("jump_denoise", "audio", DenoiseFilter, PassthroughAudio, defaults, properties)
+
+
+def gate_properties() -> Properties:
+    """The voice gate: when it opens (threshold, look-ahead) and how it closes (grace, release)."""
+    gate = Properties()
+    gate.add_float(
+        S_VAD_THRESHOLD,
+        "Voice threshold",
+        0.0,
+        100.0,
+        1.0,
+        " %",
+        "Voice probability above which the gate opens.",
+    )
+    gate.add_float(
+        S_GRACE,
+        "Voice grace period",
+        0.0,
+        1000.0,
+        10.0,
+        " ms",
+        "Keeps the gate open this long after speech, so word endings are not clipped.",
+    )
+    gate.add_float(
+        S_RELEASE,
+        "Gate release",
+        10.0,
+        1000.0,
+        10.0,
+        " ms",
+        "After the grace period, how fast the gate closes (time constant): longer fades "
+        "word endings out more gently, shorter brings the noise floor down sooner.",
+    )
+    gate.add_float(
+        S_LOOKAHEAD,
+        "Onset look-ahead",
+        0.0,
+        60.0,
+        10.0,
+        " ms",
+        "0 = off. Opens the gate this much before a word starts, so its first consonant is "
+        "not cut; delays the audio by as much (OBS is told, so audio and video stay in sync).",
+    )
+    return gate

@@ -46,6 +46,16 @@ def register(
     p.add_argument("--mix", type=float, default=None, help="dry/wet 0..1")
     p.add_argument("--vad-threshold", type=float, default=None, help="speech probability 0..1")
     p.add_argument("--grace", type=float, default=None, help="gate hold after speech, ms")
+    p.add_argument("--release", type=float, default=None, help="gate release time, ms")
+    p.add_argument(
+        "--lookahead", type=float, default=None, help="onset look-ahead, ms (0-60; adds latency)"
+    )
+    p.add_argument(
+        "--monitor",
+        choices=("output", "removed"),
+        default=None,
+        help="removed: write what the denoiser takes away (input minus output)",
+    )
     p.add_argument("--per-channel", action="store_true", help="one gain per channel")
     p.add_argument(
         "--model",
@@ -77,6 +87,19 @@ def register(
         "--only", default="", help="';'-separated method names of the table (default: all)"
     )
     e.set_defaults(func=cmd_eval)
+
+    o = eval_sub.add_parser(
+        "onsets",
+        help="word onset/offset energy loss vs the clean speech, per onset look-ahead",
+        description="The voice gate's compass figure (< 1 dB) on the shared mixtures.",
+    )
+    o.add_argument("--lookahead", default="0,10,20,30,40,60", help="comma list of ms")
+    o.add_argument("--method", choices=("classical", "neural", "both"), default="neural")
+    o.add_argument("--snrs", default="0,5,10", help="comma list of input SNRs, dB")
+    o.add_argument("--model", default=None, help="neural model id (default: the engine's)")
+    o.add_argument("--data", type=Path, default=None, help="shared/data/audio folder")
+    o.add_argument("--models", default=None, help="folder to look for model files in first")
+    o.set_defaults(func=cmd_onsets)
 
     b = bench_sub.add_parser(
         "denoise", help="real-time factor per method, mono and stereo, with RNNoise as reference"
@@ -110,6 +133,9 @@ def _settings(args: argparse.Namespace):
         "mix": args.mix,
         "vad_threshold": args.vad_threshold,
         "grace_ms": args.grace,
+        "release_ms": args.release,
+        "lookahead_ms": args.lookahead,
+        "monitor": args.monitor,
         "neural_model": MODEL_ALIASES.get(args.model, args.model),
         "provider": args.provider,
     }
@@ -154,6 +180,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.markdown.write_text(text, encoding="utf-8")
     if args.out:
         print(f"plot: {args.out / 'denoise-eval.png'}", file=sys.stderr)
+    return 0
+
+
+def cmd_onsets(args: argparse.Namespace) -> int:
+    from jump.lab.denoise.mixtures import build_all
+    from jump.lab.denoise.onsets import table
+
+    snrs = tuple(float(v) for v in args.snrs.split(","))
+    mixtures = build_all(args.data, snrs)
+    lookaheads = tuple(float(v) for v in args.lookahead.split(","))
+    model = MODEL_ALIASES.get(args.model, args.model) if args.model else None
+    print(table(mixtures, lookaheads, args.method, args.models, model))
     return 0
 
 
