@@ -27,7 +27,9 @@ from jump.filters.matte_settings import (
     S_DELAY_VIDEO,
     S_IMAGE,
     S_MODELS_DIR,
+    S_VIEW,
     TECHNIQUES,
+    VIEWS,
     defaults,
     engine_settings,
     linear_premultiplied,
@@ -48,6 +50,7 @@ class MatteFilter(JumpFilter):
     def __init__(self, settings: Settings, source: Source) -> None:
         super().__init__(source, "jump.matte.filter")
         self.technique = "Transparent"
+        self.view: str | None = None  # "Mask" / "Overlay" tuning technique, None = result
         self.blur_px = 3.0
         self.bg_color = (0.0, 0.0, 0.0, 1.0)
         self.bg_image = ""
@@ -77,6 +80,7 @@ class MatteFilter(JumpFilter):
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
         self.bg_image = settings.get_str(S_IMAGE)
         self.delay_video = settings.get_bool(S_DELAY_VIDEO)
+        self.view = VIEWS.get(settings.get_str(S_VIEW))
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
 
     def build_engine(self, config: Any, models_dir: str | None) -> Any:
@@ -88,6 +92,24 @@ class MatteFilter(JumpFilter):
 
     def close_engine(self, engine: Any) -> None:
         engine.close()
+
+    def capture_plate(self, seconds: float) -> None:
+        """Learn the empty room from the next ``seconds`` of frames (on the worker)."""
+        if self.engine is not None:
+            self.engine.capture_plate(frames=int(seconds * 30), seconds=seconds)
+            self.log.info("%s capturing the empty room for %g s", self._prefix(), seconds)
+
+    def plate_status(self) -> str:
+        overrides = getattr(self.engine, "overrides", None)
+        if overrides is None:
+            return ""
+        if overrides.capturing:
+            return "Capturing the empty room… (reopen to refresh)"
+        plate = overrides.plate
+        if plate is None:
+            return ""
+        w, h = plate.size
+        return f"Empty room captured: {w}×{h}, {plate.frames} frames."
 
     def describe(self) -> str:
         return f"model {self.config.model}, background {self.technique.lower()}"
@@ -143,13 +165,14 @@ class MatteFilter(JumpFilter):
                 self.edge_colour.upload(colour[0])
 
         effect = self.effect
-        if self.technique == "Blur":
+        technique = self.view or self.technique
+        if technique == "Blur":
             self._blur_background()
-        elif self.technique == "Image" and not self.picture.load(self.bg_image):
+        elif technique == "Image" and not self.picture.load(self.bg_image):
             return False
         held = self.history.find(mask_id) if self.delay_video else None
         if held is not None:
-            self._draw_held_frame(*held)
+            self._draw_held_frame(technique, *held)
             self.drawn_lag = 0
             return True
         self.drawn_lag = self.frame_id - mask_id
@@ -160,7 +183,7 @@ class MatteFilter(JumpFilter):
         self._set_effect_inputs()
         with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_INVSRCALPHA):
             f.obs_source_process_filter_tech_end(
-                self.source.ptr, effect.ptr, 0, 0, self.technique.encode()
+                self.source.ptr, effect.ptr, 0, 0, technique.encode()
             )
         return True
 
@@ -176,7 +199,7 @@ class MatteFilter(JumpFilter):
             effect.set_texture("background", self.picture.ptr, srgb=True)
         effect.set_vec4("bg_color", *self.bg_color)
 
-    def _draw_held_frame(self, texture: int, size: tuple[int, int]) -> None:
+    def _draw_held_frame(self, technique: str, texture: int, size: tuple[int, int]) -> None:
         """Draw an older frame with its own mask, the way process_filter_tech_end draws
         (linear sRGB in and out, premultiplied blend)."""
         f = L.fn()
@@ -187,7 +210,7 @@ class MatteFilter(JumpFilter):
             self.effect.set_texture("image", texture, srgb=True)
             self._set_effect_inputs()
             with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_INVSRCALPHA):
-                self.effect.draw(self.technique, texture, *size)
+                self.effect.draw(technique, texture, *size)
         finally:
             f.gs_enable_framebuffer_srgb(previous_fb)
             f.gs_set_linear_srgb(previous_linear)

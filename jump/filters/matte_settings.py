@@ -26,11 +26,22 @@ S_PROVIDER = "provider"
 S_THREADS = "threads"
 S_MODELS_DIR = "models_dir"
 S_DELAY_VIDEO = "delay_video"
+# tuning and room corrections (issue 13)
+S_VIEW = "view"
+S_GROW = "grow_px"
+S_MIN_BLOB = "min_blob_pct"  # percent of the frame in the dialog; a fraction in the engine
+S_USE_PLATE = "use_plate"
+S_PLATE_TOLERANCE = "plate_tolerance"
+S_KEEP_ZONES = "keep_zones"
+B_CAPTURE_PLATE = "capture_plate"  # a button, not a setting
+PLATE_SECONDS = 3.0  # how long "Capture empty room" records
 S_DECONTAMINATE = "decontaminate"
 S_AUTO_FRAME = "auto_frame"
 DELAY_FRAMES = 4  # frames of picture held for "delay video to match mask"
 
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
+# view → shader technique; None = the chosen background (the normal output)
+VIEWS = {"result": None, "mask": "Mask", "overlay": "Overlay"}
 PREFERRED_SPACES = (c_int * 3)(L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
 
 
@@ -48,6 +59,11 @@ def engine_settings(settings: Settings) -> Any:
         low_light=settings.get_str(S_LOW_LIGHT) or "off",
         provider=settings.get_str(S_PROVIDER) or "auto",
         threads=settings.get_int(S_THREADS),
+        grow_px=settings.get_float(S_GROW),
+        min_blob=settings.get_float(S_MIN_BLOB) / 100.0,
+        use_plate=settings.get_bool(S_USE_PLATE),
+        plate_tolerance=settings.get_float(S_PLATE_TOLERANCE),
+        keep_zones=settings.get_str(S_KEEP_ZONES),
         decontaminate=settings.get_bool(S_DECONTAMINATE),
         auto_frame=settings.get_bool(S_AUTO_FRAME),
     )
@@ -85,6 +101,12 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THREADS, int(d.threads))
     settings.set_default(S_MODELS_DIR, "")
     settings.set_default(S_DELAY_VIDEO, False)
+    settings.set_default(S_VIEW, "result")
+    settings.set_default(S_GROW, float(d.grow_px))
+    settings.set_default(S_MIN_BLOB, float(d.min_blob) * 100.0)
+    settings.set_default(S_USE_PLATE, bool(d.use_plate))
+    settings.set_default(S_PLATE_TOLERANCE, float(d.plate_tolerance))
+    settings.set_default(S_KEEP_ZONES, "")
     settings.set_default(S_DECONTAMINATE, bool(d.decontaminate))
     settings.set_default(S_AUTO_FRAME, bool(d.auto_frame))
 
@@ -107,6 +129,93 @@ def show_background_settings(props: Properties, settings: Settings) -> None:
     props.set_visible(S_BLUR, mode == "blur")
     props.set_visible(S_COLOR, mode == "color")
     props.set_visible(S_IMAGE, mode == "image")
+
+
+def tuning_properties() -> Properties:
+    t = Properties()
+    t.add_list(
+        S_VIEW,
+        "View",
+        [
+            ("Result", "result"),
+            ("Mask (black and white)", "mask"),
+            ("Overlay (cut-away tinted)", "overlay"),
+        ],
+        "For tuning the settings, not for streaming: Mask shows the matte as black (removed) "
+        "and white (kept); Overlay shows the picture with what is cut away tinted red. "
+        "Set it back to Result before you go live.",
+    )
+    t.add_float(
+        S_GROW,
+        "Grow / shrink edge",
+        -40.0,
+        40.0,
+        0.5,
+        " px",
+        "Moves the edge outward (positive) or into the body (negative), in pixels of a "
+        "1080p picture.",
+    )
+    t.add_float(
+        S_MIN_BLOB,
+        "Remove specks smaller than",
+        0.0,
+        5.0,
+        0.05,
+        " %",
+        "Fades out detached person-coloured blobs smaller than this share of the frame "
+        "(the largest one always stays). 0 keeps every blob. Segmentation models only: "
+        "RVM's matte is used as it comes.",
+    )
+    return t
+
+
+def capture_plate(instance: Any) -> None:
+    """The "Capture empty room" button (UI thread): the worker records the next frames."""
+    instance.capture_plate(PLATE_SECONDS)
+
+
+def plate_status(instance: Any) -> str:
+    status = instance.plate_status() if hasattr(instance, "plate_status") else ""
+    return status or "No empty room captured yet."
+
+
+def room_properties(instance: Any) -> Properties:
+    r = Properties()
+    r.add_button(
+        B_CAPTURE_PLATE,
+        "Capture empty room",
+        capture_plate,
+        f"Step out of the picture, press, and stay out for {PLATE_SECONDS:g} seconds: the "
+        "filter learns the empty room and its camera noise.",
+    )
+    r.add_info("plate_status", plate_status(instance))
+    r.add_bool(
+        S_USE_PLATE,
+        "Use the empty room",
+        "Where the picture matches the captured room it is background (a poster or chair "
+        "the model takes for a person stays out); where it differs strongly it is kept (a "
+        "held object the model drops stays in). Elsewhere the model decides. Capture "
+        "again when the light or the camera changes.",
+    )
+    r.add_float(
+        S_PLATE_TOLERANCE,
+        "Room match tolerance",
+        1.0,
+        20.0,
+        0.5,
+        " × noise",
+        "How far from the captured room a pixel may be and still count as the room, in "
+        "units of the camera noise learnt at capture. Higher: more is removed as room.",
+    )
+    r.add_path(
+        S_KEEP_ZONES,
+        "Keep zones image",
+        "Images (*.png *.jpg *.jpeg *.bmp *.webp)",
+        description="A black/white/grey picture the size of the camera (stretched to "
+        "fit): white = always keep (mic arm, product), black = always remove, grey = the "
+        "model decides.",
+    )
+    return r
 
 
 def properties(instance: Any) -> Properties:
@@ -140,6 +249,8 @@ def properties(instance: Any) -> Properties:
         " px",
         "Softens the edge outward from the body, never into it.",
     )
+    p.add_group("tuning", "Tuning", tuning_properties())
+    p.add_group("room", "Room: clean plate and keep zones", room_properties(instance))
     advanced = Properties()
     advanced.add_list(S_MODEL, "Model", model_choices(matte_specs()))
     advanced.add_bool(S_REFINE, "Refine edges (hair, fingers)")

@@ -31,6 +31,7 @@ from jump.matte import rvm as _rvm  # noqa: F401  (registers the "rvm" model typ
 from jump.matte.framing import AutoFramer
 from jump.matte.lowlight import LowLightEnhancer
 from jump.matte.model import MatteModelError, load_matte_model
+from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
 from jump.probe import Probe
@@ -127,6 +128,8 @@ class MatteEngine:
         self._framer = AutoFramer()
         self.last_inference_ms = 0.0
         self.last_foreground: np.ndarray | None = None
+        # clean plate, grow/shrink, keep zones; survives reset() (the room did not change)
+        self.overrides = Overrides()
         self._set_inner()
 
     # -- geometry -----------------------------------------------------------------------
@@ -258,6 +261,8 @@ class MatteEngine:
                 alpha = self._refine(prob, work, None, code, fmt, wh)
             else:
                 alpha = self._refine(prob, work, pixels, code, fmt, ch)
+        with self._stage("overrides"):
+            alpha = self.overrides(alpha, work, s)
         with self._stage("smoothing"):
             alpha = self._smoother(alpha, grey)
         with self._stage("decontaminate"):

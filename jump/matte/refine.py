@@ -186,3 +186,29 @@ def guided_upsample_colour(
     q = cv2.transform(q, np.ones((1, 3), np.float32))
     q += b
     return q
+
+
+def grow_shrink(alpha: np.ndarray, px: float) -> np.ndarray:
+    """Move the matte's edge outward (``px`` > 0) or inward (< 0) by ``px`` pixels.
+
+    Grey-level dilation/erosion with a disc shifts the whole soft ramp, so the edge keeps
+    its softness. A fractional radius blends the two neighbouring integer radii, so the
+    slider moves the edge smoothly even when a 1080p step is a fraction of a work pixel.
+    """
+    r = abs(float(px))
+    if r < 0.05:
+        return alpha
+    morph = cv2.dilate if px > 0 else cv2.erode
+
+    def at(radius: int) -> np.ndarray:
+        if radius == 0:
+            return alpha
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        return morph(alpha, disc, borderType=cv2.BORDER_REPLICATE)
+
+    lo = int(r)
+    frac = r - lo
+    out = at(lo)
+    if frac > 0.05:
+        out = out + frac * (at(lo + 1) - out)
+    return out

@@ -38,6 +38,11 @@ class MatteSettings:
     # gap is enclosed flips with one pixel (flicker), and gaps (hand on hip) are often real.
     fill_holes: float = 0.0
     feather_px: float = 0.0  # soft edge grown *outward* from the body, source pixels
+    # the user's corrections (jump.matte.overrides), applied after the model for every model
+    grow_px: float = 0.0  # move the edge out (> 0) or in (< 0), pixels of a 1080p picture
+    use_plate: bool = False  # the captured empty room overrules the model where it is sure
+    plate_tolerance: float = 4.0  # "matches the room" within this many noise σ
+    keep_zones: str = ""  # mask picture: white = always keep, black = always remove
     # soft-edge colour without the old background (blur fusion, jump.matte.decontaminate)
     decontaminate: bool = True
     decontaminate_radius_px: float = 8.0  # blur-fusion radius, pixels of a 720p picture
@@ -69,6 +74,8 @@ class MatteSettings:
         clamp("min_blob", 0.0, 0.5)
         clamp("fill_holes", 0.0, 0.5)
         clamp("feather_px", 0.0, 200.0)
+        clamp("grow_px", -100.0, 100.0)
+        clamp("plate_tolerance", 0.5, 50.0)
         clamp("work_scale", 1.0, 8.0)
         clamp("dark_level", 0.0, 1.0)
         object.__setattr__(self, "gate_max_skip", max(1, int(self.gate_max_skip)))

@@ -19,6 +19,7 @@ import numpy as np
 
 from jump.matte.auto import AUTO, LADDER, AutoModel
 from jump.matte.decontaminate import encode_delta_bgra
+from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
@@ -73,6 +74,10 @@ class MatteWorker:
         self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
         self._reset_pending = False
+        self._capture_pending: tuple[int, float] | None = None
+        # the clean plate and zones outlive an engine reload (a model change): the room
+        # did not change, so every engine this worker loads shares them
+        self.overrides = Overrides()
         self._cond = threading.Condition()
         self._slot: tuple[np.ndarray, int, float] | None = None
         self._last_submit: float | None = None
@@ -160,6 +165,13 @@ class MatteWorker:
         with self._cond:
             self._reset_pending = True
 
+    def capture_plate(self, frames: int = 45, seconds: float = 3.0) -> None:
+        """Record the empty room from the next frames (``frames`` or ``seconds``, whichever
+        comes first); the plate replaces the old one when done (see ``overrides.plate``)."""
+        with self._cond:
+            self._capture_pending = (int(frames), float(seconds))
+            self._cond.notify()
+
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the model loaded (or failed). For the CLI and tests, not for OBS."""
         return self._ready.wait(timeout)
@@ -196,6 +208,7 @@ class MatteWorker:
             log.exception("Jump Matte: engine failed to start")
             return None
         self.error = None
+        matter.overrides = self.overrides
         return matter
 
     def _effective(self, settings: MatteSettings) -> MatteSettings:
@@ -240,6 +253,9 @@ class MatteWorker:
                 job, self._slot = self._slot, None
                 settings, self._pending_settings = self._pending_settings, None
                 do_reset, self._reset_pending = self._reset_pending, False
+                capture, self._capture_pending = self._capture_pending, None
+            if capture is not None:
+                self.overrides.capture(*capture)
             if settings is not None:
                 matter = self._apply(matter, settings)
             if matter is None or job is None:

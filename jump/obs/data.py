@@ -66,6 +66,30 @@ def _modified_trampoline(fn: Callable[[Properties, Settings], None]) -> object:
     return _modified_callbacks[fn]
 
 
+# Button trampolines, likewise one per Python function for the life of the process.
+_button_callbacks: dict[Callable[[Any], None], object] = {}
+
+
+def _button_trampoline(fn: Callable[[Any], None]) -> object:
+    if fn not in _button_callbacks:
+
+        def call(_props: int, _prop: int, data: int) -> bool:
+            # OBS passes the source's data pointer: Jump's key for the filter instance
+            from jump.obs.registry import instance_for
+
+            try:
+                inst = instance_for(data or 0)
+                if inst is not None:
+                    fn(inst)
+                return True  # the dialog is rebuilt, so status lines refresh
+            except Exception:
+                log.exception("properties button failed")
+                return False
+
+        _button_callbacks[fn] = L.BUTTON_CLICKED(call)
+    return _button_callbacks[fn]
+
+
 class Properties:
     """Builds an obs_properties_t* in the order the user will see it (or wraps one)."""
 
@@ -154,6 +178,15 @@ class Properties:
 
     def add_color(self, key: str, label: str) -> int:
         return L.fn().obs_properties_add_color(self.ptr, _b(key), _b(label))
+
+    def add_button(
+        self, key: str, label: str, fn: Callable[[Any], None], description: str | None = None
+    ) -> int:
+        """A push button; ``fn(filter_instance)`` runs on OBS's UI thread when it is pressed."""
+        prop = L.fn().obs_properties_add_button(
+            self.ptr, _b(key), _b(label), _button_trampoline(fn)
+        )
+        return self._describe(prop, description)
 
     def add_info(self, key: str, text: str) -> int:
         return L.fn().obs_properties_add_text(self.ptr, _b(key), _b(text), L.OBS_TEXT_INFO)

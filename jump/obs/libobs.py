@@ -87,6 +87,8 @@ VIDEO_RENDER = CFUNCTYPE(None, P, P)
 FILTER_AUDIO = CFUNCTYPE(P, P, P)
 VIDEO_GET_COLOR_SPACE = CFUNCTYPE(c_int, P, c_size_t, POINTER(c_int))
 SIMPLE = CFUNCTYPE(None, P)
+# (obs_properties_t*, obs_property_t*, void* data): data is the source's own data pointer
+BUTTON_CLICKED = CFUNCTYPE(c_bool, P, P, P)
 PROPERTY_MODIFIED = CFUNCTYPE(c_bool, P, P, P)  # (obs_properties_t*, obs_property_t*, obs_data_t*)
 
 
@@ -216,6 +218,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_properties_add_list": (P, [P, c_char_p, c_char_p, c_int, c_int]),
     "obs_properties_add_color": (P, [P, c_char_p, c_char_p]),
     "obs_properties_add_group": (P, [P, c_char_p, c_char_p, c_int, P]),
+    "obs_properties_add_button": (P, [P, c_char_p, c_char_p, BUTTON_CLICKED]),
     "obs_property_list_add_string": (c_size_t, [P, c_char_p, c_char_p]),
     "obs_properties_get": (P, [P, c_char_p]),
     "obs_property_set_visible": (None, [P, c_bool]),

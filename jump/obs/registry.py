@@ -255,6 +255,12 @@ def register_filter(spec: FilterSpec) -> bool:
     return True
 
 
+def instance_for(data: int) -> Filter | None:
+    """The live filter instance behind OBS's ``data`` pointer (property buttons), or None."""
+    entry = _lookup(data)
+    return entry[1] if entry else None
+
+
 def instances(type_id: str) -> list[Filter]:
     """Live instances of a type (tests and diagnostics)."""
     with _lock:

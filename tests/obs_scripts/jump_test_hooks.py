@@ -9,6 +9,9 @@ JUMP_TEST_ACTIONS (comma-separated):
 - "props": once, 2 s after loading, write [name, visible] of each property (groups flattened) of the
   filters named in $JUMP_TEST_PROPS_SOURCES ("Source/Filter,...") to $JUMP_TEST_PROPS as
   JSON, through obs_source_properties: the path the filter's Properties dialog takes.
+- "press": while the file $JUMP_TEST_PRESS exists, press the property button it names
+  ("Source/Filter/button_key") through obs_property_button_clicked — what clicking it in
+  the Filters dialog does — then delete it and append a line to $JUMP_TEST_PRESS.done.
 - "reload": while the file $JUMP_TEST_TRIGGER exists, reload jump_obs.py the way the
   Scripts dialog's reload button does (`obs_script_reload`, queued on the UI thread),
   then delete the trigger and append a line to $JUMP_TEST_TRIGGER.done.
@@ -24,6 +27,7 @@ ACTIONS = set(filter(None, os.environ.get("JUMP_TEST_ACTIONS", "").split(",")))
 TRIGGER = Path(os.environ.get("JUMP_TEST_TRIGGER", "/nonexistent"))
 STATS = Path(os.environ.get("JUMP_TEST_STATS", "/nonexistent"))
 PROPS = Path(os.environ.get("JUMP_TEST_PROPS", "/nonexistent"))
+PRESS = Path(os.environ.get("JUMP_TEST_PRESS", "/nonexistent"))
 PROPS_SOURCES = os.environ.get("JUMP_TEST_PROPS_SOURCES", "").split(",")
 JUMP_SCRIPT = os.environ.get("JUMP_TEST_SCRIPT", "")
 OBS_TASK_UI = 0
@@ -97,6 +101,33 @@ _prop_name = _declare("obs_property_name", ctypes.c_char_p, [_P])
 _group = _declare("obs_property_group_content", _P, [_P])
 _destroy = _declare("obs_properties_destroy", None, [_P])
 _visible = _declare("obs_property_visible", ctypes.c_bool, [_P])
+_get_prop = _declare("obs_properties_get", _P, [_P, ctypes.c_char_p])
+_clicked = _declare("obs_property_button_clicked", ctypes.c_bool, [_P, _P])
+
+
+def _press():
+    """Press the button named in $JUMP_TEST_PRESS, as the Filters dialog does."""
+    if not PRESS.exists():
+        return
+    try:
+        _press_now()
+    except Exception as exc:  # never let an exception out of a C callback
+        print("jump_test_hooks press failed:", repr(exc))
+
+
+def _press_now():
+    source_name, filter_name, key = PRESS.read_text().strip().split("/")
+    PRESS.unlink()
+    source = _get_source(source_name.encode())
+    flt = _get_filter(source, filter_name.encode())
+    props = _properties(flt)
+    prop = _get_prop(props, key.encode())  # searches groups too
+    pressed = bool(prop) and _clicked(prop, flt)
+    _destroy(props)
+    _release(flt)
+    _release(source)
+    with open(f"{PRESS}.done", "a") as fh:
+        fh.write(f"{key} {'found' if prop else 'missing'} {pressed}\n")
 
 
 def _names(props):
@@ -116,6 +147,7 @@ def _write_props():
     import json
 
     obs.timer_remove(_write_props)
+    obs.timer_remove(_press)
     found = {}
     for pair in PROPS_SOURCES:
         source_name, filter_name = pair.split("/")
@@ -143,9 +175,12 @@ def script_load(settings):
         obs.timer_add(_write_stats, 1000)
     if "props" in ACTIONS:
         obs.timer_add(_write_props, 2000)
+    if "press" in ACTIONS:
+        obs.timer_add(_press, 200)
 
 
 def script_unload():
     obs.timer_remove(_poll)
     obs.timer_remove(_write_stats)
     obs.timer_remove(_write_props)
+    obs.timer_remove(_press)

@@ -59,6 +59,30 @@ def register(
     p.add_argument("--feather", type=float, default=None, help="outward feather, px at 720p")
     p.add_argument("--no-refine", action="store_true", help="skip guided-filter edge refinement")
     p.add_argument(
+        "--view",
+        choices=("result", "mask", "overlay"),
+        default="result",
+        help="result (default); mask: the matte in black and white; overlay: the picture "
+        "with what is cut away tinted red (for tuning)",
+    )
+    p.add_argument(
+        "--grow", type=float, default=None, help="move the edge out (+) or in (-), px at 1080p"
+    )
+    p.add_argument(
+        "--min-blob", type=float, default=None, help="remove specks under this %% of the frame"
+    )
+    p.add_argument(
+        "--keep-zones",
+        type=Path,
+        default=None,
+        help="mask image: white = always keep, black = always remove, grey = the model",
+    )
+    p.add_argument(
+        "--plate", type=Path, default=None, help="picture of the empty room (clean plate)"
+    )
+    p.add_argument("--plate-tolerance", type=float, default=None,
+                   help="room match tolerance in noise units (default 4)")  # fmt: skip
+    p.add_argument(
         "--no-auto-frame",
         action="store_true",
         help="light models: do not crop their input to the subject (see docs/matte.md)",
@@ -91,6 +115,12 @@ def register(
         "--preprocessing",
         action="store_true",
         help="also show raw IoU with each pre-processing choice changed (colour, resize, norm)",
+    )
+    e.add_argument(
+        "--plate",
+        action="store_true",
+        help="only the clean plate: IoU/MAD with and without it on composites where the "
+        "model errs (a portrait on the wall, a held object)",
     )
     e.set_defaults(func=cmd_eval)
 
@@ -134,9 +164,35 @@ def _settings(args: argparse.Namespace):
         changes["feather_px"] = args.feather
     if args.no_refine:
         changes["refine"] = False
+    if args.grow is not None:
+        changes["grow_px"] = args.grow
+    if args.min_blob is not None:
+        changes["min_blob"] = args.min_blob / 100.0
+    if args.keep_zones is not None:
+        changes["keep_zones"] = os.fspath(args.keep_zones)
+    if args.plate is not None:
+        changes["use_plate"] = True
+    if args.plate_tolerance is not None:
+        changes["plate_tolerance"] = args.plate_tolerance
     if args.no_auto_frame:
         changes["auto_frame"] = False
     return MatteSettings(**changes)
+
+
+def _install_plate(args: argparse.Namespace, matter, w: int, h: int) -> bool:
+    """The ``--plate`` picture as the engine's clean plate at its work size (False: unreadable)."""
+    import cv2
+
+    from jump.matte.clean_plate import CleanPlate
+
+    if args.plate is None:
+        return True
+    picture = cv2.imread(os.fspath(args.plate), cv2.IMREAD_COLOR)
+    if picture is None:
+        log.error("cannot read the clean plate %s", args.plate)
+        return False
+    matter.overrides.set_plate(CleanPlate.from_image(picture, matter.work_size(w, h)))
+    return True
 
 
 class Progress:
@@ -192,10 +248,17 @@ def cmd_matte(args: argparse.Namespace) -> int:
         log.error("%s", exc)
         return 1
 
+    if args.keep_zones is not None and not args.keep_zones.is_file():
+        log.error("no such keep-zones image: %s", args.keep_zones)
+        return 2
+    if args.view != "result":
+        background = args.view  # the tuning views replace the background choice
     if args.input.suffix.lower() in IMAGE_EXTS:
         image = cv2.imread(os.fspath(args.input), cv2.IMREAD_COLOR)
         if image is None:
             log.error("cannot read image %s", args.input)
+            return 2
+        if not _install_plate(args, matter, image.shape[1], image.shape[0]):
             return 2
         out = _compose(composite, *_matte_frame(matter, image), background)
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -234,6 +297,10 @@ def _matte_frame(matter, frame):
 
 def _compose(composite, frame, alpha, background):
     if isinstance(background, str):
+        if background == "mask":
+            return composite.mask_view(alpha)
+        if background == "overlay":
+            return composite.overlay_view(frame, alpha)
         if background == "transparent":
             return composite.straight_rgba(frame, alpha)
         return composite.background_blur(frame, alpha)
@@ -254,6 +321,9 @@ def _matte_video(args: argparse.Namespace, matter, background) -> int:
     fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if not _install_plate(args, matter, w, h):
+        cap.release()
+        return 2
     ext = args.output.suffix.lower()
     transparent = isinstance(background, str) and background == "transparent"
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -348,6 +418,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from jump.matte.model import MatteModelError, available_matte_models
     from jump.matte.settings import MatteSettings
 
+    if args.plate:
+        return _eval_plate(args)
     if args.matting:
         from jump.lab.matte import evaluate_matting
 
@@ -435,6 +507,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
         other = synth.load_bgr(bgs["plants-1"])
         evaluate.figure(m, pick, args.figure, other)
         print(f"\nFigure: {args.figure} ({pick.name})")
+    return 0
+
+
+def _eval_plate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from jump.lab.matte import plate_eval
+    from jump.matte.engine import MatteEngine
+    from jump.matte.settings import MatteSettings
+
+    print(f"Clean plate: median of {plate_eval.PLATE_FRAMES} frames of the empty room "
+          f"(sensor noise σ {plate_eval.NOISE:g}), live frame with fresh noise, 1280×720\n")  # fmt: skip
+    print(
+        "| model | composite | IoU | IoU with plate | MAD | MAD with plate |\n|---|---|---|---|---|---|"
+    )
+    for mid in args.model or [MatteSettings().model]:
+        matter = MatteEngine(MatteSettings(model=mid, threads=args.threads), args.models)
+        rows = plate_eval.evaluate(matter)
+        for name, (iou0, mad0, iou1, mad1) in rows:
+            print(
+                f"| {mid} | {name} | {iou0:.3f} | {iou1:.3f} | {mad0:.4f} | {mad1:.4f} |",
+                flush=True,
+            )
+        for kind in ("poster", "held object"):
+            s = np.array([v for n, v in rows if n.startswith(kind)]).mean(axis=0)
+            print(
+                f"| {mid} | **mean, {kind}** | {s[0]:.3f} | {s[2]:.3f} | {s[1]:.4f} | {s[3]:.4f} |"
+            )
     return 0
 
 

@@ -115,3 +115,16 @@ def parse_colour(text: str) -> tuple[int, int, int] | None:
         return None
     v = int(m.group(1), 16)
     return (v & 255, (v >> 8) & 255, (v >> 16) & 255)
+
+
+def mask_view(alpha: np.ndarray) -> np.ndarray:
+    """The matte as an opaque black-and-white BGR picture (the filter's Mask view)."""
+    return cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR)
+
+
+def overlay_view(frame: np.ndarray, alpha: np.ndarray, strength: float = 0.6) -> np.ndarray:
+    """The frame with what is cut away tinted red (the filter's Overlay view; the shader
+    mixes in linear light, this in sRGB: close, not identical)."""
+    f = frame[..., :3].astype(np.float32)
+    k = strength * (1.0 - _a(alpha))
+    return _u8(f + k * (np.array([0.0, 0.0, 255.0], np.float32) - f))
