@@ -31,7 +31,7 @@ def _dialog_geometry(display: str) -> tuple[int, int, int, int] | None:
     return None if m is None else tuple(map(int, m.groups()))  # type: ignore[return-value]
 
 
-def shoot(display: str, out: Path, settle: float = 12.0) -> Path:
+def shoot(display: str, out: Path, settle: float = 12.0, size: tuple[int, int] = DIALOG) -> Path:
     env = {"DISPLAY": display}
     deadline = time.monotonic() + 30
     while _dialog_geometry(display) is None and time.monotonic() < deadline:
@@ -40,9 +40,9 @@ def shoot(display: str, out: Path, settle: float = 12.0) -> Path:
         ["xdotool", "search", "--name", "Filters for", "windowmove", "%@", "0", "0"], env=env
     )
     subprocess.run(["xdotool", "search", "--name", "Filters for", "windowsize", "%@",
-                    str(DIALOG[0]), str(DIALOG[1])], env=env)  # fmt: skip
+                    str(size[0]), str(size[1])], env=env)  # fmt: skip
     time.sleep(settle)  # software GL on a loaded machine paints slowly
-    w, h, x, y = _dialog_geometry(display) or (*DIALOG, 0, 0)
+    w, h, x, y = _dialog_geometry(display) or (*size, 0, 0)
     xwd = subprocess.run(
         ["xwd", "-root", "-silent", "-display", display], capture_output=True
     ).stdout
