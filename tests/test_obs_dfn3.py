@@ -28,7 +28,7 @@ def test_deepfilternet3_cleans_and_keeps_every_sample(obs_factory, tmp_path: Pat
     from scipy.signal import resample_poly
 
     clean = media.speech_48k(16.0)
-    noise = np.resize(media.read_mono(media.NOISE / "noise1.wav"), clean.shape)
+    noise = np.resize(media.read_mono(media.NOISE / "fan.wav"), clean.shape)
     gain = np.sqrt((clean**2).mean() / (noise**2).mean())  # 0 dB SNR
     noisy = (clean + gain * noise).astype(np.float32)
     scale = 0.5 / np.abs(noisy).max()
