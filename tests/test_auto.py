@@ -88,7 +88,7 @@ def test_very_slow_masks_still_step_down() -> None:
     assert [c[1].label for c in changes] == ["mediapipe"]
 
 
-def test_worker_applies_autos_choice_like_a_settings_change(caplog) -> None:
+def test_worker_applies_autos_choice_like_a_settings_change(caplog, monkeypatch) -> None:
     import logging
     import time
 
@@ -96,24 +96,26 @@ def test_worker_applies_autos_choice_like_a_settings_change(caplog) -> None:
     from jump.matte.worker import MatteWorker
     from tests import matte_data as md
 
+    monkeypatch.setattr(auto, "UP_AFTER_S", 1.0)  # climb after 1 s of room, not 20
     frame = md.bgra(md.composite("person-2", "car-2")[0])
     caplog.set_level(logging.INFO, logger="jump.matte")
-    with MatteWorker(MatteSettings(model="auto", threads=1), md.MODELS) as worker:
-        assert worker.running == "rvm 448 px (auto)"  # the best first
-        assert worker.input_size == (448, 252)
-        worker.set_fps(1000.0)  # a 0.7 ms budget: nothing fits, Auto must fall to the floor
+    settings = MatteSettings(model="auto", threads=1, provider="cpu")
+    with MatteWorker(settings, md.MODELS) as worker:
+        assert worker.running == "mediapipe (auto)"  # the CPU alone: the cheapest first
+        assert worker.input_size == (256, 144)
+        worker.set_fps(1.0)  # a 700 ms budget: MediaPipe leaves room, Auto must climb
         deadline = time.monotonic() + 120.0
         i = 0
-        while worker.running != "mediapipe (auto)" and time.monotonic() < deadline:
+        while worker.running == "mediapipe (auto)" and time.monotonic() < deadline:
             i += 1
             w, h = worker.work_size(1280, 720)
             worker.submit(cv2_resize(frame, w, h), i)
             time.sleep(0.05)
-        assert worker.running == "mediapipe (auto)"
-        assert worker.input_size == (256, 144)
+        assert worker.running == "rvm 256 px (auto)"
+        assert worker.input_size != (256, 144)
         assert worker.error is None
-    lines = [r.getMessage() for r in caplog.records if "Auto: rvm 448 px →" in r.getMessage()]
-    assert lines and "mediapipe" in lines[0] and "at 1000 fps" in lines[0], lines
+    lines = [r.getMessage() for r in caplog.records if "Auto: mediapipe →" in r.getMessage()]
+    assert lines and "rvm 256 px" in lines[0] and "at 1 fps" in lines[0], lines
 
 
 def cv2_resize(frame: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -129,3 +131,16 @@ def test_filter_offers_auto_first_then_the_named_choices() -> None:
     assert ids == ["auto", "rvm", "mediapipe", "selfie-landscape", "sinet"]
     # without RVM's file the "Best quality" entry is not offered
     assert "rvm" not in [mid for _, mid in model_choices(["mediapipe"])]
+
+
+def test_on_the_cpu_it_starts_at_the_bottom_and_climbs_with_room() -> None:
+    """start_low: the cheapest rung first; sustained headroom climbs one rung at a time."""
+    p = AutoModel(fps=FPS, start_low=True)
+    assert p.rung == LADDER[-1]
+    t, changes = 0.0, []
+    while t < 30.0:
+        change = p.observe(t, 2.0)  # far under 35 % of the 33 ms interval
+        if change is not None:
+            changes.append(change)
+        t += 1.0 / FPS
+    assert changes == [LADDER[-2]]  # one rung after UP_AFTER_S, not a jump to the top

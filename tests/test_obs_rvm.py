@@ -95,8 +95,9 @@ def test_rvm_odd_size_resolution_change_and_model_switch(obs_factory, tmp_path) 
 
 
 def test_auto_model_says_what_it_runs_and_why(obs_factory, tmp_path) -> None:
-    """The filter's default, Auto: starts on RVM, measures, and logs each choice with the
-    timing behind it (on a GPU it stays on RVM; on a small CPU it steps down)."""
+    """The filter's default, Auto, says what it runs and why. With the CPU alone (this
+    machine) it starts on the cheapest rung, so OBS is never starved while it measures;
+    climbing and stepping down are driven by timings in tests/test_auto.py."""
     rgb, truth = media.composite("person-2.png", "car-2.jpg", (1280, 720), crop=0.6)
     png = tmp_path / "cam.png"
     media.write_png(png, rgb)
@@ -104,15 +105,8 @@ def test_auto_model_says_what_it_runs_and_why(obs_factory, tmp_path) -> None:
         scene_collection([image_source("Cam", png, matte({"model": "auto"}))], [JUMP])
     )
     wait_for_mask(obs, "Cam", timeout=60)
-    assert "Auto starts on rvm 448 px" in obs.log_text()
-    # RVM at 448 px does not fit 70 % of 33 ms on a small CPU: wait for the first change
-    deadline = time.monotonic() + 90
-    while "Auto: rvm 448 px →" not in obs.log_text() and time.monotonic() < deadline:
-        time.sleep(1.0)
     text = obs.log_text()
-    change = next((line for line in text.splitlines() if "Auto: rvm 448 px →" in line), "")
-    if change:  # a machine that keeps up (a GPU) stays on RVM and logs no change
-        assert "ms/mask >" in change and "% of" in change and "fps" in change, change
+    assert "Auto starts on mediapipe (start: cheapest model first (CPU))" in text, text[-2000:]
     shot = mask_settled(obs, "Cam", truth, 0.75, timeout=30)
     assert media.iou(shot[:, :, 3], truth) >= 0.75  # whatever runs now still cuts out
     assert obs.alive() and "Traceback" not in text

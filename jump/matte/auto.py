@@ -63,13 +63,19 @@ def median(values: list[float]) -> float:
 class AutoModel:
     """The ladder position of one stream. ``observe`` returns the new rung on a change."""
 
-    def __init__(self, ladder: tuple[Rung, ...] = LADDER, fps: float = 30.0) -> None:
+    def __init__(
+        self, ladder: tuple[Rung, ...] = LADDER, fps: float = 30.0, start_low: bool = False
+    ) -> None:
         if not ladder:
             raise ValueError("empty ladder")
         self.ladder = ladder
         self.fps = fps
-        self.index = 0
-        self.reason = "start: best model first"
+        # On the CPU alone the top rung costs seconds a mask on a small machine: starting
+        # there would starve OBS until the first step down, so climb from the bottom instead.
+        self.index = len(ladder) - 1 if start_low else 0
+        self.reason = (
+            "start: cheapest model first (CPU)" if start_low else "start: best model first"
+        )
         self._samples: deque[tuple[float, float]] = deque()  # (time s, mask ms) on this rung
         self._since = 0.0  # when the current rung started (first sample's time)
         self._fresh = True

@@ -222,8 +222,8 @@ class MatteWorker:
             present = set(available_matte_models(self.models_dir))
             # rungs whose file is missing would silently run their fallback: leave them out
             ladder = tuple(r for r in LADDER if r.model in present) or LADDER[-1:]
-            self._auto = AutoModel(ladder, self.fps)
-            log.info("Jump Matte: Auto starts on %s", self._auto.rung.label)
+            self._auto = AutoModel(ladder, self.fps, start_low=_cpu_only(settings.provider))
+            log.info("Jump Matte: Auto starts on %s (%s)", self._auto.rung.label, self._auto.reason)
         rung = self._auto.rung
         return settings.with_(model=rung.model, rvm_inner=rung.inner)
 
@@ -288,3 +288,15 @@ class MatteWorker:
             return self._load(settings)
         matter.update(settings)
         return matter
+
+
+def _cpu_only(provider: str) -> bool:
+    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
+    from jump.sessions import resolve_providers
+
+    try:
+        first = resolve_providers(provider)[0]
+    except Exception:
+        return True
+    name = first[0] if isinstance(first, tuple) else first
+    return name == "CPUExecutionProvider"
