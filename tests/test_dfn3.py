@@ -107,10 +107,9 @@ def test_matches_official_runtime(model_path: Path, atten_lim: float) -> None:
         assert np.std(ours) < np.std(x)
 
 
+@pytest.mark.shared  # the official tarball is in ../shared; without it: deselected
 def test_one_hop_graph_equals_official_export(model_path: Path) -> None:
     """Hop by hop through the edited graph == the official three graphs on the sequence."""
-    if not TARBALL.is_file():
-        pytest.skip("official tarball not in ../shared")
     import onnxruntime as ort
 
     from jump.lab.denoise.dfn3_graph import read_tarball
@@ -220,9 +219,8 @@ def test_silence_gives_silence(model_path: Path) -> None:
     assert np.abs(y).max() == 0.0
 
 
+@pytest.mark.shared  # the official tarball is in ../shared; without it: deselected
 def test_config_from_tarball_matches_defaults() -> None:
-    if not TARBALL.is_file():
-        pytest.skip("official tarball not in ../shared")
     from jump.lab.denoise.dfn3_graph import read_tarball
 
     _, ini = read_tarball(TARBALL)
