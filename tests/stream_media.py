@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.media import read_mono
+
 DATA = Path(__file__).resolve().parent / "data"  # in the repository: a fresh clone has it
 FPS = 30
 BITS = 16
@@ -175,7 +177,7 @@ class Webcam:
         clean = np.zeros(n, np.float32)
         start = int(self.onset_s * RATE)
         clean[start:] = speech[: n - start]
-        noise = np.resize(_read_mono(DATA / "audio" / "noise" / NOISE), n)
+        noise = np.resize(read_mono(DATA / "audio" / "noise" / NOISE), n)
         voiced = clean[start:]
         gain = np.sqrt((voiced**2).mean() / (noise**2).mean() / 10 ** (self.snr_db / 10))
         noisy = clean + gain * noise
@@ -191,23 +193,11 @@ class Webcam:
         return path
 
 
-def _read_mono(path: Path) -> np.ndarray:
-    import soundfile as sf
-    from scipy.signal import resample_poly
-
-    audio, sr = sf.read(path, dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
-    if sr != RATE:
-        g = np.gcd(sr, RATE)
-        mono = resample_poly(mono, RATE // g, sr // g).astype(np.float32)
-    return mono
-
-
 def _speech(n: int) -> np.ndarray:
     """Real read speech, sentences back to back, starting at the first voiced sample."""
     parts, total, i = [], 0, 0
     while total < n:
-        x = _read_mono(DATA / "audio" / "speech" / f"spk1_snt{i % 6 + 1}.wav")
+        x = read_mono(DATA / "audio" / "speech" / f"spk1_snt{i % 6 + 1}.wav")
         if i == 0:
             envelope = np.convolve(np.abs(x), np.ones(240) / 240, mode="same")
             x = x[int(np.argmax(envelope > 0.1 * envelope.max())) :]
