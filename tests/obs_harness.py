@@ -121,6 +121,8 @@ class ObsProcess:
         env: dict[str, str] | None = None,
         canvas: tuple[int, int] = (1280, 720),
         audio: tuple[int, str] = (48000, "Stereo"),
+        preview: bool = True,
+        fps: int = 30,
     ):
         self.home = home
         self.canvas = canvas
@@ -135,6 +137,10 @@ class ObsProcess:
         self.record_dir = home / "recordings"
         self.exit_report = ""
         self.display = ""  # the Xvfb display OBS runs on, e.g. ":90" (for screen grabs)
+        # Drawing the main window's preview is llvmpipe work a real GPU does for free; a
+        # stream that must render in real time on 2 cores runs without it.
+        self.preview = preview
+        self.fps = fps
 
     # --- config --------------------------------------------------------------------
     def write_config(self, write_collection: bool = True) -> None:
@@ -146,6 +152,7 @@ class ObsProcess:
             "EnableAutoUpdates=false\n[Basic]\nConfigOnNewProfile=false\n"
             "Profile=Jump\nProfileDir=Jump\nSceneCollection=Jump\nSceneCollectionFile=Jump\n"
             "[BasicWindow]\nSysTrayEnabled=false\nSysTrayWhenStarted=false\n"
+            f"PreviewEnabled={str(self.preview).lower()}\n"
         )
         websocket = (
             f"[OBSWebSocket]\nFirstLoad=false\nServerEnabled=true\nServerPort={self.port}\n"
@@ -175,7 +182,7 @@ class ObsProcess:
             "[General]\nName=Jump\n"
             f"[Video]\nBaseCX={self.canvas[0]}\nBaseCY={self.canvas[1]}\n"
             f"OutputCX={self.canvas[0]}\nOutputCY={self.canvas[1]}\nFPSType=1\n"
-            "FPSInt=30\n"
+            f"FPSInt={self.fps}\n"
             f"[Audio]\nSampleRate={self.audio[0]}\nChannelSetup={self.audio[1]}\n"
             "[Output]\nMode=Advanced\n"
             "[AdvOut]\nRecType=FFmpeg\nFFOutputToFile=true\n"

@@ -26,9 +26,13 @@ STREAM_KEY = "jump"
 PACKET_COUNTS = ("-show_entries", "stream=codec_type,nb_read_packets")
 
 
+VIDEO_DELAY_MS = 100  # Jump Matte's "delay video" (its default time): 3 frames at 30 fps
+
+
 def jump_filters(delay_video: bool = True) -> list[dict[str, Any]]:
+    matte = {"delay_video": delay_video, "delay_ms": VIDEO_DELAY_MS}
     return [
-        jump_filter("jump_matte", "Jump Matte", {"delay_video": delay_video}),
+        jump_filter("jump_matte", "Jump Matte", matte),
         jump_filter("jump_denoise", "Jump Denoise"),
     ]
 
@@ -237,6 +241,7 @@ def streaming(
         streamer_scene(game, webcam, with_jump),
         env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
         canvas=canvas,
+        preview=False,
     )
     with obs, Receiver(received, output) as receiver:
         place_webcam(obs, canvas)
@@ -256,9 +261,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory in MB: all (VmRSS), or RssAnon (heaps) / RssFile (mapped files)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 

@@ -13,17 +13,20 @@ Inference, edge refinement and temporal smoothing run in the worker's thread.
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.filters.matte_settings import (
-    DELAY_FRAMES,
+    DELAY_MS,
     PREFERRED_SPACES,
     S_BACKGROUND,
     S_BLUR,
     S_COLOR,
+    S_DELAY_MS,
     S_DELAY_VIDEO,
     S_IMAGE,
     S_MODELS_DIR,
@@ -64,11 +67,17 @@ class MatteFilter(JumpFilter):
         self.edge_colour = G.DynamicTexture(L.GS_BGRA, 4)  # decontamination, work size
         self.edge_colour_live = False
         self.picture = G.FileTexture()
-        self.history = G.FrameHistory(DELAY_FRAMES)
+        self.history = G.FrameHistory(0)
+        # "delay video": the newest masks, (frame id, alpha, edge colour), so that a held
+        # frame is drawn with its own mask however late the worker finished it
+        self.masks: deque[tuple[int, Any, Any]] = deque(maxlen=1)
         self.delay_video = False
+        self.delay_ns = DELAY_MS[0] * 1_000_000
         self.drawn_lag = 0  # frames between the picture drawn and the mask applied to it
         self.frame_id = 0
-        self.mask_id = -1
+        self.mask_id = -1  # the mask in the texture
+        self.newest_mask = -1  # the worker's newest
+        self.fps = output_fps()
         self.work = (0, 0)
         self.render_ms = 0.0  # moving average of this filter's own render-thread time
         self.render_calls = 0
@@ -80,6 +89,11 @@ class MatteFilter(JumpFilter):
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
         self.bg_image = settings.get_str(S_IMAGE)
         self.delay_video = settings.get_bool(S_DELAY_VIDEO)
+        delay_ms = min(max(settings.get_int(S_DELAY_MS), 0), DELAY_MS[1])
+        self.delay_ns = delay_ms * 1_000_000
+        # frames held: the delay, one to pick between, one being drawn (the history is
+        # resized on the graphics thread, which owns its textures)
+        self.held_frames = math.ceil(delay_ms * self.fps / 1000) + 2 if self.delay_video else 0
         self.view = VIEWS.get(settings.get_str(S_VIEW))
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
 
@@ -152,17 +166,23 @@ class MatteFilter(JumpFilter):
 
         space = f.obs_source_get_color_space(target, 3, PREFERRED_SPACES)
         self._capture(worker, target, width, height, space)
-        latest = worker.latest()
-        if latest is None:
+        newest = worker.newest()
+        if newest is None:
             return False
-        alpha, mask_id = latest
-        if mask_id != self.mask_id:
-            self.mask.upload(alpha)
-            self.mask_id = mask_id
-            colour = worker.latest_edge_colour()
-            self.edge_colour_live = colour is not None and colour[0].shape[:2] == alpha.shape
-            if self.edge_colour_live:
-                self.edge_colour.upload(colour[0])
+        alpha, mask_id, colour = newest
+        if mask_id != self.newest_mask:
+            self.newest_mask = mask_id
+            self.masks.append((mask_id, alpha, colour))
+
+        held = None
+        if self.delay_video:
+            # the frame from `delay` ago (to the nearest frame), with its own mask
+            half_frame = int(5e8 / self.fps)
+            masked = {m[0] for m in self.masks}
+            held = self.history.at(G.frame_time_ns() - self.delay_ns + half_frame, masked)
+        drawn_id = self.frame_id if held is None else held[2]
+        self._use_mask(self._mask_for(drawn_id))
+        self.drawn_lag = drawn_id - self.mask_id
 
         effect = self.effect
         technique = self.view or self.technique
@@ -170,12 +190,9 @@ class MatteFilter(JumpFilter):
             self._blur_background()
         elif technique == "Image" and not self.picture.load(self.bg_image):
             return False
-        held = self.history.find(mask_id) if self.delay_video else None
         if held is not None:
-            self._draw_held_frame(technique, *held)
-            self.drawn_lag = 0
+            self._draw_held_frame(technique, *held[:2])
             return True
-        self.drawn_lag = self.frame_id - mask_id
         if not f.obs_source_process_filter_begin_with_color_space(
             self.source.ptr, G.format_for_space(space), space, L.OBS_ALLOW_DIRECT_RENDERING
         ):
@@ -186,6 +203,22 @@ class MatteFilter(JumpFilter):
                 self.source.ptr, effect.ptr, 0, 0, technique.encode()
             )
         return True
+
+    def _mask_for(self, frame_id: int) -> tuple[int, Any, Any]:
+        """The mask of `frame_id` if held, else the newest before it (the worker skipped
+        the frame or has not finished it), else the oldest held."""
+        earlier = [m for m in self.masks if m[0] <= frame_id]
+        return earlier[-1] if earlier else self.masks[0]
+
+    def _use_mask(self, mask: tuple[int, Any, Any]) -> None:
+        mask_id, alpha, colour = mask
+        if mask_id == self.mask_id:
+            return
+        self.mask.upload(alpha)
+        self.mask_id = mask_id
+        self.edge_colour_live = colour is not None and colour.shape[:2] == alpha.shape
+        if self.edge_colour_live:
+            self.edge_colour.upload(colour)
 
     def _set_effect_inputs(self) -> None:
         effect = self.effect
@@ -227,12 +260,20 @@ class MatteFilter(JumpFilter):
             with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
                 G.render_source(target, self.source.parent())
         self.frame_id += 1
+        if self.history_size() != self.held_frames:
+            self.history.resize(self.held_frames)
+            self.masks = deque(self.masks, maxlen=self.held_frames + 2)
         if self.delay_video:
-            self.history.store(self.frame_id, target, self.source.parent(), (width, height), space)
+            parent = self.source.parent()
+            when = G.frame_time_ns()
+            self.history.store(self.frame_id, when, target, parent, (width, height), space)
         self.ring.stage(self.capture.texture(), *work, self.frame_id)
         staged = self.ring.read_oldest()
         if staged is not None:
             worker.submit(*staged)
+
+    def history_size(self) -> int:
+        return len(self.history.renders)
 
     def _blur_background(self) -> None:
         """Two separable passes at half work resolution, weighted by (1 − alpha).
@@ -260,12 +301,15 @@ class MatteFilter(JumpFilter):
 
     def stats(self) -> dict[str, float]:
         worker_stats = self.engine.stats if self.engine is not None else None
+        lag = self.frame_id - self.newest_mask if self.newest_mask >= 0 else -1
         return {
             "running": self.running(),
             "render_ms": self.render_ms,
             "frames_captured": self.frame_id,
             "masks": worker_stats.masks if worker_stats else 0,
-            "mask_lag_frames": self.frame_id - self.mask_id if self.mask_id >= 0 else -1,
+            "mask_lag_frames": lag,
+            "mask_lag_ms": lag * 1000.0 / self.fps if lag >= 0 else -1.0,
+            "delay_ms": self.delay_ns / 1e6 if self.delay_video else 0.0,
             "drawn_lag_frames": self.drawn_lag,
             "inference_ms": worker_stats.mean_inference_ms if worker_stats else 0.0,
             "end_to_end_ms": worker_stats.mean_end_to_end_ms if worker_stats else 0.0,

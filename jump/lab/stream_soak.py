@@ -58,6 +58,9 @@ def _sample(obs, stats_file: Path, start: float, cpu0: float) -> dict:
     return {
         "minute": elapsed / 60,
         "rss_mb": rss_mb(obs.obs.pid),
+        "anon_mb": rss_mb(obs.obs.pid, "RssAnon"),
+        "file_mb": rss_mb(obs.obs.pid, "RssFile"),
+        "py_blocks": _read_stats(stats_file, "python")["blocks"],
         "cpu_cores": (cpu_seconds(obs.obs.pid) - cpu0) / elapsed,
         "render_ms": stats["averageFrameRenderTime"],
         "render_skipped": stats["renderSkippedFrames"],
@@ -76,6 +79,8 @@ def _sample(obs, stats_file: Path, start: float, cpu0: float) -> dict:
 def _row(s: dict, first: dict) -> str:
     return (
         f"| {s['minute']:5.1f} | {s['rss_mb']:7.1f} | {s['rss_mb'] - first['rss_mb']:+6.1f} | "
+        f"{s['anon_mb'] - first['anon_mb']:+6.1f} | {s['file_mb'] - first['file_mb']:+5.1f} | "
+        f"{s['py_blocks'] - first['py_blocks']:+7d} | "
         f"{s['cpu_cores']:5.2f} | {s['render_ms']:6.1f} | "
         f"{s['render_skipped'] - first['render_skipped']:6d} | "
         f"{s['output_skipped'] - first['output_skipped']:6d} / "
@@ -86,9 +91,10 @@ def _row(s: dict, first: dict) -> str:
 
 
 HEADER = (
-    "| minute | OBS RSS MB | growth | CPU cores | render ms | render skipped | "
-    "output skipped / frames | congestion | samples in−out | masks | mask lag |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| minute | OBS RSS MB | growth | heap (anon) | files | Python blocks | CPU cores | "
+    "render ms | render skipped | output skipped / frames | congestion | samples in−out | "
+    "masks | mask lag |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 

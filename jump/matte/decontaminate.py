@@ -33,20 +33,73 @@ FADE = (0.5, 0.95)  # Δ at full strength below the first alpha, none above the 
 TRACE = 0.02  # … and growing from none at α = 0 to full at this alpha
 
 
-def edge_delta(work: np.ndarray, alpha: np.ndarray, radius: float) -> np.ndarray:
-    """``F̂ − I`` (float32 HxWx3, −1…1, the work picture's channel order) at soft edges.
-
-    ``work`` uint8 HxWx3/4, ``alpha`` float32 0–1 of the same size, ``radius`` in pixels
-    of the work picture (the large of blur fusion's two rounds).
+class EdgeDecontaminator:
+    """``F̂ − I`` at soft edges (``__call__``), with its scratch pictures kept from one mask
+    to the next: the arithmetic runs in place, since on a virtual machine a fresh
+    megabyte array costs as much in page faults as the arithmetic on it (measured: 20 ms
+    a mask at 512×288 with fresh arrays, 11 ms in place). One per engine (one thread);
+    seven float pictures of the work size (12 MB at 512×288).
     """
-    pixels = work[..., :3]
-    fg = blur_fusion(pixels, alpha, max(1, round(radius))).astype(np.float32)
-    delta = cv2.subtract(fg, pixels.astype(np.float32)) * (1.0 / 255.0)
-    lo, hi = FADE
-    fade = np.clip((hi - alpha) * (1.0 / (hi - lo)), 0.0, 1.0)
-    # and none where nothing is drawn (α = 0), where blur fusion's F̂ is meaningless
-    fade = np.minimum(fade, alpha * (1.0 / TRACE))
-    return delta * fade[..., None]
+
+    def __init__(self) -> None:
+        self._scratch: list[np.ndarray] = []
+
+    def __call__(self, work: np.ndarray, alpha: np.ndarray, radius: float) -> np.ndarray:
+        """float32 HxWx3 (−1…1, the work picture's channel order), a new array.
+
+        ``work`` uint8 HxWx3/4, ``alpha`` float32 0–1 of the same size, ``radius`` in
+        pixels of the work picture (the large of blur fusion's two rounds).
+        """
+        h, w = alpha.shape
+        if not self._scratch or self._scratch[0].shape != (h, w, 3):
+            self._scratch = [np.empty((h, w, 3), np.float32) for _ in range(7)]
+        image, a3, fg_a, bg_1a, mean_f, mean_b, t = self._scratch
+        cv2.multiply(work[..., :3], 1.0 / 255.0, dst=image, dtype=cv2.CV_32F)
+        a = np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
+        cv2.merge([a, a, a], dst=a3)
+        cv2.multiply(a3, image, dst=fg_a)  # αF and (1 − α)B with F = B = I
+        cv2.subtract(image, fg_a, dst=bg_1a)
+        not_drawn = (a <= 0.0).view(np.uint8)
+        rounds = (max(1, round(radius)), max(1, round(radius) // 8))
+        for k, r in enumerate(rounds):
+            size = (2 * r + 1, 2 * r + 1)
+            blur_a = cv2.blur(a, size)
+            cv2.multiply(
+                cv2.blur(fg_a, size, dst=mean_f), _merge3(1.0 / (blur_a + 1e-5), t), dst=mean_f
+            )
+            cv2.multiply(
+                cv2.blur(bg_1a, size, dst=mean_b),
+                _merge3(1.0 / (1.0 + 1e-5 - blur_a), t),
+                dst=mean_b,
+            )
+            # F̂ = F̄ + α (I − B̄ − α (F̄ − B̄)), clipped to the colour range; where α = 1
+            # this is I by itself, so the whole picture runs without picking out the band
+            fg = fg_a  # αF is not needed again this round
+            cv2.multiply(cv2.subtract(mean_f, mean_b, dst=t), a3, dst=t)
+            cv2.subtract(cv2.subtract(image, mean_b, dst=fg), t, dst=fg)
+            cv2.add(cv2.multiply(fg, a3, dst=fg), mean_f, dst=fg)
+            np.clip(fg, 0.0, 1.0, out=fg)
+            if k + 1 < len(rounds):
+                # the next round averages this round's estimates: F̂, and B̄ where the
+                # person is drawn but the picture itself where α = 0 (the background)
+                cv2.copyTo(image, not_drawn, mean_b)
+                cv2.subtract(mean_b, cv2.multiply(mean_b, a3, dst=t), dst=bg_1a)
+                fg_a, mean_f = cv2.multiply(fg, a3, dst=mean_f), fg
+        lo, hi = FADE
+        fade = np.clip((hi - a) * (1.0 / (hi - lo)), 0.0, 1.0)
+        # and none where nothing is drawn (α = 0), where blur fusion's F̂ is meaningless
+        np.minimum(fade, a * (1.0 / TRACE), out=fade)
+        delta = cv2.subtract(fg, image, dst=t)
+        return cv2.multiply(delta, _merge3(fade, a3))
+
+
+def _merge3(channel: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    return cv2.merge([channel, channel, channel], dst=dst)
+
+
+def edge_delta(work: np.ndarray, alpha: np.ndarray, radius: float) -> np.ndarray:
+    """``F̂ − I`` at soft edges for one picture (see ``EdgeDecontaminator``)."""
+    return EdgeDecontaminator()(work, alpha, radius)
 
 
 def apply_delta(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -65,37 +118,3 @@ def encode_delta_bgra(delta: np.ndarray) -> np.ndarray:
     out[..., :3] = np.clip(delta * 127.5 + 128.0, 0, 255).astype(np.uint8)
     out[..., 3] = 255
     return out
-
-
-def blur_fusion(frame: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
-    """Foreground estimate from a matte (uint8 frame, alpha float 0–1 same size).
-
-    Two rounds of blur fusion (large radius, then small). The box filters run on the
-    whole picture (cheap in OpenCV); the compositing-equation arithmetic only where
-    0 < α < 1, since ``F̂ = I`` where α = 1 and nothing is drawn where α = 0. Returns
-    uint8 colour like ``apply_delta``.
-    """
-    image = frame[..., :3].astype(np.float32) * (1.0 / 255.0)
-    a = np.clip(alpha, 0.0, 1.0).astype(np.float32)
-    soft = np.flatnonzero((a > 0.0) & (a < 1.0))
-    fg, bg = image, image
-    for r in (max(1, radius), max(1, radius // 8)):
-        fg, bg = _blur_fusion_step(image, a, fg, bg, r, soft)
-    return np.clip(fg * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def _blur_fusion_step(
-    image: np.ndarray, a: np.ndarray, fg: np.ndarray, bg: np.ndarray, r: int, soft: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    size = (2 * r + 1, 2 * r + 1)
-    a3 = cv2.merge([a, a, a])
-    blur_a = cv2.blur(a, size).reshape(-1, 1)[soft]
-    blur_fa = cv2.blur(cv2.multiply(fg, a3), size).reshape(-1, 3)[soft]
-    blur_b1a = cv2.blur(cv2.subtract(bg, cv2.multiply(bg, a3)), size).reshape(-1, 3)[soft]
-    blur_f = blur_fa / (blur_a + 1e-5)
-    blur_b = blur_b1a / ((1.0 - blur_a) + 1e-5)
-    i, s = image.reshape(-1, 3)[soft], a.reshape(-1, 1)[soft]
-    new_fg, new_bg = image.copy(), image.copy()
-    new_fg.reshape(-1, 3)[soft] = np.clip(blur_f + s * (i - s * blur_f - (1.0 - s) * blur_b), 0, 1)
-    new_bg.reshape(-1, 3)[soft] = blur_b
-    return new_fg, new_bg

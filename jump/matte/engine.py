@@ -126,6 +126,7 @@ class MatteEngine:
         self._last_prob: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
         self._framer = AutoFramer()
+        self._decontaminate = decontaminate.EdgeDecontaminator()
         self.last_inference_ms = 0.0
         self.last_foreground: np.ndarray | None = None
         # clean plate, grow/shrink, keep zones; survives reset() (the room did not change)
@@ -298,7 +299,7 @@ class MatteEngine:
         if not s.decontaminate:
             return None
         radius = s.decontaminate_radius_px * work.shape[0] / REFERENCE_HEIGHT
-        return decontaminate.edge_delta(work, alpha, radius)
+        return self._decontaminate(work, alpha, radius)
 
     def _stage(self, name: str) -> AbstractContextManager[None]:
         return self.probe.stage(name) if self.probe is not None else nullcontext()

@@ -9,8 +9,10 @@ call on the caller's side only takes a lock around a few assignments.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -151,6 +153,10 @@ class MatteWorker:
         result = self._result
         return None if result is None or result[2] is None else (result[2], result[1])
 
+    def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
+        """(alpha, frame_id, soft-edge colour or None) of the newest mask, read at once."""
+        return self._result
+
     def update(self, settings: MatteSettings) -> None:
         """New settings, applied by the worker before its next frame (a model change reloads)."""
         with self._cond:
@@ -242,6 +248,7 @@ class MatteWorker:
         return self._apply_effective(matter, effective)
 
     def _run(self) -> None:
+        _lower_priority()
         matter = self._load(self._settings)
         self._ready.set()
         while True:
@@ -288,6 +295,21 @@ class MatteWorker:
             return self._load(settings)
         matter.update(settings)
         return matter
+
+
+# When the CPU is saturated, a late mask is better than a lagging stream: the worker (and
+# the ONNX Runtime threads its sessions start, which inherit it) yields to OBS's render,
+# encoder and audio threads. Streaming with both filters on 2 cores with software
+# rendering, OBS skipped 67 % of its renders at nice 0 and 40 % at nice 10, with the same
+# mask rate (docs/benchmarks.md, "Streaming").
+WORKER_NICE = 10
+
+
+def _lower_priority() -> None:
+    # Linux only: there a thread id is a task id that setpriority takes; elsewhere it is not
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
 
 
 def _cpu_only(provider: str) -> bool:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import ctypes
+import time
+from collections.abc import Container
 from contextlib import contextmanager
 from ctypes import POINTER, byref, c_uint8, c_uint32, c_void_p
 from pathlib import Path
@@ -105,18 +107,30 @@ class TexRender:
 
 
 class FrameHistory:
-    """Full-resolution copies of the last few frames by frame id, so the filter can draw
-    the frame a (late) mask was computed from: picture and mask stay in step."""
+    """Full-resolution copies of the last few frames with their frame id and time, so the
+    filter can draw the picture a fixed time late, with the mask computed from it."""
 
     def __init__(self, count: int) -> None:
-        self.count = count
-        self.renders: list[TexRender | None] = [None] * count
-        self.ids = [-1] * count
+        self.renders: list[TexRender | None] = []
+        self.ids: list[int] = []
+        self.times: list[int] = []
+        self.resize(count)
+
+    def resize(self, count: int) -> None:
+        if count != len(self.renders):
+            self.destroy()
+            self.renders, self.ids, self.times = [None] * count, [-1] * count, [0] * count
 
     def store(
-        self, frame_id: int, source: int, parent: int | None, size: tuple[int, int], space: int
+        self,
+        frame_id: int,
+        time_ns: int,
+        source: int,
+        parent: int | None,
+        size: tuple[int, int],
+        space: int,
     ) -> None:
-        slot = frame_id % self.count
+        slot = frame_id % len(self.renders)
         fmt = format_for_space(space)
         render = self.renders[slot]
         if render is None or render.fmt != fmt:
@@ -127,21 +141,40 @@ class FrameHistory:
         with render.target(*size, space=space) as drawing, blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
             if drawing:
                 render_source(source, parent)
-        self.ids[slot] = frame_id
+        self.ids[slot], self.times[slot] = frame_id, time_ns
 
-    def find(self, frame_id: int) -> tuple[int, tuple[int, int]] | None:
-        """(texture, size) of frame `frame_id` if it is still held."""
-        slot = frame_id % self.count
-        render = self.renders[slot]
-        if render is None or self.ids[slot] != frame_id:
+    def at(
+        self, time_ns: int, masked: Container[int] = ()
+    ) -> tuple[int, tuple[int, int], int] | None:
+        """(texture, size, frame id) of the newest frame held from at or before `time_ns`,
+        or of the one before it when only that one's id is in `masked` (a frame the
+        worker skipped is replaced by its neighbour: picture and mask stay in step)."""
+        held = sorted(
+            (frame_id, slot)
+            for slot, (frame_id, t) in enumerate(zip(self.ids, self.times, strict=True))
+            if frame_id >= 0 and t <= time_ns and self.renders[slot] is not None
+        )
+        if not held:
             return None
-        return render.texture(), render.size
+        frame_id, slot = held[-1]
+        if frame_id not in masked and len(held) > 1 and held[-2][0] in masked:
+            frame_id, slot = held[-2]
+        render = self.renders[slot]
+        return render.texture(), render.size, frame_id
 
     def destroy(self) -> None:
         for render in self.renders:
             if render is not None:
                 render.destroy()
-        self.renders, self.ids = [None] * self.count, [-1] * self.count
+        count = len(self.renders)
+        self.renders, self.ids, self.times = [None] * count, [-1] * count, [0] * count
+
+
+def frame_time_ns() -> int:
+    """The time of the video frame OBS is rendering (its output clock, which steps over
+    the frames it skips when it lags); a monotonic clock where libobs cannot say."""
+    get_time = L.fn().obs_get_video_frame_time
+    return int(get_time()) if get_time is not None else time.monotonic_ns()
 
 
 class StageRing:

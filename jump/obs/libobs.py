@@ -183,6 +183,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_source_skip_video_filter": (None, [P]),
     "obs_source_get_base_width": (c_uint32, [P]),
     "obs_get_video": (P, []),
+    "obs_get_video_frame_time": (c_uint64, []),
     "video_output_get_frame_rate": (c_double, [P]),
     "obs_source_get_base_height": (c_uint32, [P]),
     "obs_source_video_render": (None, [P]),

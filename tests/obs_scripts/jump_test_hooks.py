@@ -19,6 +19,7 @@ JUMP_TEST_ACTIONS (comma-separated):
 
 import ctypes
 import os
+import sys
 from pathlib import Path
 
 import obspython as obs
@@ -78,6 +79,8 @@ def _write_stats():
         for inst in instances(kind)
         if hasattr(inst, "stats")
     ]
+    # the interpreter's own heap, for the soak's memory breakdown
+    rows.append({"kind": "python", "blocks": sys.getallocatedblocks()})
     # written aside and renamed: a reader never meets the file half written
     partial = STATS.with_name(STATS.name + ".part")
     partial.write_text("\n".join(json.dumps(r) for r in rows))
