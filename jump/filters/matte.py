@@ -260,7 +260,7 @@ class MatteFilter(JumpFilter):
             with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
                 G.render_source(target, self.source.parent())
         self.frame_id += 1
-        if self.history_size() != self.held_frames:
+        if len(self.history.renders) != self.held_frames:
             self.history.resize(self.held_frames)
             self.masks = deque(self.masks, maxlen=self.held_frames + 2)
         if self.delay_video:
@@ -271,9 +271,6 @@ class MatteFilter(JumpFilter):
         staged = self.ring.read_oldest()
         if staged is not None:
             worker.submit(*staged)
-
-    def history_size(self) -> int:
-        return len(self.history.renders)
 
     def _blur_background(self) -> None:
         """Two separable passes at half work resolution, weighted by (1 − alpha).

@@ -31,6 +31,9 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup", type=float, default=60.0, help="seconds before the first sample")
     p.add_argument("--json", type=Path, help="also write every sample here (JSON lines)")
     p.add_argument("--keep", action="store_true", help="keep the temp folder (received file)")
+    p.add_argument(
+        "--without-jump", action="store_true", help="the same scene without Jump's filters"
+    )
     p.set_defaults(func=run)
 
 
@@ -47,13 +50,16 @@ def _read_stats(stats_file: Path, kind: str) -> dict:
     return read_stats(stats_file, kind)
 
 
-def _sample(obs, stats_file: Path, start: float, cpu0: float) -> dict:
+NO_FILTER = {"frames_in": 0, "frames_out": 0, "masks": 0, "mask_lag_frames": 0, "render_ms": 0}
+
+
+def _sample(obs, stats_file: Path, start: float, cpu0: float, with_jump: bool) -> dict:
     from tests.stream_session import cpu_seconds, rss_mb
 
     stats = obs.request("GetStats")
     stream = obs.request("GetStreamStatus")
-    denoise = _read_stats(stats_file, "jump_denoise")
-    matte = _read_stats(stats_file, "jump_matte")
+    denoise = _read_stats(stats_file, "jump_denoise") if with_jump else NO_FILTER
+    matte = _read_stats(stats_file, "jump_matte") if with_jump else NO_FILTER
     elapsed = time.monotonic() - start
     return {
         "minute": elapsed / 60,
@@ -113,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     out = open(args.json, "w") if args.json else None  # noqa: SIM115 (closed below)
     print(f"soak: {args.minutes:g} min at {CANVAS[0]}x{CANVAS[1]}, folder {folder}", flush=True)
     try:
-        with streaming(folder, CANVAS, received) as (obs, _receiver, stats_file):
+        with_jump = not args.without_jump
+        with streaming(folder, CANVAS, received, with_jump) as (obs, _receiver, stats_file):
             start, cpu0 = time.monotonic(), cpu_seconds(obs.obs.pid)
             end = start + args.minutes * 60
             # the first sample, the base for memory growth, once the models, ONNX Runtime's
@@ -121,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(min(args.warmup, args.minutes * 60))
             print(HEADER, flush=True)
             while True:
-                samples.append(_sample(obs, stats_file, start, cpu0))
+                samples.append(_sample(obs, stats_file, start, cpu0, with_jump))
                 if out:
                     out.write(json.dumps(samples[-1]) + "\n")
                     out.flush()
