@@ -29,29 +29,42 @@ PACKET_COUNTS = ("-show_entries", "stream=codec_type,nb_read_packets")
 VIDEO_DELAY_MS = 100  # Jump Matte's "delay video" (its default time): 3 frames at 30 fps
 
 
-def jump_filters(delay_video: bool = True) -> list[dict[str, Any]]:
-    matte = {"delay_video": delay_video, "delay_ms": VIDEO_DELAY_MS}
+def jump_filters(delay_ms: int = VIDEO_DELAY_MS) -> list[dict[str, Any]]:
+    matte = {"delay_video": delay_ms > 0, "delay_ms": delay_ms}
     return [
         jump_filter("jump_matte", "Jump Matte", matte),
         jump_filter("jump_denoise", "Jump Denoise"),
     ]
 
 
-def looping_media(name: str, path: Path, filters: list[dict] | None = None) -> dict[str, Any]:
+def looping_media(
+    name: str, path: Path, filters: list[dict] | None = None, sync_offset_ms: int = 0
+) -> dict[str, Any]:
     return {
         "id": "ffmpeg_source",
         "name": name,
         "settings": {"local_file": str(path), "is_local_file": True, "looping": True},
         "filters": filters or [],
+        "sync": sync_offset_ms * 1_000_000,  # the audio Sync Offset
     }
 
 
-def streamer_scene(game: Path, webcam: Path, with_jump: bool = True, hooks: bool = True) -> dict:
-    """Game at the bottom, the webcam (its own mic's audio in the clip) on top."""
+def streamer_scene(
+    game: Path,
+    webcam: Path,
+    with_jump: bool = True,
+    hooks: bool = True,
+    delay_ms: int = VIDEO_DELAY_MS,
+    sync_offset_ms: int = 0,
+) -> dict:
+    """Game at the bottom, the webcam (its own mic's audio in the clip) on top. Jump
+    Denoise delays the webcam's audio by Jump Matte's video delay itself (the source's
+    Sync Offset would move its picture too)."""
     scripts = [JUMP, HOOKS] if hooks else [JUMP]
+    filters = jump_filters(delay_ms) if with_jump else []
     sources = [
         looping_media("Game", game),
-        looping_media("Webcam", webcam, jump_filters() if with_jump else []),
+        looping_media("Webcam", webcam, filters, sync_offset_ms),
     ]
     return scene_collection(sources, scripts)
 

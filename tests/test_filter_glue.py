@@ -32,6 +32,9 @@ class FakeSettings:
 class FakeSource:
     name = "Mic"
 
+    def parent(self) -> None:
+        return None
+
 
 def packet(planes: np.ndarray, timestamp: int) -> tuple[AudioPacket, object]:
     raw = L.obs_audio_data()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
@@ -72,6 +73,7 @@ class DenoiseFilter(JumpFilter):
         super().__init__(source, "jump.denoise.filter")
         self.latency_ns = 0
         self.last_ts = 0
+        self.parent: int | None = None  # the source this filter is on, looked up once
         self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
         self.sample_rate, self.channels = audio_format()
         self.update(settings)
@@ -105,7 +107,11 @@ class DenoiseFilter(JumpFilter):
             plane[:] = row
         # read per packet: a model with lookahead, switched in place, changes the latency
         self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
-        packet.timestamp = ts - self.latency_ns
+        # and later by Jump Matte's "delay video" on this source, which its Sync Offset
+        # cannot undo (jump.filters.av_sync)
+        if self.parent is None:
+            self.parent = self.source.parent() or 0
+        packet.timestamp = ts - self.latency_ns + av_sync.video_delay_ns(self.parent)
         self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
         return packet.ptr
 

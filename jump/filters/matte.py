@@ -19,6 +19,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.filters.matte_settings import (
     DELAY_MS,
@@ -180,6 +181,7 @@ class MatteFilter(JumpFilter):
             half_frame = int(5e8 / self.fps)
             masked = {m[0] for m in self.masks}
             held = self.history.at(G.frame_time_ns() - self.delay_ns + half_frame, masked)
+        av_sync.publish(self.source.parent(), self.delay_ns if held is not None else 0)
         drawn_id = self.frame_id if held is None else held[2]
         self._use_mask(self._mask_for(drawn_id))
         self.drawn_lag = drawn_id - self.mask_id

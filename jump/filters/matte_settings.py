@@ -280,8 +280,8 @@ def properties(instance: Any) -> Properties:
         S_DELAY_VIDEO,
         "Delay video to match mask",
         "Draws the picture a fixed time late, each frame with the mask computed from it: "
-        "no edge lag on fast motion. Delay the audio by the same time with its source's "
-        "Sync Offset.",
+        "no edge lag on fast motion. Jump Denoise on this source delays its audio to match; "
+        "delay a mic in another source by the same time with its Sync Offset.",
     )
     advanced.add_int(
         S_DELAY_MS,
