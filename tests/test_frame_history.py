@@ -30,8 +30,8 @@ def history(frame_ids: range) -> FrameHistory:
 
 def test_the_newest_frame_at_or_before_the_time() -> None:
     held = history(range(10, 15))
-    assert held.at(12 * FRAME_NS) == (1012, (640, 360), 12)
-    assert held.at(12 * FRAME_NS + FRAME_NS // 2) == (1012, (640, 360), 12)
+    assert held.at(12 * FRAME_NS) == (1012, (640, 360), 12, 12 * FRAME_NS)
+    assert held.at(12 * FRAME_NS + FRAME_NS // 2)[2] == 12
     assert held.at(99 * FRAME_NS)[2] == 14
     assert held.at(9 * FRAME_NS) is None  # nothing that old is held
 

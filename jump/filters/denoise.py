@@ -121,6 +121,7 @@ class DenoiseFilter(JumpFilter):
             "frames_in": self.counts[0],
             "frames_out": self.counts[1],
             "latency_ms": self.latency_ns / 1e6,
+            "added_ms": av_sync.video_delay_ns(self.parent) / 1e6,
             # what runs, and a fallback's reason: a stream never breaks, but users see why
             "model": engine.model_name if engine is not None else "none",
             "model_note": engine.model_note if engine is not None else "",

@@ -75,6 +75,7 @@ class MatteFilter(JumpFilter):
         self.delay_video = False
         self.delay_ns = DELAY_MS[0] * 1_000_000
         self.drawn_lag = 0  # frames between the picture drawn and the mask applied to it
+        self.held_age_ms = -1.0
         self.frame_id = 0
         self.mask_id = -1  # the mask in the texture
         self.newest_mask = -1  # the worker's newest
@@ -182,6 +183,8 @@ class MatteFilter(JumpFilter):
             masked = {m[0] for m in self.masks}
             held = self.history.at(G.frame_time_ns() - self.delay_ns + half_frame, masked)
         av_sync.publish(self.source.parent(), self.delay_ns if held is not None else 0)
+        if held is not None:
+            self.held_age_ms = (G.frame_time_ns() - held[3]) / 1e6
         drawn_id = self.frame_id if held is None else held[2]
         self._use_mask(self._mask_for(drawn_id))
         self.drawn_lag = drawn_id - self.mask_id
@@ -310,6 +313,7 @@ class MatteFilter(JumpFilter):
             "mask_lag_ms": lag * 1000.0 / self.fps if lag >= 0 else -1.0,
             "delay_ms": self.delay_ns / 1e6 if self.delay_video else 0.0,
             "drawn_lag_frames": self.drawn_lag,
+            "held_age_ms": self.held_age_ms,  # how late the picture drawn last was
             "inference_ms": worker_stats.mean_inference_ms if worker_stats else 0.0,
             "end_to_end_ms": worker_stats.mean_end_to_end_ms if worker_stats else 0.0,
         }

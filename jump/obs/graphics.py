@@ -145,8 +145,8 @@ class FrameHistory:
 
     def at(
         self, time_ns: int, masked: Container[int] = ()
-    ) -> tuple[int, tuple[int, int], int] | None:
-        """(texture, size, frame id) of the newest frame held from at or before `time_ns`,
+    ) -> tuple[int, tuple[int, int], int, int] | None:
+        """(texture, size, frame id, time) of the newest frame held from at or before `time_ns`,
         or of the one before it when only that one's id is in `masked` (a frame the
         worker skipped is replaced by its neighbour: picture and mask stay in step)."""
         held = sorted(
@@ -160,7 +160,7 @@ class FrameHistory:
         if frame_id not in masked and len(held) > 1 and held[-2][0] in masked:
             frame_id, slot = held[-2]
         render = self.renders[slot]
-        return render.texture(), render.size, frame_id
+        return render.texture(), render.size, frame_id, self.times[slot]
 
     def destroy(self) -> None:
         for render in self.renders:
