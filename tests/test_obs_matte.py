@@ -190,6 +190,9 @@ def test_render_cost_mask_lag_and_delayed_video(obs_factory, webcam, tmp_path):
     delayed = set_matte(obs, "Cam", {"delay_video": True, "delay_ms": 250})
     time.sleep(1.5)
     stats = read_stats(stats_file, "jump_matte")
-    assert stats["delay_ms"] == 250 and stats["mask_lag_ms"] < 250, stats
-    assert stats["drawn_lag_frames"] == 0
+    assert stats["delay_ms"] == 250, stats
+    # the picture drawn is 250 ms old to the nearest frame on OBS's clock (or a frame more,
+    # where its mask was late), and drawn with its own mask unless the mask lag is longer
+    assert abs(stats["held_age_ms"] - 250) <= 2e3 / 30, stats
+    assert stats["drawn_lag_frames"] == 0 or stats["mask_lag_ms"] > 250 - 2e3 / 30, stats
     assert media.iou(delayed[:, :, 3], truth) >= 0.9
