@@ -45,7 +45,11 @@ def test_properties_and_view_modes_draw_what_they_say(obs_factory, tmp_path):
     time.sleep(1.0)
     result = obs.screenshot("Cam")
 
-    props = dict(map(tuple, json.loads((tmp_path / "props.json").read_text())["Jump Matte"]))
+    written = tmp_path / "props.json"  # the hooks write it 2 s after they load
+    deadline = time.monotonic() + 30
+    while not written.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    props = dict(map(tuple, json.loads(written.read_text())["Jump Matte"]))
     for key in (ms.S_VIEW, ms.S_GROW, ms.S_MIN_BLOB, ms.B_CAPTURE_PLATE, ms.S_USE_PLATE,
                 ms.S_PLATE_TOLERANCE, ms.S_KEEP_ZONES, "plate_status", "tuning", "room"):  # fmt: skip
         assert props.get(key), key  # exists and is visible
