@@ -159,8 +159,8 @@ def test_worker_publishes_the_edge_colour_beside_the_mask(portraits) -> None:
         deadline = time.monotonic() + 60
         while worker.latest() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        alpha, frame_id = worker.latest()
-        colour, colour_id = worker.latest_edge_colour()
+        alpha, frame_id, colour = worker.newest()
+        colour_id = frame_id  # published with the mask, in one tuple
         # a pause of more than a second in the stream starts the state over
         time.sleep(1.2)
         worker.submit(work, 2)

@@ -179,12 +179,12 @@ class MatteFilter(JumpFilter):
         held = None
         if self.delay_video:
             # the frame from `delay` ago (to the nearest frame), with its own mask
-            half_frame = int(5e8 / self.fps)
+            now_ns, half_frame = G.frame_time_ns(), int(5e8 / self.fps)
             masked = {m[0] for m in self.masks}
-            held = self.history.at(G.frame_time_ns() - self.delay_ns + half_frame, masked)
+            held = self.history.at(now_ns - self.delay_ns + half_frame, masked)
+            if held is not None:
+                self.held_age_ms = (now_ns - held[3]) / 1e6
         av_sync.publish(self.source.parent(), self.delay_ns if held is not None else 0)
-        if held is not None:
-            self.held_age_ms = (G.frame_time_ns() - held[3]) / 1e6
         drawn_id = self.frame_id if held is None else held[2]
         self._use_mask(self._mask_for(drawn_id))
         self.drawn_lag = drawn_id - self.mask_id

@@ -144,17 +144,10 @@ class MatteWorker:
         result = self._result
         return None if result is None else (result[0], result[1])
 
-    def latest_edge_colour(self) -> tuple[np.ndarray, int] | None:
-        """(BGRA uint8 HxW×4 soft-edge colour correction, frame_id) of the newest mask.
-
-        None before the first mask and while decontamination is off. The encoding is
-        ``jump.matte.decontaminate.encode_delta_bgra``'s, which the shader decodes.
-        """
-        result = self._result
-        return None if result is None or result[2] is None else (result[2], result[1])
-
     def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
-        """(alpha, frame_id, soft-edge colour or None) of the newest mask, read at once."""
+        """(alpha, frame_id, soft-edge colour) of the newest mask, read at once; None before
+        the first. The colour is None while decontamination is off; it is BGRA uint8,
+        ``jump.matte.decontaminate.encode_delta_bgra``'s encoding, which the shader decodes."""
         return self._result
 
     def update(self, settings: MatteSettings) -> None:
