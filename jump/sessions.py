@@ -200,15 +200,18 @@ def cuda_graph_enabled(session: Any) -> bool:
 
 
 def create_session(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | bytes,
     threads: int = 1,
     providers: str | Sequence[ProviderSpec] | None = None,
+    name: str | None = None,
 ) -> Any:
     """An InferenceSession on the best provider asked for, with one log line saying which runs.
 
     ``providers`` is a short name (``auto``, ``cuda``…), a list as ``resolve_providers``
     returns, or None for the CPU. A provider that fails to load is dropped and the next
     one tried; ORT's own silent fallback is turned off so the log tells the truth.
+    ``path`` may be a serialised model (bytes, e.g. a graph Jump built); ``name`` then
+    names it in the log line.
 
     Real-time filters run many small models beside OBS, so each session gets few threads
     (intra-op ``threads``, inter-op 1) instead of ORT's default of one per core.
@@ -240,7 +243,7 @@ def create_session(
             errors.append(f"{SHORT_NAMES.get(failed, failed)}: {str(exc).strip()[:300]}")
             specs = _without_cuda_graph(specs) or specs[1:] or ["CPUExecutionProvider"]
     assert session is not None
-    _report_provider(path, requested, session, errors)
+    _report_provider(name or path, requested, session, errors)
     return session
 
 
@@ -272,9 +275,8 @@ def _new_session(ort: Any, path: Any, threads: int, specs: list[ProviderSpec]) -
         opts.enable_mem_pattern = False  # DirectML rejects memory patterns
     # ORT prints "EP Error … Falling back" banners on stdout; we report that ourselves.
     with redirect_stdout(io.StringIO()):
-        return ort.InferenceSession(
-            os.fspath(path), sess_options=opts, providers=specs, enable_fallback=0
-        )
+        source = path if isinstance(path, bytes) else os.fspath(path)
+        return ort.InferenceSession(source, sess_options=opts, providers=specs, enable_fallback=0)
 
 
 def _report_provider(path: Any, requested: str, session: Any, errors: list[str]) -> None:

@@ -76,6 +76,9 @@ class MatteResult:
     # F̂ − I at work size in the frame's channel order (float32, −1…1): the soft-edge
     # colour correction, None when decontamination is off. See jump.matte.decontaminate.
     delta: np.ndarray | None = None
+    # the same correction already encoded for the shader (encode_delta_bgra), when the
+    # device path (jump.matte.device_engine) computed it on the execution provider
+    edge_colour: np.ndarray | None = None
 
 
 def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:

@@ -193,11 +193,13 @@ class MatteWorker:
     # -- worker thread -----------------------------------------------------------------
 
     def _load(self, settings: MatteSettings):  # -> MatteEngine | None
+        from jump.matte import device_engine
         from jump.matte.engine import MatteEngine
         from jump.matte.model import MatteModelError
 
+        engine = device_engine.DeviceMatteEngine if device_engine.wanted(settings) else MatteEngine
         try:
-            matter = MatteEngine(settings, self.models_dir)
+            matter = engine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -267,7 +269,9 @@ class MatteWorker:
             t0 = time.perf_counter()
             try:
                 out = matter.process_detailed(frame, self.fmt, want_raw=False)
-                colour = None if out.delta is None else encode_delta_bgra(out.delta)
+                colour = out.edge_colour
+                if colour is None and out.delta is not None:
+                    colour = encode_delta_bgra(out.delta)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
                 continue

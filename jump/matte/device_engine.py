@@ -1,0 +1,287 @@
+"""The matte engine on the execution provider: ``MatteEngine``'s interface, one session
+run per mask (``jump.matte.device_path``), the CPU engine behind it.
+
+The worker uses it where the session runs on an accelerator (``wanted``): there the
+numpy post-processing, not the model, was the bottleneck (docs/benchmarks.md). It hands
+a frame to the numpy ``MatteEngine`` instead when
+
+- the settings ask for something the graphs do not do (``unsupported``: the user's
+  corrections, motion gating, forced low light);
+- the device run raises (driver reset, lost device, out of memory): one warning, then
+  the CPU engine on the CPU provider takes that same frame and every later one, so the
+  video never misses a mask.
+
+A change of work size (the source's resolution) or of a baked setting rebuilds the
+graph; a model change makes the worker build a new engine, as for ``MatteEngine``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from jump import catalogue
+from jump.matte import device_graph as dg
+from jump.matte.engine import REFERENCE_HEIGHT, MatteEngine, MatteResult, sanitise_frame, work_size
+from jump.matte.model import MatteModelError, ModelSpec, fallback_model, fit_rect, resolve_providers
+from jump.matte.overrides import Overrides
+from jump.matte.rvm import SCENE_CUT_LEVEL, WARMUP_PASSES, downsample_ratio
+from jump.matte.settings import MatteSettings
+from jump.probe import Probe
+
+log = logging.getLogger("jump.matte")
+
+# JUMP_MATTE_PATH=device forces this path (also on the CPU provider, for tests and the
+# bench); =engine forces the numpy engine; unset: this path where an accelerator runs.
+ENV = "JUMP_MATTE_PATH"
+THUMB_STEP = 16  # the scene-cut thumbnail: every 16th pixel of the grey work frame
+
+
+def wanted(settings: MatteSettings) -> bool:
+    """Whether the worker should run this engine for ``settings``."""
+    choice = os.environ.get(ENV, "").strip().lower()
+    if choice in ("device", "engine"):
+        return choice == "device"
+    try:
+        first = resolve_providers(settings.provider)[0]
+    except MatteModelError:
+        return False
+    name = first[0] if isinstance(first, tuple) else first
+    return name != "CPUExecutionProvider"
+
+
+def unsupported(settings: MatteSettings, overrides: Overrides) -> str | None:
+    """Why these settings need the numpy engine, or None when the graph does it all."""
+    if settings.use_plate or overrides.capturing or settings.keep_zones or settings.grow_px:
+        return "the user's corrections"
+    if settings.motion_gating:
+        return "motion gating"
+    if settings.low_light == "on":
+        return "low-light assist"
+    return None
+
+
+class DeviceMatteEngine:
+    """Drop-in for ``MatteEngine`` on the worker thread (``process_detailed``, ``reset``,
+    ``update``, ``work_size``, ``overrides``, ``last_inference_ms``)."""
+
+    def __init__(
+        self,
+        settings: MatteSettings | None = None,
+        models_dir: str | os.PathLike[str] | None = None,
+        probe: Probe | None = None,
+    ) -> None:
+        self.settings = settings or MatteSettings()
+        self.models_dir = models_dir
+        self.probe = probe
+        self.overrides = Overrides()
+        self.last_inference_ms = 0.0
+        self.path = None  # DevicePath, built on the first frame (it needs the work size)
+        self.fallback: MatteEngine | None = None  # the CPU engine after a device failure
+        self._engine: MatteEngine | None = None  # the numpy engine for unsupported settings
+        self._key: tuple | None = None
+        self._thumb: np.ndarray | None = None
+        self._load_model()
+
+    def _load_model(self) -> None:
+        s = self.settings
+        self.model_id = fallback_model(s.model, self.models_dir)
+        try:
+            entry = catalogue.get_entry(self.model_id)
+            self.model_path: Path = catalogue.find_model(self.model_id, self.models_dir)
+        except catalogue.ModelError as exc:
+            raise MatteModelError(str(exc)) from exc
+        self.spec = ModelSpec.from_entry(entry)
+        self.kind = str(entry.spec.get("engine", "segmentation"))
+        if self.kind not in ("rvm", "segmentation"):
+            raise MatteModelError(f"model {self.model_id!r}: no device graph for {self.kind!r}")
+        try:
+            self.proto = onnx.load(os.fspath(self.model_path))
+        except Exception as exc:
+            raise MatteModelError(f"model {self.model_id!r} could not be read: {exc}") from exc
+        self.providers = resolve_providers(s.provider)
+        self.path, self._key = None, None
+
+    # -- MatteEngine's interface --------------------------------------------------------
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.spec.input_size
+
+    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
+        return work_size(self.input_size, self.settings.work_scale, source_w, source_h)
+
+    def reset(self) -> None:
+        if self.path is not None:
+            self.path.reset()
+        for engine in (self._engine, self.fallback):
+            if engine is not None:
+                engine.reset()
+
+    def update(self, settings: MatteSettings) -> None:
+        old, self.settings = self.settings, settings
+        if settings.needs_new_session(old):
+            self._load_model()
+            self.fallback = None
+        for engine in (self._engine, self.fallback):
+            if engine is not None:
+                engine.update(
+                    settings if engine is self._engine else settings.with_(provider="cpu")
+                )
+
+    def process(self, frame: np.ndarray, fmt: str = "bgra") -> np.ndarray:
+        return self.process_detailed(frame, fmt, want_raw=False).alpha
+
+    def process_detailed(
+        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = True
+    ) -> MatteResult:
+        if self.fallback is not None:
+            return self.fallback.process_detailed(frame, fmt, want_raw)
+        reason = unsupported(self.settings, self.overrides) if fmt == "bgra" else "format"
+        if reason is not None:
+            return self._numpy_engine().process_detailed(frame, fmt, want_raw)
+        frame, fmt = sanitise_frame(frame, fmt)
+        h, w = frame.shape[:2]
+        if h == 0 or w == 0 or frame.shape[2] != 4:
+            return self._numpy_engine().process_detailed(frame, fmt, want_raw)
+        ww, wh = self.work_size(w, h)
+        work = (
+            frame
+            if (ww, wh) == (w, h)
+            else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
+        )
+        t0 = cv2.getTickCount()
+        try:
+            alpha, colour = self._run(work)
+        except Exception as exc:  # the device went away: the CPU takes this very frame
+            return self._fall_back(exc, frame, fmt, want_raw)
+        self.last_inference_ms = (cv2.getTickCount() - t0) * 1e3 / cv2.getTickFrequency()
+        alpha8 = alpha.copy()
+        if (ww, wh) != (w, h):
+            alpha8 = cv2.resize(alpha8, (w, h), interpolation=cv2.INTER_LINEAR)
+        edge = None if colour is None else colour.copy()
+        return MatteResult(alpha8, alpha8, True, edge_colour=edge)
+
+    # -- the device path ----------------------------------------------------------------
+
+    def _run(self, work: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        wh, ww = work.shape[:2]
+        key = self._graph_key(ww, wh)
+        if key != self._key:
+            self._build(ww, wh, key)
+        assert self.path is not None
+        if self.kind == "rvm":
+            thumb = cv2.cvtColor(work[::THUMB_STEP, ::THUMB_STEP], cv2.COLOR_BGRA2GRAY)
+            last, self._thumb = self._thumb, thumb
+            if last is not None and float(cv2.absdiff(last, thumb).mean()) > SCENE_CUT_LEVEL:
+                self.path.reset()  # a cut: RVM's memory of the last scene would mislead it
+        if self.probe is not None:
+            with self.probe.stage("device run"):
+                return self.path.run(work)
+        return self.path.run(work)
+
+    def _graph_key(self, ww: int, wh: int) -> tuple:
+        return (ww, wh, self._post(ww, wh), self._ratio(ww, wh))
+
+    def _ratio(self, ww: int, wh: int) -> float:
+        if self.kind != "rvm":
+            return 0.0
+        inner = self.settings.rvm_inner or max(self.spec.input_size)
+        return downsample_ratio(ww, wh, inner)
+
+    def _post(self, ww: int, wh: int) -> dg.PostSettings:
+        s = self.settings
+        _, _, _, ch = fit_rect(ww, wh, *self.spec.input_size, self.spec.resize)
+        return dg.PostSettings(
+            feather_px=s.feather_px * wh / REFERENCE_HEIGHT,
+            temporal=s.temporal,
+            motion_px=s.motion_px,
+            decontaminate_px=(s.decontaminate_radius_px * wh / REFERENCE_HEIGHT)
+            if s.decontaminate
+            else 0.0,
+            threshold=s.threshold,
+            soft_edge=s.soft_edge,
+            refine=("colour" if s.refine_colour else "grey") if s.refine else "off",
+            refine_radius=max(1, round(s.refine_radius_px * ch / REFERENCE_HEIGHT)),
+            refine_eps=s.refine_eps,
+        )
+
+    def _build(self, ww: int, wh: int, key: tuple) -> None:
+        from jump.matte.device_path import DevicePath
+
+        post = self._post(ww, wh)
+        if self.kind == "rvm":
+            graph = dg.build_rvm(self.proto, (ww, wh), self._ratio(ww, wh), post)
+        else:
+            graph = dg.build_segmentation(self.proto, (ww, wh), self._layout(ww, wh), post)
+        self.path = DevicePath(
+            graph,
+            (ww, wh),
+            self.providers,
+            self.settings.threads,
+            recurrent=self.kind == "rvm",
+            warmup_passes=WARMUP_PASSES,
+            name=f"{self.model_path.name} (Jump's graph, {ww}×{wh})",
+        )
+        self._key, self._thumb = key, None
+        log.info("Jump Matte: %s graph built for %d×%d on %s", self.model_id, ww, wh, self.path.provider)  # fmt: skip
+
+    def _layout(self, ww: int, wh: int) -> dg.SegmentationLayout:
+        spec, graph = self.spec, self.proto.graph
+        inits = {i.name for i in graph.initializer}
+        inputs = [i for i in graph.input if i.name not in inits]
+        in_name = spec.input_name or inputs[0].name
+        out = next((o for o in graph.output if o.name == spec.output_name), graph.output[0])
+        dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
+        if len(dims) != 4 or min(dims[1:]) <= 0:
+            raise MatteModelError(f"model {self.model_id!r}: output shape {dims} is not fixed")
+        if spec.output_layout == "NHWC":
+            oh, ow, oc = dims[1], dims[2], dims[3]
+        else:
+            oc, oh, ow = dims[1], dims[2], dims[3]
+        mw, mh = spec.input_size
+        return dg.SegmentationLayout(
+            input_name=in_name,
+            output_name=out.name,
+            layout=spec.layout,
+            output_layout=spec.output_layout,
+            input_size=(mw, mh),
+            content=tuple(fit_rect(ww, wh, mw, mh, spec.resize)),  # type: ignore[arg-type]
+            colour=spec.colour,
+            mean=spec.mean,
+            std=spec.std,
+            output_kind=spec.output_kind,
+            person_channel=spec.person_channel,
+            output_channels=oc,
+            output_size=(ow, oh),
+        )
+
+    # -- the numpy engine behind it -----------------------------------------------------
+
+    def _numpy_engine(self) -> MatteEngine:
+        if self._engine is None:
+            self._engine = MatteEngine(self.settings, self.models_dir, self.probe)
+            self._engine.overrides = self.overrides
+        return self._engine
+
+    def _fall_back(
+        self, exc: Exception, frame: np.ndarray, fmt: str, want_raw: bool
+    ) -> MatteResult:
+        provider = self.path.provider if self.path is not None else "the provider"
+        log.warning(
+            "Jump Matte: the %s run failed (%s: %s); the CPU engine takes over",
+            provider,
+            type(exc).__name__,
+            str(exc).strip()[:200],
+        )
+        self.path = None
+        self.fallback = MatteEngine(
+            self.settings.with_(provider="cpu"), self.models_dir, self.probe
+        )
+        self.fallback.overrides = self.overrides
+        return self.fallback.process_detailed(frame, fmt, want_raw)
