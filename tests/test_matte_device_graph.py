@@ -56,7 +56,7 @@ def coreml_ops() -> set[str]:
 
 
 def work_frame(size: tuple[int, int], k: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    name, frame, truth = md.handful((1280, 720))[k]
+    _name, frame, truth = md.handful((1280, 720))[k]
     w, h = size
     work = cv2.resize(md.bgra(frame), (w, h), interpolation=cv2.INTER_AREA)
     return work, cv2.resize(truth, (w, h), interpolation=cv2.INTER_AREA)
@@ -141,7 +141,7 @@ def test_letterboxed_model_matches(monkeypatch: pytest.MonkeyPatch) -> None:
         return spec.__class__(**{**spec.__dict__, "resize": "letterbox"})
 
     monkeypatch.setattr(model_mod.ModelSpec, "from_entry", letterbox)
-    name, frame, truth = md.handful((960, 720))[1]
+    _name, frame, _truth = md.handful((960, 720))[1]
     s = MatteSettings(model="mediapipe", **COMMON)
     size = MatteEngine(s).work_size(960, 720)
     work = cv2.resize(md.bgra(frame), size, interpolation=cv2.INTER_AREA)
@@ -173,7 +173,7 @@ def test_run_failure_falls_back_to_the_cpu_engine(caplog: pytest.LogCaptureFixtu
 def test_resolution_change_rebuilds_the_graph() -> None:
     s = MatteSettings(model="mediapipe", **COMMON)
     d = DeviceMatteEngine(s)
-    a, truth_a = work_frame((512, 288))
+    a, _truth_a = work_frame((512, 288))
     b, truth_b = work_frame((384, 216))
     ra = d.process_detailed(a, "bgra", want_raw=False)
     first = d.path
