@@ -144,6 +144,13 @@ def register(
     b.add_argument(
         "--thread-counts", default=None, help="RVM only: comma list of ORT thread counts (1,2)"
     )
+    b.add_argument(
+        "--path",
+        choices=("engine", "device", "both"),
+        default=None,
+        help="only the full path per mask (numpy engine, device graph or both) at the first "
+        "size, RVM at the first --inner: masks/s, worker CPU, outside the execution provider",
+    )
     b.set_defaults(func=cmd_bench)
 
 
@@ -552,6 +559,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         cv2.setNumThreads(args.cv_threads)
     settings = MatteSettings(model=args.model, threads=args.threads, provider=args.provider)
+    if args.path is not None:
+        return _bench_paths(args, settings)
     try:
         matter = MatteEngine(settings, args.models)
     except MatteModelError as exc:
@@ -565,7 +574,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"model {args.model}, provider {args.provider} → "
               f"{matter.model.session.get_providers()[0]}; machine: {bench.environment()}\n")  # fmt: skip
         bench_rvm.run(args.model, args.models, args.provider, threads, inners, args.frames)
-        return 0
+        print()
+        return _bench_paths(args, settings)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in bench.SIZES]
     if unknown:
@@ -599,4 +609,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
         f"≤ 1 frame behind for {100 * lag.within_one:.0f} % of frames; "
         f"submit→mask {lag.e2e_mean_ms:.1f} ms mean; {lag.masks} masks, {lag.dropped} frames dropped"
     )
+    print()
+    return _bench_paths(args, settings)
+
+
+def _bench_paths(args: argparse.Namespace, settings) -> int:
+    """The full path per mask, numpy engine vs device graph (jump.lab.matte.bench_path)."""
+    from jump.lab.matte import bench, bench_path
+    from jump.matte.model import MatteModelError
+
+    size = next((s.strip() for s in args.sizes.split(",") if s.strip()), "1080p")
+    if size not in bench.SIZES:
+        log.error("unknown size %s; known: %s", size, ", ".join(bench.SIZES))
+        return 2
+    inner = int(args.inner.split(",")[0]) if args.model.startswith("rvm") else 0
+    if inner and args.path is None and "," in args.inner:
+        inner = 0  # the default list: the manifest's inner size
+    settings = settings.with_(rvm_inner=inner)
+    paths = bench_path.PATHS if args.path in (None, "both") else (args.path,)
+    label = f", inner {inner or 'default'}" if args.model.startswith("rvm") else ""
+    print(f"Full path per mask, {size} source{label}, {args.frames} frames, "
+          f"provider {args.provider}, machine: {bench.environment()}\n")  # fmt: skip
+    results = []
+    for path in paths:
+        try:
+            results.append(bench_path.bench_path(settings, args.models, path, size, args.frames, fps=args.fps))  # fmt: skip
+        except MatteModelError as exc:
+            log.error("%s", exc)
+            return 1
+    bench_path.report(results, args.fps)
     return 0
