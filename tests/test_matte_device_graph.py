@@ -214,3 +214,19 @@ def test_worker_runs_the_device_path(monkeypatch: pytest.MonkeyPatch) -> None:
         alpha, frame_id, colour = worker.newest()
     assert frame_id == 2 and colour is not None and colour.shape == (288, 512, 4)
     assert iou(alpha / 255.0, truth) > 0.85
+
+
+def test_auto_on_the_accelerator_starts_at_448_with_room_above(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jump.matte import worker as worker_mod
+
+    monkeypatch.setenv("JUMP_MATTE_PATH", "device")
+    monkeypatch.setattr(worker_mod, "_cpu_only", lambda provider: False)  # as with CUDA
+    w = worker_mod.MatteWorker(MatteSettings(model="auto", **{**COMMON, "provider": "cpu"}))
+    try:
+        labels = [r.label for r in w._auto.ladder]
+        assert labels[:3] == ["rvm 768 px", "rvm 576 px", "rvm 448 px"]
+        assert w._auto.rung.label == "rvm 448 px" and w.running == "rvm 448 px (auto)"
+    finally:
+        w.close()

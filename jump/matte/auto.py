@@ -54,6 +54,13 @@ LADDER: tuple[Rung, ...] = (
 )
 
 
+# With the work on an accelerator (jump.matte.device_engine) there is room above 448: RVM's
+# quality grows with its inner pass on average (docs/matte.md). Auto starts there at
+# GPU_START (448) and climbs when the measured budget allows, like any other step up.
+GPU_LADDER: tuple[Rung, ...] = (Rung("rvm", 768, 2.9), Rung("rvm", 576, 1.65), *LADDER)
+GPU_START = 2
+
+
 def median(values: list[float]) -> float:
     s = sorted(values)
     n = len(s)

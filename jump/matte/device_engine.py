@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import onnx
 
-from jump import catalogue
+from jump import catalogue, sessions
 from jump.matte import device_graph as dg
 from jump.matte.engine import REFERENCE_HEIGHT, MatteEngine, MatteResult, sanitise_frame, work_size
 from jump.matte.model import MatteModelError, ModelSpec, fallback_model, fit_rect, resolve_providers
@@ -39,6 +39,8 @@ log = logging.getLogger("jump.matte")
 # JUMP_MATTE_PATH=device forces this path (also on the CPU provider, for tests and the
 # bench); =engine forces the numpy engine; unset: this path where an accelerator runs.
 ENV = "JUMP_MATTE_PATH"
+# JUMP_CUDA_GRAPH=1 replays the graph as CUDA graphs (fixed shapes, CUDA provider only)
+CUDA_GRAPH_ENV = "JUMP_CUDA_GRAPH"
 THUMB_STEP = 16  # the scene-cut thumbnail: every 16th pixel of the grey work frame
 
 
@@ -219,10 +221,14 @@ class DeviceMatteEngine:
             graph = dg.build_rvm(self.proto, (ww, wh), self._ratio(ww, wh), post)
         else:
             graph = dg.build_segmentation(self.proto, (ww, wh), self._layout(ww, wh), post)
+        cuda_graph = os.environ.get(CUDA_GRAPH_ENV, "") == "1"
+        # the graph (frame, states, outputs) has fixed shapes: CUDA graphs can replay it
         self.path = DevicePath(
             graph,
             (ww, wh),
-            self.providers,
+            sessions.resolve_providers(self.settings.provider, cuda_graph=True)
+            if cuda_graph
+            else self.providers,
             self.settings.threads,
             recurrent=self.kind == "rvm",
             warmup_passes=WARMUP_PASSES,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.matte.auto import AUTO, LADDER, AutoModel
+from jump.matte.auto import AUTO, GPU_LADDER, GPU_START, LADDER, AutoModel
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
@@ -221,9 +221,16 @@ class MatteWorker:
             from jump.matte.model import available_matte_models
 
             present = set(available_matte_models(self.models_dir))
+            gpu = _device_path(settings)
+            rungs = GPU_LADDER if gpu else LADDER
             # rungs whose file is missing would silently run their fallback: leave them out
-            ladder = tuple(r for r in LADDER if r.model in present) or LADDER[-1:]
-            self._auto = AutoModel(ladder, self.fps, start_low=_cpu_only(settings.provider))
+            ladder = tuple(r for r in rungs if r.model in present) or LADDER[-1:]
+            start_low = _cpu_only(settings.provider)
+            self._auto = AutoModel(ladder, self.fps, start_low=start_low)
+            if (
+                gpu and not start_low and rungs[GPU_START] in ladder
+            ):  # 448 first; the higher rungs are earned
+                self._auto.index = ladder.index(rungs[GPU_START])
             log.info("Jump Matte: Auto starts on %s (%s)", self._auto.rung.label, self._auto.reason)
         rung = self._auto.rung
         return settings.with_(model=rung.model, rvm_inner=rung.inner)
@@ -307,6 +314,13 @@ def _lower_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+
+
+def _device_path(settings: MatteSettings) -> bool:
+    """True when the engine runs on the accelerator path (jump.matte.device_engine)."""
+    from jump.matte import device_engine
+
+    return device_engine.wanted(settings)
 
 
 def _cpu_only(provider: str) -> bool:
