@@ -41,7 +41,12 @@ log = logging.getLogger("jump.matte")
 ENV = "JUMP_MATTE_PATH"
 # JUMP_CUDA_GRAPH=1 replays the graph as CUDA graphs (fixed shapes, CUDA provider only)
 CUDA_GRAPH_ENV = "JUMP_CUDA_GRAPH"
-THUMB_STEP = 16  # the scene-cut thumbnail: every 16th pixel of the grey work frame
+THUMB_STEP = 16
+_TO_BGRA = {
+    "bgr": cv2.COLOR_BGR2BGRA,
+    "rgb": cv2.COLOR_RGB2BGRA,
+    "rgba": cv2.COLOR_RGBA2BGRA,
+}  # the scene-cut thumbnail: every 16th pixel of the grey work frame
 
 
 def wanted(settings: MatteSettings) -> bool:
@@ -144,10 +149,11 @@ class DeviceMatteEngine:
     ) -> MatteResult:
         if self.fallback is not None:
             return self.fallback.process_detailed(frame, fmt, want_raw)
-        reason = unsupported(self.settings, self.overrides) if fmt == "bgra" else "format"
-        if reason is not None:
+        if unsupported(self.settings, self.overrides) is not None:
             return self._numpy_engine().process_detailed(frame, fmt, want_raw)
         frame, fmt = sanitise_frame(frame, fmt)
+        if fmt != "bgra":  # the CLI's and the evaluation's pictures; OBS stages BGRA
+            frame, fmt = cv2.cvtColor(frame, _TO_BGRA[fmt]), "bgra"
         h, w = frame.shape[:2]
         if h == 0 or w == 0 or frame.shape[2] != 4:
             return self._numpy_engine().process_detailed(frame, fmt, want_raw)

@@ -56,6 +56,13 @@ def register(
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
     p.add_argument("--provider", default=None, help="auto, cpu, cuda, tensorrt, dml, coreml")
     p.add_argument("--low-light", choices=("off", "auto", "on"), default=None)
+    p.add_argument(
+        "--inner",
+        type=int,
+        default=None,
+        help="RVM's inner-pass long side in px (default 448; 576 or 768 are sharper "
+        "where a GPU has the room, docs/gpu.md)",
+    )
     p.add_argument("--feather", type=float, default=None, help="outward feather, px at 720p")
     p.add_argument("--no-refine", action="store_true", help="skip guided-filter edge refinement")
     p.add_argument(
@@ -167,6 +174,8 @@ def _settings(args: argparse.Namespace):
         changes["provider"] = args.provider
     if args.low_light:
         changes["low_light"] = args.low_light
+    if getattr(args, "inner", None):
+        changes["rvm_inner"] = args.inner
     if args.feather is not None:
         changes["feather_px"] = args.feather
     if args.no_refine:
