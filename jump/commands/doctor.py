@@ -6,8 +6,10 @@ adds the venv's site-packages to OBS's interpreter. So the checks that matter ar
 runs this command. This module uses only the standard library, so it works in a venv
 that is missing numpy or was made by the wrong Python — exactly when it is needed.
 
-Each line is ``OK``, ``WARN`` or ``FAIL``, what was checked, and for a problem the fix.
-The exit status is 1 when any check fails.
+Each line is ``OK``, ``WARN`` or ``FAIL``, what was checked, and for a problem the fix,
+one command per line in the streamer's own shell (`jump.setup_steps`). The exit status is
+1 when any check fails. `python -m jump doctor` reaches `main` before anything imports
+numpy (`jump/__main__.py`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from jump.setup_steps import ARROW, MACOS, MAX_MINOR, MIN_MINOR, WINDOWS, Steps, system
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
 FLATPAK_ID = "com.obsproject.Studio"
 MODULES = (("numpy", "numpy"), ("scipy", "scipy"), ("cv2", "opencv-python-headless"),
            ("onnxruntime", "onnxruntime"), ("soundfile", "soundfile"))  # fmt: skip
-SETUP = "bash scripts/setup" if os.name != "nt" else "py -3.X -m venv .venv"
+PYTHON_SETTINGS = f"OBS {ARROW} Tools {ARROW} Scripts {ARROW} Python Settings"
 
 
 @dataclass
@@ -40,7 +45,9 @@ class Check:
 
     def line(self) -> str:
         text = f"{self.state:<4} {self.name}: {self.detail}"
-        return text + (f"\n       fix: {self.fix}" if self.fix else "")
+        for i, step in enumerate(self.fix.splitlines()):  # one command per line, no `&&`
+            text += "\n       " + ("fix: " if i == 0 else "     ") + step
+        return text
 
 
 @dataclass
@@ -51,11 +58,25 @@ class ObsInstall:
     flatpak: bool = False
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check OBS, OBS's Python, the .venv, packages, models")
+HELP = "check OBS, OBS's Python, the .venv, packages, models"
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--venv", default=str(VENV), help="the venv jump_obs.py uses (default .venv)")
     p.add_argument("--obs-python", help="OBS's Python interpreter, if the doctor cannot find it")
     p.set_defaults(func=run)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    _arguments(sub.add_parser("doctor", help=HELP))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m jump doctor ...` without the rest of the CLI (which needs numpy)."""
+    p = argparse.ArgumentParser(prog="python -m jump doctor", description=HELP)
+    p.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    _arguments(p)
+    return run(p.parse_args(argv))
 
 
 # ---- OBS ------------------------------------------------------------------------------
@@ -160,21 +181,61 @@ def linked_python(install: ObsInstall) -> str:
     return ""
 
 
-def obs_python(install: ObsInstall, override: str | None) -> tuple[Check, str]:
+def python_in_setting(setting: str, platform: str | None = None) -> tuple[Path | None, str]:
+    """(interpreter, major.minor) of the Python OBS loads from its Python Settings folder.
+
+    Mirrors OBS's own search (obs-scripting-python-import.c): from 3.12 down, the first
+    ``python3X.dll`` in the folder (Windows) or
+    ``Python.framework/Versions/3.X/lib/libpython3.X.dylib`` under it (macOS: the setting
+    is the folder *holding* Python.framework, e.g. /Library/Frameworks).
+    """
+    base = Path(setting)
+    for minor in range(MAX_MINOR, 5, -1):
+        version = f"3.{minor}"
+        if system(platform) == WINDOWS:
+            if (base / f"python3{minor}.dll").is_file():
+                return base / "python.exe", version
+        elif system(platform) == MACOS:
+            framework = base / "Python.framework" / "Versions" / version
+            if (framework / "lib" / f"libpython{version}.dylib").is_file():
+                return framework / "bin" / f"python{version}", version
+        else:  # OBS on Linux links the system libpython; a setting is not used
+            for exe in (base / "bin" / f"python{version}", base / f"python{version}"):
+                if exe.is_file():
+                    return exe, version
+    return None, ""
+
+
+def _setting_fix(setting: str, platform: str | None) -> str:
+    if system(platform) == MACOS:
+        if "Python.framework" in setting:  # pointed at the framework itself, one level too deep
+            return f"{PYTHON_SETTINGS}: pick the folder that holds Python.framework (/Library/Frameworks)"
+        return (
+            f"install Python 3.{MAX_MINOR} from python.org (macOS 64-bit universal2 installer), "
+            f"then {PYTHON_SETTINGS}: /Library/Frameworks"
+        )
+    return (
+        f"install 64-bit Python 3.{MIN_MINOR}-3.{MAX_MINOR} from python.org (not the Microsoft "
+        f"Store), then {PYTHON_SETTINGS}: pick its folder"
+    )
+
+
+def obs_python(
+    install: ObsInstall, override: str | None, platform: str | None = None
+) -> tuple[Check, str]:
     """(the check, path of OBS's interpreter or '')."""
     if override:
         return Check("OK", "OBS's Python", f"{override} (given with --obs-python)"), override
     setting = python_setting(install)
     if setting:
-        base = Path(setting)
-        for exe in (base / "python.exe", base / "bin/python3", base / "python3"):
-            if exe.is_file():
-                return Check("OK", "OBS's Python", f"{exe} (OBS's Python Settings)"), str(exe)
-        return (
-            Check("FAIL", "OBS's Python", f"OBS is set to {setting}, which has no interpreter",
-                  "OBS → Tools → Scripts → Python Settings: pick an installed Python folder"),
-            "",
-        )  # fmt: skip
+        exe, version = python_in_setting(setting, platform)
+        if exe is not None and exe.is_file():
+            detail = f"{exe} (Python {version}, from OBS's Python Settings)"
+            return Check("OK", "OBS's Python", detail), str(exe)
+        missing = f"OBS is set to {setting}, where OBS finds no Python 3.6-3.{MAX_MINOR}"
+        if exe is not None:
+            missing = f"OBS loads Python {version} from {setting}, but {exe} is missing"
+        return Check("FAIL", "OBS's Python", missing, _setting_fix(setting, platform)), ""
     if install.flatpak:
         return (
             Check("WARN", "OBS's Python", "the Flatpak runs its runtime's Python",
@@ -194,13 +255,8 @@ def obs_python(install: ObsInstall, override: str | None) -> tuple[Check, str]:
                   f"install python{version} (Debian/Ubuntu: apt-get install python{version}-venv)"),
             "",
         )  # fmt: skip
-    if os.name == "nt" or sys.platform == "darwin":
-        return (
-            Check("FAIL", "OBS's Python", "no Python set in OBS",
-                  "install Python 3.11 or 3.12 from python.org, then OBS → Tools → Scripts → "
-                  "Python Settings → pick its folder"),
-            "",
-        )  # fmt: skip
+    if system(platform) in (WINDOWS, MACOS):
+        return Check("FAIL", "OBS's Python", "no Python set in OBS", _setting_fix("", platform)), ""
     exe = "/usr/bin/python3" if Path("/usr/bin/python3").is_file() else ""
     state = "WARN" if exe else "FAIL"
     return Check(state, "OBS's Python", f"assumed the system Python {exe or '(none found)'}"), exe
@@ -305,7 +361,10 @@ def model_checks(models: Path = REPO / "models") -> list[Check]:
 # ---- the report -----------------------------------------------------------------------
 
 
-def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
+def diagnose(
+    venv: Path, obs_python_override: str | None = None, platform: str | None = None
+) -> list[Check]:
+    steps = Steps(platform or "")
     checks: list[Check] = []
     install = find_obs()
     if install is None:
@@ -316,22 +375,24 @@ def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
         python = obs_python_override or ""
     else:
         checks.append(Check("OK", "OBS", install.where))
-        check, python = obs_python(install, obs_python_override)
+        check, python = obs_python(install, obs_python_override, platform)
         checks.append(check)
     want = _version_of(python) if python else ""
     if python and not want:
         checks.append(Check("FAIL", "OBS's Python", f"{python} does not run"))
+    elif want and tuple(map(int, want.split("."))) < (3, MIN_MINOR):
+        checks.append(Check("FAIL", "OBS's Python", f"Python {want}: Jump needs 3.{MIN_MINOR} or later",
+                            _setting_fix("", platform)))  # fmt: skip
 
     have = venv_version(venv)
     if not have:
         checks.append(Check("FAIL", ".venv", f"{venv} is missing or has no pyvenv.cfg",
-                            f"cd {REPO} && {SETUP}"))  # fmt: skip
+                            f"{steps.cd(REPO)}\n{steps.setup_script()}"))  # fmt: skip
     elif want and have != want:
         checks.append(
             Check("FAIL", ".venv", f"made with Python {have}, but OBS runs Python {want}: "
                   "its binary packages cannot load in OBS",
-                  f"rm -rf {venv} && {python} -m venv {venv} && "
-                  f"{venv}/bin/pip install -r {REPO}/requirements.txt")
+                  "\n".join(steps.make_venv(venv, want, python)))
         )  # fmt: skip
     else:
         checks.append(Check("OK", ".venv", f"{venv} made with Python {have}"))
@@ -352,7 +413,7 @@ def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
                 fix = (
                     "recreate the venv with OBS's Python (see .venv above)"
                     if mismatch
-                    else f"{venv}/bin/pip install -r {REPO}/requirements.txt"
+                    else steps.pip_install(venv, REPO / "requirements.txt")
                 )
                 checks.append(Check("FAIL", name, info, fix))  # fmt: skip
         providers = result.get("providers", {})
@@ -368,6 +429,11 @@ def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A Windows console redirected to a file writes cp1252: a path it cannot encode must
+    # not turn the report into a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     checks = diagnose(Path(args.venv), args.obs_python)
     for check in checks:
         print(check.line())
