@@ -246,8 +246,8 @@ def obs_python(
     if version:
         # The interpreter that belongs to the libpython OBS loads: the system one first
         # (a pyenv/conda python of the same version is another build).
-        system = Path(f"/usr/bin/python{version}")
-        exe = str(system) if system.is_file() else shutil.which(f"python{version}") or ""
+        usr_python = Path(f"/usr/bin/python{version}")
+        exe = str(usr_python) if usr_python.is_file() else shutil.which(f"python{version}") or ""
         if exe:
             return Check("OK", "OBS's Python", f"{exe} (OBS links libpython{version})"), exe
         return (
