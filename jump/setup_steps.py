@@ -86,14 +86,14 @@ class Steps:
     def cd(self, folder: str | PurePath) -> str:
         return f"cd {self.quote(self.path(folder))}"
 
-    def make_venv(self, venv: str | PurePath, version: str, exe: str | PurePath = "") -> list[str]:
+    def make_venv(
+        self, venv: str | PurePath, version: str, exe: str | PurePath, requirements: str | PurePath
+    ) -> list[str]:
         """(Re)create ``venv`` with OBS's Python and install Jump's packages: one line each."""
         python = self.python_command(version, exe)
-        venv_q = self.quote(self.path(venv))
-        reqs = self.quote(self.path(venv).parent / "requirements.txt")
         return [
-            f"{python} -m venv --clear {venv_q}",
-            self.run(self.venv_python(venv), f"-m pip install -r {reqs}"),
+            f"{python} -m venv --clear {self.quote(self.path(venv))}",
+            self.pip_install(venv, requirements),
         ]
 
     def pip_install(self, venv: str | PurePath, requirements: str | PurePath) -> str:
@@ -151,7 +151,10 @@ def missing_html(
         if venv_version and venv_version != version
         else ""
     )
-    commands = [steps.cd(here), *steps.make_venv(venv, version, exe)]
+    commands = [
+        steps.cd(here),
+        *steps.make_venv(venv, version, exe, venv.parent / "requirements.txt"),
+    ]
     return (
         "<b>Jump</b>: missing Python packages: "
         + _html(", ".join(missing))

@@ -145,6 +145,7 @@ def test_doctor_fixes_are_native_commands(
     checks = doctor.diagnose(other, platform=platform)
     venv = next(c for c in checks if c.name == ".venv")
     assert venv.state == "FAIL" and "--clear" in venv.fix
+    assert str(Steps(platform).path(doctor.REPO / "requirements.txt")) in venv.fix
     missing = next(
         c for c in doctor.diagnose(tmp_path / "none", platform=platform) if c.name == ".venv"
     )
