@@ -8,11 +8,9 @@ absolute path *before* ONNX Runtime asks for it makes Windows reuse that module,
 ``os.add_dll_directory`` puts the wheel's folder on the restricted DLL search path that
 Python 3.8+ uses.
 
-Adapter: DirectML's ``device_id`` counts DXGI adapters (EnumAdapters1 order), the same index
-OBS keeps as its render adapter (Settings > Advanced > Video > Renderer adapter, ``AdapterIdx``).
-Jump uses adapter 0, which is OBS's default too; on a hybrid laptop where OBS is moved to
-another adapter, inference still runs on adapter 0 and frames cross between GPUs through
-the CPU copy Jump makes anyway (docs/platforms.md).
+Adapter: Jump uses DirectML ``device_id`` 0, which is also OBS's default renderer adapter;
+on a hybrid laptop where OBS renders on another adapter, inference stays on adapter 0
+(docs/platforms.md says what that means and what was not checked).
 
 Standard library only; a no-op elsewhere than Windows.
 """
