@@ -177,3 +177,33 @@ def test_lowering_priority_on_each_system_never_raises() -> None:
     src = Path(thread_priority.__file__).read_text(encoding="utf-8")
     assert "SetThreadPriority.argtypes = [ctypes.c_void_p, ctypes.c_int]" in src
     assert ctypes.sizeof(ctypes.c_void_p) == 8
+
+
+def test_directml_dll_is_taken_from_the_wheel(tmp_path: Path) -> None:
+    from jump import directml
+
+    package = tmp_path / "onnxruntime"
+    (package / "capi").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    assert directml.wheel_dll(str(package / "__init__.py")) is None  # a CPU-only build
+    (package / "capi" / "DirectML.dll").write_bytes(b"MZ")
+    assert directml.wheel_dll(str(package / "__init__.py")) == package / "capi" / "DirectML.dll"
+    assert directml.preload(platform="linux") is None  # nothing to do off Windows
+
+
+def test_package_folder_pth_files_are_honoured(tmp_path: Path, monkeypatch) -> None:
+    """jump_obs adds the venv with site.addsitedir: its .pth files run (pywin32 needs
+    that), and the folder goes ahead of OBS's own ones."""
+    import sys
+
+    import jump_obs
+
+    site_dir, extra = tmp_path / "site-packages", tmp_path / "extra"
+    site_dir.mkdir()
+    extra.mkdir()
+    (site_dir / "vendor.pth").write_text(f"{extra}\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delenv("JUMP_SITE_PACKAGES", raising=False)
+    added = jump_obs.add_package_paths(str(site_dir))
+    assert str(site_dir) in added
+    assert sys.path[1] == str(site_dir) and str(extra) in sys.path[1:3]
