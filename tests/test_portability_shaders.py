@@ -73,6 +73,11 @@ def d3d11_programs(effect: Path) -> list[tuple[str, str, str]]:
     text = _strip_comments(effect.read_text(encoding="utf-8"))
     body, passes = _techniques(text)
     assert "texture_rect" not in body, "texture_rect is not supported in D3D"
+    # ep_write_param writes "uniform TYPE NAME;": annotations and default values stay in
+    # the effect, not in the shader
+    body = re.sub(
+        r"(\buniform\s+\w+\s+\w+(?:\[\d+\])?)\s*(?:<[^>]*>)?\s*(?:=[^;]*)?;", r"\1;", body
+    )
     for token, hlsl in D3D11_TOKENS.items():
         body = re.sub(rf"\b{token}\b", hlsl, body)
     programs = []

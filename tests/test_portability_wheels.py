@@ -18,7 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
+
+try:
+    from packaging.requirements import Requirement
+except ImportError:  # pip always carries it
+    from pip._vendor.packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {
