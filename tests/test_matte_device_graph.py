@@ -15,6 +15,7 @@ from jump.catalogue import find_model
 from jump.matte import device_graph as dg
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.device_engine import DeviceMatteEngine
+from jump.matte.device_graph_segmentation import build_segmentation
 from jump.matte.engine import MatteEngine
 from jump.matte.settings import MatteSettings
 from tests import matte_data as md
@@ -86,8 +87,8 @@ def test_graph_ops_run_on_directml_and_coreml(model: str) -> None:
         d = DeviceMatteEngine(MatteSettings(model=model, **COMMON))
         lay = d._layout(512, 288)
         graphs = [
-            dg.build_segmentation(proto, (512, 288), lay, full),
-            dg.build_segmentation(proto, (500, 290), lay, dg.PostSettings(refine="grey")),
+            build_segmentation(proto, (512, 288), lay, full),
+            build_segmentation(proto, (500, 290), lay, dg.PostSettings(refine="grey")),
         ]
     coreml = coreml_ops()
     for graph in graphs:

@@ -27,6 +27,7 @@ import onnx
 
 from jump import catalogue, sessions
 from jump.matte import device_graph as dg
+from jump.matte.device_graph_segmentation import SegmentationLayout, build_segmentation
 from jump.matte.engine import REFERENCE_HEIGHT, MatteEngine, MatteResult, sanitise_frame, work_size
 from jump.matte.model import MatteModelError, ModelSpec, fallback_model, fit_rect, resolve_providers
 from jump.matte.overrides import Overrides
@@ -226,7 +227,7 @@ class DeviceMatteEngine:
         if self.kind == "rvm":
             graph = dg.build_rvm(self.proto, (ww, wh), self._ratio(ww, wh), post)
         else:
-            graph = dg.build_segmentation(self.proto, (ww, wh), self._layout(ww, wh), post)
+            graph = build_segmentation(self.proto, (ww, wh), self._layout(ww, wh), post)
         cuda_graph = os.environ.get(CUDA_GRAPH_ENV, "") == "1"
         # the graph (frame, states, outputs) has fixed shapes: CUDA graphs can replay it
         self.path = DevicePath(
@@ -243,7 +244,7 @@ class DeviceMatteEngine:
         self._key, self._thumb = key, None
         log.info("Jump Matte: %s graph built for %d×%d on %s", self.model_id, ww, wh, self.path.provider)  # fmt: skip
 
-    def _layout(self, ww: int, wh: int) -> dg.SegmentationLayout:
+    def _layout(self, ww: int, wh: int) -> SegmentationLayout:
         spec, graph = self.spec, self.proto.graph
         inits = {i.name for i in graph.initializer}
         inputs = [i for i in graph.input if i.name not in inits]
@@ -257,7 +258,7 @@ class DeviceMatteEngine:
         else:
             oc, oh, ow = dims[1], dims[2], dims[3]
         mw, mh = spec.input_size
-        return dg.SegmentationLayout(
+        return SegmentationLayout(
             input_name=in_name,
             output_name=out.name,
             layout=spec.layout,
