@@ -25,8 +25,12 @@ def denoise_array(
     models_dir: str | None = None,
     progress: Callable[[float], None] | None = None,
     denoiser: Denoiser | None = None,
+    reference: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Planar ``[channels, n]`` (or mono ``[n]``) in, the same shape out, aligned."""
+    """Planar ``[channels, n]`` (or mono ``[n]``) in, the same shape out, aligned.
+
+    ``reference``: the sound whose echo to cancel (the game), mono or planar, at ``rate``,
+    starting with ``x``; shorter is padded with silence."""
     mono = x.ndim == 1
     planar = np.atleast_2d(np.asarray(x, dtype=np.float32))
     d = denoiser or Denoiser(rate, planar.shape[0], settings, models_dir)
@@ -35,15 +39,21 @@ def denoise_array(
     step = max(1, int(CHUNK_S * rate))
     lat = d.latency_samples
     written = 0
+    ref = None
+    if reference is not None:
+        ref = np.atleast_2d(np.asarray(reference, dtype=np.float32)).mean(axis=0)
+        ref = np.concatenate([ref[:n], np.zeros(max(0, n - ref.size), np.float32)])
     for start in range(0, n, step):
-        y = d.push(planar[:, start : start + step])
+        chunk = None if ref is None else ref[start : start + step]
+        y = d.push(planar[:, start : start + step], chunk)
         skip = max(0, lat - start)  # the first `lat` outputs precede the input
         y = y[:, skip:]
         out[:, written : written + y.shape[1]] = y
         written += y.shape[1]
         if progress:
             progress(min(1.0, (start + step) / n))
-    tail = d.flush()[:, : n - written]
+    lat_zeros = np.zeros((planar.shape[0], lat), dtype=np.float32)
+    tail = d.push(lat_zeros, None if ref is None else lat_zeros[0])[:, : n - written]
     out[:, written : written + tail.shape[1]] = tail
     return out[0] if mono else out
 
