@@ -140,7 +140,7 @@ def markdown(mixes: list[EchoMixture], rows) -> str:
     head += "|---|---|---|---|---|---|---|\n"
     lines = []
     for name, scores, recon in rows:
-        mean = lambda f: float(np.nanmean([f(s) for s in scores]))  # noqa: E731
+        mean = lambda f, sc=scores: float(np.nanmean([f(s) for s in sc]))  # noqa: E731
         conv = [s.converge_s for s in scores]
         never = sum(np.isnan(conv))
         c = "never" if never == len(conv) else f"{np.nanmedian(conv):.2f}"
