@@ -139,6 +139,8 @@ class Denoiser:
             text += f"; {self._model_note}"
         if self.settings.vad_model and self._vad is None:
             text += f"; VAD model unavailable: {self._vad_error}"
+        if self._echo is not None:
+            text += f"; {self.echo_status}"
         return text
 
     @property

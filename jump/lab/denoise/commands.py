@@ -40,6 +40,9 @@ def register(
     )
     p.add_argument("input", type=Path, help="sound file (WAV, FLAC, OGG...)")
     p.add_argument("output", type=Path, help="output sound file")
+    p.add_argument(
+        "--reference", type=Path, default=None, help="what the speakers played: cancel its echo"
+    )
     p.add_argument("--method", choices=("classical", "neural", "both"), default=None)
     p.add_argument("--strength", type=float, default=None, help="max attenuation, dB")
     p.add_argument("--speech-strength", type=float, default=None, help="max dB while talking")
@@ -162,7 +165,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"cannot read {args.input}: {exc}", file=sys.stderr)
         return 2
-    d = denoise_file(args.input, args.output, _settings(args), args.models, not args.quiet)
+    ref = args.reference
+    if ref is not None and not ref.is_file():
+        print(f"no such file: {ref}", file=sys.stderr)
+        return 2
+    d = denoise_file(args.input, args.output, _settings(args), args.models, not args.quiet, ref)
     log.info("wrote %s (%s)", args.output, d.status)
     return 0
 

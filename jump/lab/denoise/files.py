@@ -78,21 +78,41 @@ class ProgressBar:
         self.stream.flush()
 
 
+def read_reference(path: Path, rate: int) -> np.ndarray:
+    """A reference recording (the game) as mono float32 at ``rate``: downmixed, and
+    resampled with the engine's own resampler when its rate differs."""
+    import soundfile as sf
+
+    from jump.denoise.resample import StreamingResampler
+
+    data, ref_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = data.mean(axis=1)
+    if ref_rate == rate:
+        return mono
+    r = StreamingResampler(ref_rate, rate)
+    return np.concatenate([r.process(mono), r.process(np.zeros(256, np.float32))])
+
+
 def denoise_file(
     src: Path,
     dst: Path,
     settings: DenoiseSettings | None = None,
     models_dir: str | None = None,
     progress: bool = True,
+    reference: Path | None = None,
 ) -> Denoiser:
-    """Read ``src`` (any format soundfile reads), denoise, write ``dst`` with the same format."""
+    """Read ``src`` (any format soundfile reads), denoise, write ``dst`` with the same format.
+
+    ``reference``: a recording of what the speakers played (the game), started with
+    ``src``: its echo is cancelled too (the engine finds the delay)."""
     import soundfile as sf
 
     data, rate = sf.read(str(src), dtype="float32", always_2d=True)
     info = sf.info(str(src))
     d = Denoiser(rate, data.shape[1], settings, models_dir)
     bar = ProgressBar(Path(src).name) if progress else None
-    out = denoise_array(data.T, rate, denoiser=d, progress=bar)
+    ref = None if reference is None else read_reference(reference, rate)
+    out = denoise_array(data.T, rate, denoiser=d, progress=bar, reference=ref)
     subtype = info.subtype if dst.suffix.lower() == Path(src).suffix.lower() else None
     sf.write(str(dst), out.T, rate, subtype=subtype)
     return d
