@@ -18,14 +18,14 @@ import logging
 import numpy as np
 import scipy.fft
 
-from jump.denoise.echo.delay import BANDS, DelayEstimator, band_edges
+from jump.denoise.echo.delay import DelayEstimator
 from jump.denoise.echo.pbfdaf import Pbfdaf
 
 log = logging.getLogger("jump.denoise")
 
 MAX_DELAY_S = 0.5
-FILTER_S = 0.4
-MARGIN_HOPS = 4  # the filter starts this much before the estimated delay
+FILTER_S = 0.25
+MARGIN_HOPS = 2  # the filter starts this much before the estimated delay
 LIVE_DBFS = -65.0  # a reference hop quieter than this is silence
 
 
@@ -38,8 +38,7 @@ class LinearCanceller:
         self.max_lag = int(np.ceil(MAX_DELAY_S * sample_rate / hop))
         self.partitions = max(4, int(np.ceil(FILTER_S * sample_rate / hop)))
         self.filter = Pbfdaf(self.rows, self.hop, self.partitions)
-        self.delay = DelayEstimator(hop / sample_rate, self.max_lag)
-        self._edges = band_edges(sample_rate, 2 * hop)
+        self.delay = DelayEstimator(sample_rate, hop, MAX_DELAY_S)
         self._ring_len = self.max_lag + self.partitions + 1
         self.reset()
 
@@ -49,7 +48,6 @@ class LinearCanceller:
         self._live = np.zeros(self._ring_len, dtype=bool)
         self._head = 0  # ring index of the newest spectrum
         self._last_ref = np.zeros(h)
-        self._last_mic = np.zeros(h)
         self._start: int | None = None  # ring offset of partition 0 (hops ago)
         self.filter.reset()
         self.delay.reset()
@@ -57,8 +55,8 @@ class LinearCanceller:
     @property
     def delay_ms(self) -> float | None:
         """The bulk delay in use, or None before one is found."""
-        d = self.delay.delay_hops
-        return None if d is None else 1000.0 * d * self.hop / self.sample_rate
+        d = self.delay.delay_samples
+        return None if d is None else 1000.0 * d / self.sample_rate
 
     def process(self, mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = self.hop
@@ -73,29 +71,16 @@ class LinearCanceller:
             err[:, t * h : (t + 1) * h], echo[:, t * h : (t + 1) * h] = self._hop(d, x)
         return err, echo
 
-    def _bands(self, spec: np.ndarray) -> np.ndarray:
-        p = spec.real**2 + spec.imag**2
-        c = np.concatenate([[0.0], np.cumsum(p)])
-        e = self._edges
-        return np.log10((c[e[1:]] - c[e[:-1]]) / (e[1:] - e[:-1]) + 1e-12)
-
     def _hop(self, d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = self.hop
         seg = np.concatenate([self._last_ref, x])
         self._last_ref = x
-        spec = scipy.fft.rfft(seg)
         self._head = (self._head + 1) % self._ring_len
-        self._ring[self._head] = spec
+        self._ring[self._head] = scipy.fft.rfft(seg)
         level = 10.0 * np.log10(np.dot(x, x) / h + 1e-20)
         self._live[self._head] = level > LIVE_DBFS
-
-        mic_mono = d.mean(axis=0)
-        mic_spec = scipy.fft.rfft(np.concatenate([self._last_mic, mic_mono]))
-        self._last_mic = mic_mono
-        if self.delay.update(
-            self._bands(mic_spec), self._bands(spec), bool(self._live[self._head])
-        ):
-            self._move(max(0, self.delay.delay_hops - MARGIN_HOPS))
+        if self.delay.update(d.mean(axis=0), x):
+            self._move(max(0, self.delay.delay_samples // h - MARGIN_HOPS))
         if self._start is None:
             return d, np.zeros_like(d)
         idx = (self._head - self._start - np.arange(self.partitions)) % self._ring_len
@@ -104,13 +89,6 @@ class LinearCanceller:
 
     def _move(self, start: int) -> None:
         if self._start is not None and start != self._start:
-            log.info(
-                "denoise: echo delay now %.0f ms (was %.0f ms)",
-                1000.0 * (start + MARGIN_HOPS) * self.hop / self.sample_rate,
-                1000.0 * (self._start + MARGIN_HOPS) * self.hop / self.sample_rate,
-            )
+            log.info("denoise: echo delay now %.0f ms", self.delay_ms)
             self.filter.shift(start - self._start)
         self._start = start
-
-
-__all__ = ["BANDS", "LinearCanceller"]

@@ -1,100 +1,96 @@
 """Bulk delay between the reference (what the speakers play) and its echo in the mic.
 
-Per hop both signals are reduced to log band energies (24 bands, 150 Hz - 6 kHz); the
-normalised cross-correlation of the mic's bands with the reference's, at every lag from 0
-to ``max_lag`` hops, is tracked with a 1.5 s memory. Band envelopes survive what breaks a
-waveform correlation: the room's reverberation, the speaker's distortion and its
-equaliser. The peak lag is adopted when it is clearly above the noise of the statistic
-and better than the current lag for a few hops, so the estimate follows a device whose
-latency changes without jumping on a near-end word.
+GCC-PHAT (Knapp & Carter 1976) on the last second of both signals, decimated to 12 kHz:
+the phase-transform weighting whitens the game's sound, so the cross-correlation peaks
+sharply at the direct path even through a reverberant room and a distorting speaker.
+Every ``EVERY`` hops the correlation over lags 0..max is recomputed and smoothed; its
+peak is adopted when it stands clearly above the rest of the curve, and a later peak
+elsewhere replaces it only when it wins several evaluations in a row (a device whose
+latency changed), not for one noisy window (the streamer talking over the game).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
-BANDS = 24
-F_LO, F_HI = 150.0, 6000.0
-MEMORY_S = 1.5
-MIN_SCORE = 0.15  # mean per-band correlation a lag needs before it is trusted
-SWITCH_MARGIN = 1.1  # a new lag must beat the current one by this factor...
-SWITCH_HOPS = 10  # ...for this many consecutive analysed hops
-
-
-def band_edges(sample_rate: int, n_fft: int) -> np.ndarray:
-    """FFT bin edges of the log-spaced bands."""
-    f = np.geomspace(F_LO, min(F_HI, 0.45 * sample_rate), BANDS + 1)
-    edges = np.round(f * n_fft / sample_rate).astype(int)
-    # at least one bin per band: strictly increasing edges
-    return np.maximum(edges, np.arange(BANDS + 1) + edges[0])
+DECIMATE = 4  # 48 kHz -> 12 kHz: ample for a delay the adaptive filter refines
+WINDOW_S = 1.0  # mic span correlated at each evaluation
+EVERY = 10  # hops between evaluations (100 ms)
+FIRST_S = 0.3  # the first estimate once this much has played
+SMOOTH = 0.6  # weight of the previous correlation curve
+PEAK_RATIO = 6.0  # the peak over the curve's mean absolute value, to be trusted
+SWITCH_EVALS = 3  # evaluations a new peak must win before the delay moves
+LIVE_RMS = 10.0 ** (-60.0 / 20.0)
 
 
 class DelayEstimator:
-    """Feed per-hop band log-energies of mic and reference; ``delay_hops`` follows the echo."""
+    """Feed mic and reference hops (mono, equal length); ``delay_samples`` follows the echo."""
 
-    def __init__(self, hop_s: float, max_lag: int) -> None:
-        self.max_lag = int(max_lag)
-        self.alpha = float(np.exp(-hop_s / MEMORY_S))
+    def __init__(self, sample_rate: int, hop: int, max_delay_s: float) -> None:
+        self.sample_rate, self.hop = int(sample_rate), int(hop)
+        self.rate = self.sample_rate // DECIMATE
+        self.max_lag = int(np.ceil(max_delay_s * self.rate))
+        self.win = int(WINDOW_S * self.rate)
+        self.n_fft = 1 << int(np.ceil(np.log2(self.win + self.max_lag + 1)))
         self.reset()
 
     def reset(self) -> None:
-        n = self.max_lag + 1
-        self._ref = np.zeros((n, BANDS))  # newest first: row l = reference l hops ago
-        self._ref_live = np.zeros(n, dtype=bool)
-        self._m_mean = np.zeros(BANDS)
-        self._m_var = np.full(BANDS, 1e-6)
-        self._r_mean = np.zeros(BANDS)
-        self._r_var = np.full(BANDS, 1e-6)
-        self._cov = np.zeros((n, BANDS))
-        self._seen = 0
-        self.delay_hops: int | None = None
-        self.score = 0.0
-        self._candidate = -1
-        self._streak = 0
+        size = self.win + self.max_lag
+        self._mic = np.zeros(size)
+        self._ref = np.zeros(size)
+        self._hops = 0
+        self._curve: np.ndarray | None = None
+        self.delay_samples: int | None = None
+        self._candidate, self._streak = -1, 0
+        self.peak_ratio = 0.0
 
-    def update(self, mic_bands: np.ndarray, ref_bands: np.ndarray, ref_live: bool) -> bool:
-        """One hop of log band energies (``[BANDS]`` each). True when the delay changed."""
-        self._ref = np.roll(self._ref, 1, axis=0)
-        self._ref_live = np.roll(self._ref_live, 1)
-        self._ref[0] = ref_bands
-        self._ref_live[0] = ref_live
-        a = self.alpha
-        if ref_live:
-            self._r_mean = a * self._r_mean + (1 - a) * ref_bands
-            self._r_var = a * self._r_var + (1 - a) * (ref_bands - self._r_mean) ** 2
-        # learn only while the reference plays at the lag in question: a silent game says
-        # nothing about the echo path, and the mic then carries only the streamer
-        live = self._ref_live
-        if not live.any():
-            return False
-        self._m_mean = a * self._m_mean + (1 - a) * mic_bands
-        self._m_var = a * self._m_var + (1 - a) * (mic_bands - self._m_mean) ** 2
-        m = (mic_bands - self._m_mean) / np.sqrt(self._m_var + 1e-6)
-        r = (self._ref - self._r_mean) / np.sqrt(self._r_var + 1e-6)
-        self._cov[live] = a * self._cov[live] + (1 - a) * (r[live] * m)
-        self._seen += 1
-        return self._decide()
+    def _append(self, buf: np.ndarray, x: np.ndarray) -> None:
+        d = x[: x.size // DECIMATE * DECIMATE].reshape(-1, DECIMATE).mean(axis=1)
+        buf[: -d.size] = buf[d.size :]
+        buf[-d.size :] = d
 
-    def _decide(self) -> bool:
-        if self._seen * (1 - self.alpha) < 0.25:  # less than ~0.4 s of evidence
+    def update(self, mic: np.ndarray, ref: np.ndarray) -> bool:
+        """One hop of each. True when ``delay_samples`` changed."""
+        self._append(self._mic, mic)
+        self._append(self._ref, ref)
+        self._hops += 1
+        if self._hops % EVERY or self._hops * self.hop < self.sample_rate * FIRST_S:
             return False
-        scores = self._cov.mean(axis=1)
-        best = int(np.argmax(scores))
-        self.score = float(scores[best])
-        if scores[best] < MIN_SCORE:
-            return False
-        if self.delay_hops is None:
-            self.delay_hops = best
-            return True
-        if best == self.delay_hops or abs(best - self.delay_hops) <= 1:
+        recent = self._ref[-self.win :]
+        if np.sqrt(np.mean(recent * recent)) < LIVE_RMS:
+            return False  # the game is silent: nothing to learn about the echo path
+        return self._evaluate()
+
+    def _evaluate(self) -> bool:
+        n = self.n_fft
+        m = scipy.fft.rfft(self._mic[-self.win :], n)
+        r = scipy.fft.rfft(self._ref, n)
+        cross = m * np.conj(r)
+        mag = np.abs(cross)
+        cross /= mag + 1e-2 * mag.mean() + 1e-30  # regularised: empty bins stay quiet
+        # the reference window starts max_lag samples before the mic's, so an echo of
+        # delay d peaks at circular index d - max_lag
+        full = scipy.fft.irfft(cross, n)
+        c = np.concatenate([full[n - self.max_lag :], full[:1]])
+        c = np.maximum(c, 0.0)
+        self._curve = c if self._curve is None else SMOOTH * self._curve + (1 - SMOOTH) * c
+        curve = self._curve
+        best = int(np.argmax(curve))
+        self.peak_ratio = float(curve[best] / (np.mean(np.abs(curve)) + 1e-12))
+        if self.peak_ratio < PEAK_RATIO:
             self._streak = 0
             return False
-        if scores[best] < SWITCH_MARGIN * max(scores[self.delay_hops], 1e-6):
+        d = best * DECIMATE
+        if self.delay_samples is None:
+            self.delay_samples = d
+            return True
+        if abs(d - self.delay_samples) <= 2 * DECIMATE:
             self._streak = 0
             return False
         self._streak = self._streak + 1 if best == self._candidate else 1
         self._candidate = best
-        if self._streak >= SWITCH_HOPS:
-            self.delay_hops, self._streak = best, 0
+        if self._streak >= SWITCH_EVALS:
+            self.delay_samples, self._streak = d, 0
             return True
         return False

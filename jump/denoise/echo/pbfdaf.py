@@ -22,7 +22,7 @@ P_FLOOR = 1e-6
 A2 = 0.9995  # state transition squared: how fast the echo path may change
 NOISE_SMOOTH = 0.5
 SMOOTH = 0.9  # energy smoothing of the two paths' comparison, per block (~100 ms)
-COPY_RATIO = 0.8  # background error below this fraction of the foreground's: copy
+COPY_RATIO = 0.95  # background error below this fraction of the foreground's: copy
 DIVERGED = 1.5  # background error above this many times the mic: reset it
 
 

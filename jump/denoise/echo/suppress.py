@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 OVER = 2.0  # over-subtraction of the residual estimate
-MIN_LEAK, MAX_LEAK = 0.02, 1.0
+MIN_LEAK, MAX_LEAK = 0.02, 10.0
 DECAY_DB_PER_S = 120.0  # the tail the residual is held with (a room of T60 = 0.5 s)
 FLOOR_DB = -40.0  # deepest echo gain per bin
 
@@ -35,7 +35,7 @@ class ResidualEcho:
         self._y_mean = np.zeros((r, k))
         self._pey = np.zeros(r)
         self._pyy = np.full(r, 1e-12)
-        self.leak = np.full(r, 0.5)
+        self.leak = np.full(r, 1.0)
 
     def __call__(self, error: np.ndarray, echo: np.ndarray) -> np.ndarray:
         """``error``/``echo`` power [rows, hops, bins]; returns gains in [floor, 1], float32."""
