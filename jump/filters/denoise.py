@@ -132,6 +132,7 @@ class DenoiseFilter(JumpFilter):
             "model": engine.model_name if engine is not None else "none",
             "model_note": engine.model_note if engine is not None else "",
             "echo": engine.echo_status if engine is not None else "",
+            "reference": self.reference.state,
         }
 
     def destroy(self) -> None:

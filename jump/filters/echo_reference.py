@@ -82,6 +82,14 @@ class ReferenceInput:
             return None
         return cap.ring.read(ts, n)
 
+    @property
+    def state(self) -> str:
+        """For stats: "" (none chosen), "on", or "off" (chosen, not attached now)."""
+        if not self.name:
+            return ""
+        cap = self.capture
+        return "on" if cap is not None and not cap.removed else "off"
+
     def close(self) -> None:
         cap, self.capture = self.capture, None
         if cap is not None:

@@ -29,6 +29,7 @@ P = c_void_p
 # struct audio_data has obs_audio_data's layout (data[8], frames, timestamp).
 AUDIO_CAPTURE = CFUNCTYPE(None, P, P, POINTER(L.obs_audio_data), c_bool)
 ENUM_PROC = CFUNCTYPE(c_bool, P, P)
+SIGNAL = CFUNCTYPE(None, P, P)  # void (*)(void *data, calldata_t *cd)
 RING_S = 2.0
 LEAD_NS = 100_000_000  # read the reference 100 ms before the mic packet's time
 GAP_NS = 1_000_000_000  # a timestamp jump larger than this restarts the ring
@@ -45,6 +46,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_enum_sources": (None, [ENUM_PROC, P]),
     "obs_source_get_name": (c_char_p, [P]),
     "obs_source_get_output_flags": (ctypes.c_uint32, [P]),
+    "obs_source_get_signal_handler": (P, [P]),
+    "signal_handler_connect": (None, [P, c_char_p, SIGNAL, P]),
+    "signal_handler_disconnect": (None, [P, c_char_p, SIGNAL, P]),
 }
 _fns: dict[str, Any] = {}
 
@@ -144,6 +148,8 @@ class AudioCapture:
         self._weak: int | None = None
         self.ptr = 0  # the source's address, to tell it from the filter's own parent
         self._cb = AUDIO_CAPTURE(self._on_audio)  # kept alive as long as we are attached
+        self._on_remove = SIGNAL(self._removed)
+        self.removed = False  # set by the source's "remove" signal (deleted in OBS)
         self.error = ""
         src = _f("obs_get_source_by_name")(name.encode("utf-8"))
         if not src:
@@ -157,6 +163,9 @@ class AudioCapture:
                 return
             self.ptr = int(src)
             _f("obs_source_add_audio_capture_callback")(src, self._cb, None)
+            handler = _f("obs_source_get_signal_handler")(src)
+            if handler:
+                _f("signal_handler_connect")(handler, b"remove", self._on_remove, None)
             self._weak = _f("obs_source_get_weak_source")(src)
         finally:
             _f("obs_source_release")(src)
@@ -166,8 +175,13 @@ class AudioCapture:
         return self._weak is not None
 
     def expired(self) -> bool:
-        """True once the source was deleted (its callbacks went with it)."""
-        return self._weak is not None and bool(_f("obs_weak_source_expired")(self._weak))
+        """True once the source was deleted in OBS (removed, or already destroyed)."""
+        if self._weak is None:
+            return False
+        return self.removed or bool(_f("obs_weak_source_expired")(self._weak))
+
+    def _removed(self, _data: int, _calldata: int) -> None:
+        self.removed = True
 
     def _on_audio(self, _param: int, _source: int, data: Any, muted: bool) -> None:
         try:
@@ -202,5 +216,8 @@ class AudioCapture:
         src = _f("obs_weak_source_get_source")(weak)
         if src:
             _f("obs_source_remove_audio_capture_callback")(src, self._cb, None)
+            handler = _f("obs_source_get_signal_handler")(src)
+            if handler:
+                _f("signal_handler_disconnect")(handler, b"remove", self._on_remove, None)
             _f("obs_source_release")(src)
         _f("obs_weak_source_release")(weak)

@@ -44,10 +44,11 @@ class LinearCanceller:
 
     def reset(self) -> None:
         h = self.hop
-        self._ring = np.zeros((self._ring_len, h + 1), dtype=np.complex128)
+        self._ring = np.zeros((self._ring_len, h + 1), dtype=np.complex64)
+        self._ring_power = np.zeros((self._ring_len, h + 1), dtype=np.float32)
         self._live = np.zeros(self._ring_len, dtype=bool)
         self._head = 0  # ring index of the newest spectrum
-        self._last_ref = np.zeros(h)
+        self._last_ref = np.zeros(h, dtype=np.float32)
         self._start: int | None = None  # ring offset of partition 0 (hops ago)
         self.filter.reset()
         self.delay.reset()
@@ -61,13 +62,13 @@ class LinearCanceller:
     def process(self, mic: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = self.hop
         hops = mic.shape[1] // h
-        err = np.empty((self.rows, hops * h))
-        echo = np.zeros((self.rows, hops * h))
-        mic64 = mic.astype(np.float64)
-        ref64 = ref.astype(np.float64)
+        err = np.empty((self.rows, hops * h), dtype=np.float32)
+        echo = np.zeros((self.rows, hops * h), dtype=np.float32)
+        mic = mic.astype(np.float32, copy=False)
+        ref = ref.astype(np.float32, copy=False)
         for t in range(hops):
-            d = mic64[:, t * h : (t + 1) * h]
-            x = ref64[t * h : (t + 1) * h]
+            d = mic[:, t * h : (t + 1) * h]
+            x = ref[t * h : (t + 1) * h]
             err[:, t * h : (t + 1) * h], echo[:, t * h : (t + 1) * h] = self._hop(d, x)
         return err, echo
 
@@ -76,8 +77,10 @@ class LinearCanceller:
         seg = np.concatenate([self._last_ref, x])
         self._last_ref = x
         self._head = (self._head + 1) % self._ring_len
-        self._ring[self._head] = scipy.fft.rfft(seg)
-        level = 10.0 * np.log10(np.dot(x, x) / h + 1e-20)
+        spec = scipy.fft.rfft(seg)
+        self._ring[self._head] = spec
+        self._ring_power[self._head] = spec.real**2 + spec.imag**2
+        level = 10.0 * np.log10(float(np.dot(x, x)) / h + 1e-20)
         self._live[self._head] = level > LIVE_DBFS
         if self.delay.update(d.mean(axis=0), x):
             self._move(max(0, self.delay.delay_samples // h - MARGIN_HOPS))
@@ -85,7 +88,7 @@ class LinearCanceller:
             return d, np.zeros_like(d)
         idx = (self._head - self._start - np.arange(self.partitions)) % self._ring_len
         adapt = bool(self._live[idx].any())
-        return self.filter.process(self._ring[idx], d, adapt)
+        return self.filter.process(self._ring[idx], self._ring_power[idx], d, adapt)
 
     def _move(self, start: int) -> None:
         if self._start is not None and start != self._start:

@@ -37,12 +37,12 @@ class Pbfdaf:
 
     def reset(self) -> None:
         shape = (self.rows, self.partitions, self.bins)
-        self.w_fg = np.zeros(shape, dtype=np.complex128)
-        self.w_bg = np.zeros(shape, dtype=np.complex128)
-        self._power = np.full(self.bins, 1e-6)
+        # single precision: the filter's own misadjustment is far above float32 rounding
+        self.w_fg = np.zeros(shape, dtype=np.complex64)
+        self.w_bg = np.zeros(shape, dtype=np.complex64)
         # Kalman state: per-partition, per-bin variance of the coefficient error
-        self._p = np.full((self.rows, self.partitions, self.bins), P_INIT)
-        self._noise = np.full((self.rows, self.bins), 1e-6)
+        self._p = np.full((self.rows, self.partitions, self.bins), P_INIT, dtype=np.float32)
+        self._noise = np.full((self.rows, self.bins), 1e-6, dtype=np.float32)
         self._e_fg = np.zeros(self.rows)
         self._e_bg = np.zeros(self.rows)
         self._mic = np.zeros(self.rows)
@@ -63,10 +63,11 @@ class Pbfdaf:
                 w[:, :-k] = 0.0
 
     def process(
-        self, spectra: np.ndarray, mic: np.ndarray, adapt: bool
+        self, spectra: np.ndarray, power: np.ndarray, mic: np.ndarray, adapt: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """One block. ``spectra`` [partitions, bins]: the reference's 2-block spectra, newest
-        first; ``mic`` [rows, block]. Returns (error, echo estimate), [rows, block] each."""
+        first, ``power`` their squared magnitudes; ``mic`` [rows, block]. Returns (error,
+        echo estimate), [rows, block] each."""
         b = self.block
         y_fg = scipy.fft.irfft(np.einsum("rpk,pk->rk", self.w_fg, spectra), n=self.n_fft)[:, b:]
         e_fg = mic - y_fg
@@ -74,21 +75,23 @@ class Pbfdaf:
             return e_fg, y_fg
         y_bg = scipy.fft.irfft(np.einsum("rpk,pk->rk", self.w_bg, spectra), n=self.n_fft)[:, b:]
         e_bg = mic - y_bg
-        padded = np.zeros((self.rows, self.n_fft))
+        padded = np.zeros((self.rows, self.n_fft), dtype=np.float32)
         padded[:, b:] = e_bg
         err = scipy.fft.rfft(padded)
         # frequency-domain Kalman update (Enzner & Vary 2006; Kuech et al. 2014): the step
         # per bin and partition is the coefficient uncertainty over the error power, so
         # it is large at the start (fast convergence) and small when the error is the
         # streamer's voice (double talk), with no separate detector
-        xp = spectra.real**2 + spectra.imag**2  # [partitions, bins]
+        xp = power  # [partitions, bins]
         e_pow = err.real**2 + err.imag**2
         self._noise = NOISE_SMOOTH * self._noise + (1 - NOISE_SMOOTH) * e_pow
         p = self._p
         denom = np.einsum("rpk,pk->rk", p, xp) * 0.5 + self._noise + 1e-10
         mu = p / denom[:, None, :]
         grad = (mu * err[:, None, :]) * np.conj(spectra)[None]
-        # gradient constraint: each partition's update must stay a block-long impulse response
+        # gradient constraint: each partition's update must stay a block-long impulse
+        # response (constraining only some partitions per block, as Speex does, lost
+        # 4-8 dB of ERLE here)
         g = scipy.fft.irfft(grad, n=self.n_fft)
         g[..., b:] = 0.0
         self.w_bg += scipy.fft.rfft(g)
