@@ -64,8 +64,10 @@ class LinearCanceller:
         hops = mic.shape[1] // h
         err = np.empty((self.rows, hops * h), dtype=np.float32)
         echo = np.zeros((self.rows, hops * h), dtype=np.float32)
-        mic = mic.astype(np.float32, copy=False)
-        ref = ref.astype(np.float32, copy=False)
+        # fresh copies: SIMD rounding depends on alignment, and a view's alignment on how
+        # the caller chunked its pushes; the filter's thresholds would amplify the difference
+        mic = np.array(mic, dtype=np.float32)
+        ref = np.array(ref, dtype=np.float32)
         for t in range(hops):
             d = mic[:, t * h : (t + 1) * h]
             x = ref[t * h : (t + 1) * h]

@@ -17,7 +17,8 @@ import scipy.fft
 DECIMATE = 4  # 48 kHz -> 12 kHz: ample for a delay the adaptive filter refines
 WINDOW_S = 1.0  # mic span correlated at each evaluation
 EVERY = 10  # hops between evaluations (100 ms)
-FIRST_S = 0.3  # the first estimate once this much has played
+FIRST_S = 0.3  # the first estimate once this much has played...
+FIRST_RATIO = 15.0  # ...with a clearer peak, among the lags it has seen for 0.15 s
 SMOOTH = 0.6  # weight of the previous correlation curve
 PEAK_RATIO = 6.0  # the peak over the curve's mean absolute value, to be trusted
 SWITCH_EVALS = 3  # evaluations a new peak must win before the delay moves
@@ -76,9 +77,13 @@ class DelayEstimator:
         c = np.maximum(c, 0.0)
         self._curve = c if self._curve is None else SMOOTH * self._curve + (1 - SMOOTH) * c
         curve = self._curve
+        if self.delay_samples is None:
+            # a lag longer than what has played (less 0.15 s) has no evidence yet
+            seen = int(self._hops * self.hop / DECIMATE - 0.15 * self.rate)
+            curve = curve[: max(1, min(curve.size, seen))]
         best = int(np.argmax(curve))
         self.peak_ratio = float(curve[best] / (np.mean(np.abs(curve)) + 1e-12))
-        if self.peak_ratio < PEAK_RATIO:
+        if self.peak_ratio < (PEAK_RATIO if self.delay_samples is not None else FIRST_RATIO):
             self._streak = 0
             return False
         d = best * DECIMATE
