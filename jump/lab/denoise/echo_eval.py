@@ -7,6 +7,7 @@ from which the echo is down by 20 dB in three 100 ms windows running; re-converg
 same after the delay jumps by 100 ms (a mixture with ``jump_at_s``).
 
     python -m jump.lab.denoise.echo_eval [--shared] [--markdown FILE]
+    taskset -c 0 python -m jump.lab.denoise.echo_eval --bench   # CPU and latency
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jump.lab.denoise.echo_mixtures import RATE, EchoMixture, EchoSpec, build, s
 from jump.lab.denoise.metrics import pesq_wb, si_sdr, to_16k
 
 Method = Callable[[EchoMixture], np.ndarray]
+DFN3, NSNET2 = "deepfilternet3", "nsnet2-48k-int8"
 WINDOW_S = 0.1
 CONVERGED_DB = 20.0
 
@@ -68,13 +70,15 @@ def score(m: EchoMixture, out: np.ndarray) -> EchoScores:
     )
 
 
-def jump_method(reference: bool, models_dir: str | None = None) -> Method:
+def jump_method(reference: bool, model: str, models_dir: str | None = None) -> Method:
+    from jump.denoise.settings import DenoiseSettings
     from jump.lab.denoise.files import denoise_array
 
+    settings = DenoiseSettings(neural_model=model)
+
     def run(m: EchoMixture) -> np.ndarray:
-        return denoise_array(
-            m.mic, RATE, models_dir=models_dir, reference=m.reference if reference else None
-        )
+        ref = m.reference if reference else None
+        return denoise_array(m.mic, RATE, settings, models_dir, reference=ref)
 
     return run
 
@@ -110,8 +114,10 @@ def methods(models_dir: str | None = None) -> dict[str, Method]:
     return {
         "the mic as it is": lambda m: m.mic.copy(),
         "WebRTC AEC3 (pywebrtc-audio)": webrtc_aec3,
-        "Jump Denoise, no reference": jump_method(False, models_dir),
-        "Jump Denoise + reference": jump_method(True, models_dir),
+        "Jump Denoise (DeepFilterNet3), no reference": jump_method(False, DFN3, models_dir),
+        "Jump Denoise (DeepFilterNet3) + reference": jump_method(True, DFN3, models_dir),
+        "Jump Denoise (NSNet2), no reference": jump_method(False, NSNET2, models_dir),
+        "Jump Denoise (NSNet2) + reference": jump_method(True, NSNET2, models_dir),
     }
 
 
@@ -155,6 +161,36 @@ def markdown(mixes: list[EchoMixture], rows) -> str:
     return head + "\n".join(lines) + f"\n\nMixtures (mean over): {names}.\n"
 
 
+def bench(seconds: float = 20.0, repeat: int = 3) -> str:
+    """CPU seconds per audio second (process time, best of ``repeat``) and latency, with and
+    without the reference, per model; run it pinned to one core (``taskset -c 0``)."""
+    import time
+
+    from jump.denoise.engine import Denoiser
+    from jump.denoise.settings import DenoiseSettings
+
+    audio = Path(__file__).resolve().parents[3] / "tests" / "data" / "audio"
+    m = build(EchoSpec("bench", 120.0, 0.0, None, seed=1), audio)
+    n = int(seconds * RATE)
+    mic = np.resize(m.mic, n)[None]
+    ref = np.resize(m.reference, n)
+    lines = ["| model | reference | CPU s per audio s | latency ms |", "|---|---|---|---|"]
+    for model in (NSNET2, DFN3):
+        for with_ref in (False, True):
+            best = float("inf")
+            for _ in range(repeat):
+                d = Denoiser(RATE, 1, DenoiseSettings(neural_model=model))
+                t = time.process_time()
+                for i in range(0, n, 480):  # OBS's 10 ms packets
+                    d.push(mic[:, i : i + 480], ref[i : i + 480] if with_ref else None)
+                best = min(best, time.process_time() - t)
+            lat = 1000.0 * d.latency_samples / RATE
+            lines.append(
+                f"| {model} | {'yes' if with_ref else 'no'} | {best / seconds:.3f} | {lat:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     from jump.lab.paths import shared_dir
 
@@ -162,7 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shared", action="store_true", help="measured rooms from ../shared")
     p.add_argument("--markdown", type=Path, default=None)
     p.add_argument("--models", default=None)
+    p.add_argument("--bench", action="store_true", help="CPU and latency only (run it quietly)")
     a = p.parse_args(argv)
+    if a.bench:
+        print(bench())
+        return 0
     audio = Path(__file__).resolve().parents[3] / "tests" / "data" / "audio"
     rir_dir = shared_dir() / "data" / "audio" if a.shared else None
     mixes, rows = evaluate(a.shared, audio, rir_dir, a.models)
