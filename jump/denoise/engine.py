@@ -27,7 +27,7 @@ import scipy.fft
 
 from jump.denoise import model_choice
 from jump.denoise import stages as stage_registry
-from jump.denoise.echo.stream import EchoPath, as_mono
+from jump.denoise.echo.engine_io import EchoInput
 from jump.denoise.gating import HopGate
 from jump.denoise.guard import as_planar, sanitise, unprocessed
 from jump.denoise.noise import NoiseTracker
@@ -67,7 +67,7 @@ class _Loaded:
     note: str = ""  # how the model was chosen: the auto decision or a fallback
 
 
-class Denoiser:
+class Denoiser(EchoInput):
     """Streaming noise suppressor for planar float32 audio; see the module docstring.
 
     Public surface: ``push`` (= ``process``), ``flush``, ``update``, ``reset``,
@@ -110,7 +110,6 @@ class Denoiser:
         self._vad: SileroVad | None = None
         self._vad_error = ""
         self._rows = 0
-        self._echo: EchoPath | None = None  # made when a reference first comes
         self._install(self._load_models(self.settings))
         self.reset()
         log.info("denoise: %s", self.status)
@@ -139,8 +138,7 @@ class Denoiser:
             text += f"; {self._model_note}"
         if self.settings.vad_model and self._vad is None:
             text += f"; VAD model unavailable: {self._vad_error}"
-        if self._echo is not None:
-            text += f"; {self.echo_status}"
+        text += self._echo_suffix
         return text
 
     @property
@@ -152,23 +150,6 @@ class Denoiser:
     def model_note(self) -> str:
         """How that model came to run: the auto decision, a fallback and why ("" if as set)."""
         return self._model_note if self._derived.neural else self._model_error
-
-    @property
-    def echo_status(self) -> str:
-        """The echo canceller's state in words ("" when no reference ever came)."""
-        e = self._echo
-        if e is None:
-            return ""
-        if e.refused:
-            return "echo canceller off: the reference is the mic itself"
-        delay = e.linear.delay_ms
-        return "echo canceller: " + (
-            "finding the delay" if delay is None else f"delay {delay:.0f} ms"
-        )
-
-    def drop_reference(self) -> None:
-        """Forget the echo canceller (the reference went away): plain denoising again."""
-        self._echo = None
 
     @property
     def neural_active(self) -> bool:
@@ -183,11 +164,7 @@ class Denoiser:
             self._pending = (new, loaded)
 
     def push(self, x: Any, reference: Any = None) -> np.ndarray:
-        """Process planar ``[channels, n]`` float audio; returns ``[channels, n]`` float32.
-
-        ``reference``: what the speakers played over the same instants (the game's sound,
-        mono or planar, at this rate and ``n`` samples long), whose echo is cancelled from
-        the mic (jump/denoise/echo); None when there is none for this chunk."""
+        """Planar ``[channels, n]`` float audio (and ``reference``: see echo/) -> float32."""
         try:
             return self._push(x, reference)
         except Exception:  # the audio thread must never see an exception
@@ -213,8 +190,7 @@ class Denoiser:
         self._hops = 0
         self._delays: dict[str, HopDelay] = {}
         self._gate.reset()
-        if self._echo is not None:
-            self._echo.reset()
+        self._reset_echo()
         self._rows = 0  # rebuilds the per-row state below
         self._apply(self.settings)
         if self._vad is not None:
@@ -315,10 +291,7 @@ class Denoiser:
 
     def _push(self, x: Any, reference: Any = None) -> np.ndarray:
         x = as_planar(x, self.channels, self._warn_once)
-        ref = None if reference is None else as_mono(reference, x.shape[1], self._warn_once)
-        if ref is not None and self._echo is None:
-            self._echo = EchoPath(self.sample_rate, self.hop, self.channels, self._in.shape[1])
-            log.info("denoise: echo canceller on (reference given)")
+        ref = self._reference(reference, x.shape[1])
         with self._lock:
             pending, self._pending = self._pending, None
         if pending is not None:
@@ -334,12 +307,7 @@ class Denoiser:
             dst = self._in[:, self._fill : self._fill + m]
             dst[:] = x[:, pos : pos + m]
             sanitise(dst, self._warn_once)
-            if self._echo is not None:
-                self._echo.write(None if ref is None else ref[pos : pos + m], self._fill, dst)
-                if self._echo.refused:
-                    self._warn_once(
-                        "ref-self", "the reference is the mic itself: echo canceller off"
-                    )
+            self._echo_write(ref, pos, self._fill, dst)
             if self._derived.vad:
                 mono = np.add.reduce(dst, axis=0) * (1.0 / self.channels)
                 if self.probe is None:
@@ -354,8 +322,7 @@ class Denoiser:
                 self._process(hops)
                 keep = self._fill - hops * h
                 self._in[:, :keep] = self._in[:, hops * h : self._fill]
-                if self._echo is not None:
-                    self._echo.keep(hops * h, self._fill)
+                self._echo_keep(hops * h, self._fill)
                 self._fill = keep
             y[:, pos : pos + m] = self._out[:, :m]
             rest = self._out_len - m
@@ -378,19 +345,8 @@ class Denoiser:
     def _process(self, hops: int) -> None:
         h, n = self.hop, self.window
         d = self._derived
-        echo = self._echo
-        if echo is not None:  # the new hops become the mic minus the linear echo estimate
-            echo.cancel(self._in, n - h, hops)
-
-        def framed(buf: np.ndarray) -> np.ndarray:
-            # [channels, hops, window] view of a buffer; frames overlap by half.
-            s_c, s_t = buf.strides
-            view = np.lib.stride_tricks.as_strided(
-                buf, (self.channels, hops, n), (s_c, h * s_t, s_t), writeable=False
-            )
-            return view * self._win
-
-        spec = scipy.fft.rfft(framed(self._in), n=self.n_fft, axis=-1)
+        echo = self._cancel_echo(hops)  # the new hops become the mic minus the echo estimate
+        spec = scipy.fft.rfft(self._frames(self._in, hops), n=self.n_fft, axis=-1)
         power = spec.real * spec.real + spec.imag * spec.imag
         linked = d.rows == 1 and self.channels > 1
         if linked:
@@ -404,7 +360,7 @@ class Denoiser:
         rows_spec = None
         if any(s.needs_spectrum for s in d.chain):
             rows_spec = spec.mean(axis=0, keepdims=True) if linked else spec
-        echo_gain = None if echo is None else echo.gains(framed, rows_power, linked)
+        echo_gain = self._echo_gains(echo, hops, rows_power, linked)
         block = StageInput(rows_power, noise, rows_spec)
         for stage in d.chain:
             if self.probe is None:
