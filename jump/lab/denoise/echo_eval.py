@@ -7,6 +7,7 @@ from which the echo is down by 20 dB in three 100 ms windows running; re-converg
 same after the delay jumps by 100 ms (a mixture with ``jump_at_s``).
 
     python -m jump.lab.denoise.echo_eval [--shared] [--markdown FILE]
+    python -m jump.lab.denoise.echo_eval --bad                  # odd references
     taskset -c 0 python -m jump.lab.denoise.echo_eval --bench   # CPU and latency
 """
 
@@ -161,6 +162,36 @@ def markdown(mixes: list[EchoMixture], rows) -> str:
     return head + "\n".join(lines) + f"\n\nMixtures (mean over): {names}.\n"
 
 
+def bad_inputs(audio: Path) -> str:
+    """Jump (NSNet2) on synthetic room 2 with odd references: the table of docs/benchmarks.md."""
+    from jump.denoise.resample import StreamingResampler
+
+    m = build(specs(False)[1], audio)
+    run = jump_method(True, NSNET2)
+    r44 = StreamingResampler(RATE, 44100).process(m.reference)
+    back = StreamingResampler(44100, RATE).process(r44)[: m.mic.size]
+    cases = {
+        "the game, as recorded": m.reference,
+        "none (plain denoise)": None,
+        "silent": np.zeros_like(m.reference),
+        "20 dB louder than as recorded": 10.0 * m.reference,
+        "the mic itself": m.mic.copy(),
+        "at 44.1 kHz, resampled by the engine's resampler": back,
+    }
+    lines = [
+        "| reference | ERLE dB | DT dB | NEAR dB | PESQ | convergence s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, ref in cases.items():
+        mix = EchoMixture(**{**m.__dict__, "reference": ref})
+        out = run(mix) if ref is not None else jump_method(False, NSNET2)(m)
+        sc = score(m, out)
+        lines.append(
+            f"| {name} | {sc.erle:.1f} | {sc.dt:.1f} | {sc.near:.1f} | {sc.pesq:.2f} | {sc.converge_s} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def bench(seconds: float = 20.0, repeat: int = 3) -> str:
     """CPU seconds per audio second (process time, best of ``repeat``) and latency, with and
     without the reference, per model; run it pinned to one core (``taskset -c 0``)."""
@@ -199,11 +230,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, default=None)
     p.add_argument("--models", default=None)
     p.add_argument("--bench", action="store_true", help="CPU and latency only (run it quietly)")
+    p.add_argument("--bad", action="store_true", help="odd references only")
     a = p.parse_args(argv)
     if a.bench:
         print(bench())
         return 0
     audio = Path(__file__).resolve().parents[3] / "tests" / "data" / "audio"
+    if a.bad:
+        print(bad_inputs(audio))
+        return 0
     rir_dir = shared_dir() / "data" / "audio" if a.shared else None
     mixes, rows = evaluate(a.shared, audio, rir_dir, a.models)
     text = markdown(mixes, rows)
