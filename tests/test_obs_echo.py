@@ -117,6 +117,10 @@ def test_game_echo_removed_voice_kept_and_reference_removal_falls_back(
     dt, dt_in = _located(recording, m, offset, seg[1] + RATE, seg[2])  # double talk
     near, _ = _located(recording, m, offset, seg[2] + RATE // 4, seg[3])  # voice only
     print(f"OBS echo: ERLE {erle:.1f} dB, DT {dt:.1f} dB (mic {dt_in:.1f} dB), NEAR {near:.1f} dB")
+    print(
+        stats["echo"],
+        [x for x in obs.log_text().splitlines() if "echo delay" in x or "lagging" in x],
+    )
     assert erle > 12.0
     assert dt > dt_in + 3.0
     assert near > 6.0

@@ -4,7 +4,7 @@
 thread with planar float audio at OBS's rate and channel count (after that source's
 filters, before its volume) and a ``muted`` flag. The callback only downmixes and copies
 into a ring keyed on OBS timestamps, under a lock held for a copy: it never blocks that
-thread. The mic filter reads the span of its own packet (minus ``LEAD_NS`` = 200 ms, so that a
+thread. The mic filter reads the span of its own packet (minus ``LEAD_NS`` = 250 ms, so that a
 reference that arrives a little late is still there; the canceller sees it as more echo
 delay), zeros where nothing was captured.
 
@@ -31,7 +31,7 @@ AUDIO_CAPTURE = CFUNCTYPE(None, P, P, POINTER(L.obs_audio_data), c_bool)
 ENUM_PROC = CFUNCTYPE(c_bool, P, P)
 SIGNAL = CFUNCTYPE(None, P, P)  # void (*)(void *data, calldata_t *cd)
 RING_S = 2.0
-LEAD_NS = 200_000_000  # read the reference 200 ms before the mic packet's time
+LEAD_NS = 250_000_000  # read the reference 250 ms before the mic packet's time
 GAP_NS = 1_000_000_000  # a timestamp jump larger than this restarts the ring
 
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {

@@ -23,7 +23,9 @@ from jump.denoise.echo.pbfdaf import Pbfdaf
 
 log = logging.getLogger("jump.denoise")
 
-MAX_DELAY_S = 0.5
+MAX_DELAY_S = (
+    0.75  # echo delays up to 500 ms behind OBS's 250 ms read-ahead (audio_capture.LEAD_NS)
+)
 FILTER_S = 0.25
 MARGIN_HOPS = 2  # the filter starts this much before the estimated delay
 LIVE_DBFS = -65.0  # a reference hop quieter than this is silence
