@@ -119,6 +119,7 @@ def test_game_echo_removed_voice_kept_and_reference_removal_falls_back(
     print(f"OBS echo: ERLE {erle:.1f} dB, DT {dt:.1f} dB (mic {dt_in:.1f} dB), NEAR {near:.1f} dB")
     print(
         stats["echo"],
+        stats["reference_ahead_ms"],
         [x for x in obs.log_text().splitlines() if "echo delay" in x or "lagging" in x],
     )
     assert erle > 12.0

@@ -133,6 +133,7 @@ class DenoiseFilter(JumpFilter):
             "model_note": engine.model_note if engine is not None else "",
             "echo": engine.echo_status if engine is not None else "",
             "reference": self.reference.state,
+            "reference_ahead_ms": self.reference.ahead_ms,
         }
 
     def destroy(self) -> None:

@@ -26,6 +26,7 @@ class ReferenceInput:
         self.capture: Any = None
         self._next_try = 0.0
         self._said: set[str] = set()
+        self.ahead_ms = float("nan")  # newest reference sample vs the mic packet (stats)
 
     def _say(self, key: str, message: str) -> None:
         if key not in self._said:
@@ -80,6 +81,7 @@ class ReferenceInput:
             self._say("gone", f"'{self.name}' was removed: plain denoise, no echo canceller")
             self._next_try = time.monotonic() + RETRY_S
             return None
+        self.ahead_ms = cap.ring.ahead_ms(ts)
         return cap.ring.read(ts, n)
 
     @property

@@ -4,9 +4,11 @@
 thread with planar float audio at OBS's rate and channel count (after that source's
 filters, before its volume) and a ``muted`` flag. The callback only downmixes and copies
 into a ring keyed on OBS timestamps, under a lock held for a copy: it never blocks that
-thread. The mic filter reads the span of its own packet (minus ``LEAD_NS`` = 250 ms, so that a
-reference that arrives a little late is still there; the canceller sees it as more echo
-delay), zeros where nothing was captured.
+thread. The mic filter reads the span of its own packet
+30 ms earlier (``LEAD_NS``): the reference packet for the same instant is often not in yet
+(it comes on its own thread, a packet at a time), and a reference fed 30 ms late only
+shortens the delay the canceller sees (speaker and mic latency are 40 ms and more), zeros
+where nothing was captured.
 
 We hold only a weak reference to the source: deleting it in OBS destroys it (and its
 callbacks) as usual, and ``expired`` tells the filter it is gone.
@@ -31,7 +33,7 @@ AUDIO_CAPTURE = CFUNCTYPE(None, P, P, POINTER(L.obs_audio_data), c_bool)
 ENUM_PROC = CFUNCTYPE(c_bool, P, P)
 SIGNAL = CFUNCTYPE(None, P, P)  # void (*)(void *data, calldata_t *cd)
 RING_S = 2.0
-LEAD_NS = 250_000_000  # read the reference 250 ms before the mic packet's time
+LEAD_NS = 30_000_000  # feed the reference 30 ms late: its packet for a mic packet's time may not be here yet
 GAP_NS = 1_000_000_000  # a timestamp jump larger than this restarts the ring
 
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
@@ -121,6 +123,13 @@ class ReferenceRing:
         else:
             self._buf[i : i + first] = data[:first]
             self._buf[: n - first] = data[first:n]
+
+    def ahead_ms(self, ts: int) -> float:
+        """How far the newest reference sample is ahead of ``ts`` (diagnostics)."""
+        with self._lock:
+            if self._t0 is None:
+                return float("nan")
+            return (self._t0 + self._end * 1e9 / self.rate - ts) / 1e6
 
     def read(self, ts: int, n: int) -> Any:
         """``n`` samples from ``ts - LEAD_NS``; zeros where nothing (or nothing yet) was written."""

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 
 DECIMATE = 4  # 48 kHz -> 12 kHz: ample for a delay the adaptive filter refines
-WINDOW_S = 1.0  # mic span correlated at each evaluation
+WINDOW_S = 0.9  # mic span correlated at each evaluation
 EVERY = 10  # hops between evaluations (100 ms)
 FIRST_S = 0.3  # the first estimate once this much has played...
 FIRST_RATIO = 15.0  # ...with a clearer peak, among the lags it has seen for 0.15 s
@@ -33,7 +33,8 @@ class DelayEstimator:
         self.rate = self.sample_rate // DECIMATE
         self.max_lag = int(np.ceil(max_delay_s * self.rate))
         self.win = int(WINDOW_S * self.rate)
-        self.n_fft = 1 << int(np.ceil(np.log2(self.win + self.max_lag + 1)))
+        # linear, not circular, correlation of the mic window with the longer reference one
+        self.n_fft = 1 << int(np.ceil(np.log2(2 * self.win + self.max_lag)))
         self.reset()
 
     def reset(self) -> None:
