@@ -122,9 +122,9 @@ def test_game_echo_removed_voice_kept_and_reference_removal_falls_back(
         stats["reference_ahead_ms"],
         [x for x in obs.log_text().splitlines() if "echo delay" in x or "lagging" in x],
     )
-    assert erle > 12.0
-    assert dt > dt_in + 3.0
-    assert near > 6.0
+    assert erle > 30.0
+    assert dt > dt_in + 6.0
+    assert near > 20.0
 
     # the game's source deleted mid-stream: one log line, plain denoise, no sample lost
     obs.request("RemoveInput", {"inputName": "Game"})
