@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 
 from jump.commands import demo, denoise, matte, models
@@ -21,8 +22,6 @@ from jump.commands.errors import FAILURE, USAGE, CommandError, one_line
 from jump.lab import doctor, obs_bench, stream_bench, stream_soak
 from jump.lab.denoise import commands as denoise_lab
 from jump.lab.matte import commands as matte_lab
-
-log = logging.getLogger("jump")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,21 +67,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except CommandError as exc:
-        code, message = exc.code, one_line(exc)
-    except KeyboardInterrupt:
-        code, message = 130, "interrupted: nothing was written"
-    except FileNotFoundError as exc:
-        code, message = USAGE, f"no such file: {exc.filename or one_line(exc)}"
-    except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
-        code, message = USAGE, f"{exc.strerror or one_line(exc)}: {exc.filename or ''}".rstrip(": ")
-    except MemoryError:
-        code, message = FAILURE, "out of memory"
-    except Exception as exc:  # a model, a codec, the disk, or a bug: one line, -v for more
-        code, message = FAILURE, f"{type(exc).__name__}: {one_line(exc)}"
-    if args.verbose:
-        log.exception("traceback")
+    except BaseException as exc:  # SystemExit passes through below
+        if isinstance(exc, SystemExit):
+            raise
+        code, message = _one_line(exc)
+        if args.verbose:
+            traceback.print_exception(exc)
     prog = f"python -m jump {args.command}"
     print(f"{prog}: error: {message}" + ("" if args.verbose else " (-v shows details)"),
           file=sys.stderr)  # fmt: skip
     return code
+
+
+def _one_line(exc: BaseException) -> tuple[int, str]:
+    """(exit code, message) for an error that ends a command."""
+    if isinstance(exc, CommandError):
+        return exc.code, one_line(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return 130, "interrupted: nothing was written"
+    if isinstance(exc, FileNotFoundError):
+        return USAGE, f"no such file: {exc.filename or one_line(exc)}"
+    if isinstance(exc, (PermissionError, IsADirectoryError, NotADirectoryError)):
+        return USAGE, f"{exc.strerror or one_line(exc)}: {exc.filename or ''}".rstrip(": ")
+    if isinstance(exc, MemoryError):
+        return FAILURE, "out of memory"
+    # a model, a codec, the disk, or a bug: one line, -v for more
+    return FAILURE, f"{type(exc).__name__}: {one_line(exc)}"

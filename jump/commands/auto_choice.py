@@ -32,7 +32,7 @@ def _cpu_only(provider: str) -> bool:
 
 def matte_auto(settings, models_dir, frame, fps: float) -> AutoChoice:
     """The rung the filter's Auto settles on for this frame size at ``fps`` on this machine."""
-    from jump.matte.auto import LADDER, AutoModel
+    from jump.matte.auto import LADDER, UP_FRACTION, AutoModel
     from jump.matte.engine import MatteEngine
     from jump.matte.model import available_matte_models
 
@@ -62,5 +62,8 @@ def matte_auto(settings, models_dir, frame, fps: float) -> AutoChoice:
         if auto.observe(now, ms) is not None:
             since = now
     times = ", ".join(f"{k} {v:.0f} ms" for k, v in measured.items())
-    reason = f"{auto.reason}; measured per mask here: {times}; {fps:g} fps"
+    reason = f"{auto.reason}; measured per mask here: {times} at {fps:g} fps"
+    if auto.index > 0 and since == 0.0:  # never moved: say why it does not climb
+        reason += (f"; climbing needs ≤ {UP_FRACTION:.0%} of the {1e3 * interval:.0f} ms "
+                   "frame interval")  # fmt: skip
     return AutoChoice(auto.rung, reason, measured)

@@ -217,6 +217,10 @@ def _recording(args: argparse.Namespace, settings) -> int:
             )
             bar.close(total)
             statuses.append(d.status)
+            if ext == ".flv" and ffmpeg.reencodes(ext, t.codec):
+                # FLV has no field for the AAC encoder's priming samples: players play them,
+                # so drop as many here to keep the track in sync with the copied video
+                y = y[:, ffmpeg.AAC_PRIMING :]
             wav = Path(work) / f"track{i}.wav"
             sf.write(str(wav), y.T, t.rate, subtype="FLOAT")
             # the decoded samples start at the track's own start time: keep that offset

@@ -147,6 +147,15 @@ AUDIO_KEEP = {
 ENCODERS = {"opus": "libopus", "vorbis": "libvorbis", "mp3": "libmp3lame"}
 
 
+AAC_PRIMING = 1024  # samples ffmpeg's AAC encoder puts before the first real one
+
+
+def reencodes(ext: str, source_codec: str) -> bool:
+    """Whether ``audio_codec_args`` writes AAC (re-encoded) for this container."""
+    keep = AUDIO_KEEP.get(ext, ("aac",))
+    return (source_codec if source_codec in keep else keep[0]) == "aac"
+
+
 def audio_codec_args(ext: str, source_codec: str, bit_rate: int, out_index: int) -> list[str]:
     """Encoder arguments for output audio stream ``out_index``: the source's codec where the
     container takes it (and ffmpeg can encode it), else the container's usual one."""
