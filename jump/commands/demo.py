@@ -94,15 +94,15 @@ def _write_wav(path: Path, x, rate: int) -> None:
 def demo_denoise(out: Path, models_dir: str | None) -> None:
     from dataclasses import replace
 
+    from jump.commands.audio import denoise_array
     from jump.commands.denoise import DEFAULT_MODEL, MODEL_ALIASES
     from jump.denoise import Denoiser
     from jump.denoise.settings import DenoiseSettings
-    from jump.lab.denoise.files import denoise_array
     from jump.lab.denoise.metrics import si_sdr
 
     clean, noisy, what = demo_audio()
     _write_wav(out / "demo-noisy.wav", noisy, RATE)
-    settings = DenoiseSettings(neural_model=MODEL_ALIASES[DEFAULT_MODEL])
+    settings = DenoiseSettings(neural_model=MODEL_ALIASES.get(DEFAULT_MODEL, DEFAULT_MODEL))
     d, providers = _loading(Denoiser, RATE, 1, settings, models_dir)
     t0 = time.process_time()
     cleaned = denoise_array(noisy[None, :], RATE, denoiser=d)[0]
@@ -124,9 +124,9 @@ def demo_matte(out: Path, models_dir: str | None) -> int:
     import numpy as np
 
     from jump.commands.auto_choice import matte_auto
+    from jump.commands.composite import straight_rgba
     from jump.commands.matte import DEFAULT_MODEL
     from jump.commands.safe_output import atomic
-    from jump.lab.matte.composite import straight_rgba
     from jump.matte import MatteEngine, MatteSettings
 
     rgba = cv2.imread(str(BUNDLED / "matte" / "foregrounds" / PORTRAIT), cv2.IMREAD_UNCHANGED)

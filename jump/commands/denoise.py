@@ -21,7 +21,7 @@ RECORDING_EXTS = (".mp4", ".mkv", ".flv", ".mov")  # jump.commands.ffmpeg import
 MODEL_ALIASES = {"dfn3": "deepfilternet3", "nsnet2": "nsnet2-48k-int8"}
 # Files have no real-time deadline, so the command line runs the best-quality model; the
 # OBS filter's default is "auto", which measures whether this machine keeps up with it.
-DEFAULT_MODEL = "dfn3"
+DEFAULT_MODEL = "deepfilternet3"
 
 
 def _defaults():
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("input", type=Path, help="sound file or recording")
     p.add_argument("output", type=Path, help="output file of the same kind (new file)")
     p.add_argument("--model", default=DEFAULT_MODEL, metavar="ID",
-                   help=f"denoise model (default: {DEFAULT_MODEL} = deepfilternet3, 40 ms, best "
+                   help=f"denoise model (default: {DEFAULT_MODEL} = dfn3, 40 ms, best "
                         "quality; nsnet2 = nsnet2-48k-int8, 20 ms; auto = what the OBS filter "
                         "would pick on this machine; `python -m jump models` lists ids)")  # fmt: skip
     p.add_argument("--method", choices=("classical", "neural", "both"), default=d.method,
@@ -160,9 +160,9 @@ def run(args: argparse.Namespace) -> int:
 def _sound_file(args: argparse.Namespace, settings) -> int:
     import soundfile as sf
 
+    from jump.commands.audio import denoise_array
     from jump.commands.progress import Progress
     from jump.denoise.engine import Denoiser
-    from jump.lab.denoise.files import denoise_array
 
     src, dst = args.input, args.output
     try:
@@ -191,9 +191,9 @@ def _recording(args: argparse.Namespace, settings) -> int:
     import soundfile as sf
 
     from jump.commands import ffmpeg
+    from jump.commands.audio import denoise_array
     from jump.commands.progress import Progress
     from jump.denoise.engine import Denoiser
-    from jump.lab.denoise.files import denoise_array
 
     src, dst = args.input, args.output
     media = ffmpeg.probe(src)

@@ -152,7 +152,7 @@ def _read_picture(path: Path, what: str, flags: int | None = None):
 
 def _background(spec: str):
     """'transparent' | 'blur' | (b, g, r) | BGR picture."""
-    from jump.lab.matte.composite import parse_colour
+    from jump.commands.composite import parse_colour
 
     if spec in ("transparent", "blur"):
         return spec
@@ -259,7 +259,7 @@ def _matte_frame(matter, frame):
 
 
 def _compose(frame, alpha, background):
-    from jump.lab.matte import composite
+    from jump.commands import composite
 
     if isinstance(background, str):
         if background == "mask":

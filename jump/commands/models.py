@@ -31,9 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     model_commands.register(msub)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from jump.lab.optimize import is_variant
+def is_variant(entry: catalogue.ModelEntry) -> bool:
+    """A precision variant built here from its base model (models/variants.json)."""
+    return bool(entry.spec.get("variant_of"))
 
+
+def cmd_list(args: argparse.Namespace) -> int:
     rows = catalogue.status_rows(catalogue.load_manifest().values(), args.models)
     print(f"{'id':<16} {'kind':<9} {'source':<8} {'state':<9} {'licence':<12} path")
     bad = 0
@@ -59,7 +62,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from jump.lab.optimize import build_variant, is_variant
+    # variants are built here from their base: model conversion, the lab's
+    from jump.lab.optimize import build_variant
 
     manifest = catalogue.load_manifest()
     unknown = [i for i in args.ids if i not in manifest]

@@ -57,9 +57,9 @@ class MethodResult:
 
 
 def jump_method(method: str, models_dir: str | None, model: str = "auto") -> tuple[Method, float]:
+    from jump.commands.audio import denoise_array
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
-    from jump.lab.denoise.files import denoise_array
 
     settings = DenoiseSettings(method=method, neural_model=model)
     d = Denoiser(RATE, 1, settings, models_dir)
