@@ -254,7 +254,7 @@ def plot(results: list[MethodResult], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     snrs = sorted(results[0].scores)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.8))
     for ax, key, label in zip(
         axes, ("pesq", "stoi", "si_sdr"), ("PESQ-WB", "STOI", "SI-SDR (dB)"), strict=True
     ):
@@ -265,9 +265,11 @@ def plot(results: list[MethodResult], path: Path) -> None:
         ax.set_title(label)
         ax.set_xticks(snrs)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    # one legend under the plots: inside an axis it covered the lines
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(5, len(names)), fontsize=8)
     fig.suptitle("Jump Denoise vs baselines on speech x real noise at 48 kHz")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 + 0.04 * ((len(names) - 1) // 5), 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
