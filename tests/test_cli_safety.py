@@ -284,3 +284,35 @@ def test_denoise_recording_every_track_video_untouched(work: Path, tmp_path: Pat
         assert after_db > before_db + 5.0, (track, before_db, after_db)
         shift = round(48000 * (video_start(out) - video_start(rec)))
         assert abs(lag_out - lag_in - shift) <= 48, (lag_in, lag_out, shift)  # still in sync
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_in_a_log(monkeypatch) -> None:
+    import io
+
+    from jump.commands import progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter(range(0, 1000, 1))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))
+    log, tty = io.StringIO(), Tty()
+    for stream in (log, tty):
+        bar = progress.Progress("clip", 100, stream=stream)
+        for done in range(0, 101, 10):
+            bar.update(done)
+        bar.close(100)
+    assert "\r" not in log.getvalue()  # a log gets whole lines
+    lines = log.getvalue().splitlines()
+    assert 1 <= len(lines) <= 3 and lines[-1].startswith("clip [") and "100/100" in lines[-1]
+    assert tty.getvalue().count("\r") >= 10  # a terminal gets the bar redrawn in place
+
+
+def test_report_formatter_prints_rows_as_markdown() -> None:
+    from jump.lab.report import Table, render
+
+    t = Table(["method", "SI-SDR dB"], [["a", "1.00"], ["b", "2.50"]], "caption:", [False, True])
+    assert render(["intro", t]) == (
+        "intro\n\ncaption:\n\n| method | SI-SDR dB |\n|---|---:|\n| a | 1.00 |\n| b | 2.50 |\n"
+    )

@@ -193,58 +193,61 @@ def run_vad(
 # ---- report ---------------------------------------------------------------------------
 
 
-def markdown(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix: int) -> str:
+def tables(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix: int) -> list:
+    """The evaluation's rows, as tables (``jump.lab.report`` prints them)."""
+    from jump.lab.report import Table
+
     snrs = sorted(results[0].scores)
-    lines = [
+    intro = (
         f"Mixtures: {n_mix} per SNR (speech x real noise at 48 kHz, one reverberant), "
         "metrics at 16 kHz against the clean (reverberant) speech; DNSMOS P.835 needs no "
-        "reference. All SNRs together:",
-        "",
-        "| method | SI-SDR dB | PESQ-WB | STOI | DNSMOS SIG | BAK | OVRL "
-        "| CPU s per audio s | latency |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+        "reference. All SNRs together:"
+    )
+    num = True  # right-aligned numeric columns
+    overall = Table(
+        ["method", "SI-SDR dB", "PESQ-WB", "STOI", "DNSMOS SIG", "BAK", "OVRL",
+         "CPU s per audio s", "latency"], right=[False, *[num] * 8],
+    )  # fmt: skip
     for r in results:
         every = [x for snr in snrs for x in r.scores[snr]]
         m = Scores(
             *(float(np.mean([getattr(x, k) for x in every])) for k in Scores.__annotations__)
         )
         d = r.mean_dnsmos()
-        mos = f"{d.sig:.2f} | {d.bak:.2f} | {d.ovrl:.2f}" if d else "– | – | –"
+        mos = [f"{d.sig:.2f}", f"{d.bak:.2f}", f"{d.ovrl:.2f}"] if d else ["–", "–", "–"]
         lat = "offline" if r.latency_ms is None else f"{r.latency_ms:.0f} ms"
-        lines.append(
-            f"| {r.name} | {m.si_sdr:.2f} | {m.pesq:.3f} | {m.stoi:.3f} | {mos} "
-            f"| {r.rtf:.3f} | {lat} |"
-        )
-    lines += [
-        "",
-        "Per input SNR:",
-        "",
-        "| method | SNR dB | PESQ-WB | STOI | SI-SDR dB | DNSMOS OVRL |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+        overall.rows.append([r.name, f"{m.si_sdr:.2f}", f"{m.pesq:.3f}", f"{m.stoi:.3f}", *mos,
+                             f"{r.rtf:.3f}", lat])  # fmt: skip
+    per_snr = Table(
+        ["method", "SNR dB", "PESQ-WB", "STOI", "SI-SDR dB", "DNSMOS OVRL"],
+        caption="Per input SNR:", right=[False, *[num] * 5],
+    )  # fmt: skip
     for r in results:
         for snr in snrs:
             m = r.mean(snr)
             d = r.mean_dnsmos(snr)
-            ovrl = f"{d.ovrl:.2f}" if d else "–"
-            lines.append(
-                f"| {r.name} | {snr:g} | {m.pesq:.2f} | {m.stoi:.3f} | {m.si_sdr:.2f} | {ovrl} |"
-            )
-    lines += ["", "| method | CPU s per s of audio | algorithmic latency |", "|---|---:|---:|"]
+            per_snr.rows.append([r.name, f"{snr:g}", f"{m.pesq:.2f}", f"{m.stoi:.3f}",
+                                 f"{m.si_sdr:.2f}", f"{d.ovrl:.2f}" if d else "–"])  # fmt: skip
+    cost = Table(["method", "CPU s per s of audio", "algorithmic latency"], right=[False, num, num])
     for r in results:
         lat = "offline (whole file)" if r.latency_ms is None else f"{r.latency_ms:.1f} ms"
         if r.name.endswith("(16 kHz)"):
             lat += " + resampling"
-        lines.append(f"| {r.name} | {r.rtf:.4f} | {lat} |")
+        cost.rows.append([r.name, f"{r.rtf:.4f}", lat])
+    out: list = [intro, overall, per_snr, cost]
     for label, rows in vad.items():
-        lines += ["", f"VAD on vad/train.wav ({label}), 10 ms frames:", ""]
-        lines += ["| detector | accuracy | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
-        for v in rows:
-            lines.append(
-                f"| {v.name} | {v.accuracy:.3f} | {v.precision:.3f} | {v.recall:.3f} | {v.f1:.3f} |"
-            )
-    return "\n".join(lines) + "\n"
+        t = Table(["detector", "accuracy", "precision", "recall", "F1"],
+                  caption=f"VAD on vad/train.wav ({label}), 10 ms frames:", right=[False, *[num] * 4])  # fmt: skip
+        t.rows = [[v.name, f"{v.accuracy:.3f}", f"{v.precision:.3f}", f"{v.recall:.3f}",
+                   f"{v.f1:.3f}"] for v in rows]  # fmt: skip
+        out.append(t)
+    return out
+
+
+def markdown(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix: int) -> str:
+    from jump.lab.report import render
+
+    return render(tables(results, vad, n_mix))
 
 
 def plot(results: list[MethodResult], path: Path) -> None:

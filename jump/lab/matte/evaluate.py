@@ -203,17 +203,30 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
     return img
 
 
-def fmt_row(name: str, kind: str, m: dict[str, float]) -> str:
+COLUMNS = ("model", "output", "IoU ↑", "MAD×10³ ↓", "edge MAD×10³ ↓", "edge grad err×10³ ↓",
+           "flicker×10³ ↓")  # fmt: skip
+
+
+def row_cells(name: str, kind: str, m: dict[str, float]) -> list[str]:
+    """One model's scores as table cells (``jump.lab.report`` prints them)."""
+
     def f(v: float, scale: float = 1.0, digits: int = 1) -> str:
         return "–" if v != v else f"{v * scale:.{digits}f}"
 
-    return (
-        f"| {name} | {kind} | {f(m['iou'], 1, 3)} | {f(m['mad'], 1e3)} | "
-        f"{f(m['edge_mad'], 1e3)} | {f(m['grad'], 1e3)} | {f(m['flicker'], 1e3, 2)} |"
-    )
+    return [name, kind, f(m["iou"], 1, 3), f(m["mad"], 1e3), f(m["edge_mad"], 1e3),
+            f(m["grad"], 1e3), f(m["flicker"], 1e3, 2)]  # fmt: skip
 
 
-TABLE_HEAD = (
-    "| model | output | IoU ↑ | MAD×10³ ↓ | edge MAD×10³ ↓ | edge grad err×10³ ↓ | "
-    "flicker×10³ ↓ |\n|---|---|---|---|---|---|---|"
-)
+def fmt_row(name: str, kind: str, m: dict[str, float]) -> str:
+    from jump.lab.report import row
+
+    return row(row_cells(name, kind, m))
+
+
+def _head() -> str:
+    from jump.lab.report import head
+
+    return head(COLUMNS)
+
+
+TABLE_HEAD = _head()
