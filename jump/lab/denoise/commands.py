@@ -30,13 +30,15 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
         "denoise",
         help="PESQ/STOI/SI-SDR of every method vs RNNoise and noisereduce; VAD F1",
         description=(
-            "Builds noisy mixtures from ../shared/data/audio in code (fixed seeds), prints a "
-            "markdown table and writes a plot of each metric against input SNR."
+            "Builds noisy mixtures from ../shared/data/audio in code (fixed seeds; on a fresh "
+            "clone without it, from the bundled tests/data/audio), prints a markdown table "
+            "and writes a plot of each metric against input SNR."
         ),
     )
-    e.add_argument("--quick", action="store_true", help="3 mixtures per SNR instead of 5")
+    e.add_argument("--quick", action="store_true", help="3 mixtures per SNR instead of all")
     e.add_argument("--out", type=Path, default=DEFAULT_IMG, help="folder for the PNG plot")
-    e.add_argument("--data", type=Path, default=None, help="shared/data/audio folder")
+    e.add_argument("--data", type=Path, default=None,
+                   help="audio folder (default: ../shared/data/audio, else tests/data/audio)")  # fmt: skip
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     e.add_argument(

@@ -22,7 +22,8 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
     e = eval_sub.add_parser(
         "matte",
         help="raw vs refined matte quality on composites with exact ground truth",
-        description="Builds composites of ../shared/data/matte in code and prints a markdown table.",
+        description="Builds composites of ../shared/data/matte in code (on a fresh clone "
+        "without it, of the bundled tests/data/matte) and prints a markdown table.",
     )
     e.add_argument("--quick", action="store_true", help="fewer composites, 720p clip only")
     e.add_argument(
@@ -101,7 +102,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))
     if not stills:
-        log.error("no composites: is ../shared/data/matte there?")
+        log.error("no composites: neither ../shared/data/matte nor tests/data/matte has any")
         return 2
     levels = sorted({s.name.rsplit("/", 1)[1] for s in stills}, key=list(synth.BRIGHTNESS).index)
     clip_sizes = [(1280, 720)] if args.quick else [(1280, 720), (1920, 1080)]
