@@ -281,6 +281,7 @@ def test_denoise_recording_every_track_video_untouched(work: Path, tmp_path: Pat
     for track, reference in [(0, clean), (1, clean[::-1].copy())][:tracks]:
         before_db, lag_in = _aligned_si_sdr(reference, decode_audio(rec, track))
         after_db, lag_out = _aligned_si_sdr(reference, decode_audio(out, track))
+        print(f"{ext} track {track + 1}: SI-SDR {before_db:.2f} -> {after_db:.2f} dB")
         assert after_db > before_db + 5.0, (track, before_db, after_db)
         shift = round(48000 * (video_start(out) - video_start(rec)))
         assert abs(lag_out - lag_in - shift) <= 48, (lag_in, lag_out, shift)  # still in sync
