@@ -17,9 +17,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from jump.commands import demo, denoise, matte, models
+from jump.commands import demo, denoise, doctor, matte, models
 from jump.commands.errors import FAILURE, USAGE, CommandError, one_line
-from jump.lab import doctor, obs_bench, stream_bench, stream_soak
+from jump.lab import obs_bench, stream_bench, stream_soak
 from jump.lab.denoise import commands as denoise_lab
 from jump.lab.matte import commands as matte_lab
 
