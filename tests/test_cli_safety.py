@@ -186,19 +186,24 @@ def test_matte_video_codecs_alpha_and_audio_kept(work: Path, out, extra, codec, 
 
 @ffmpeg_only
 def test_interrupted_matte_leaves_the_old_output_and_no_partial(work: Path) -> None:
+    # a clip long enough that the work is still running when Ctrl-C comes
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc2=size=320x180:rate=30:duration=20", "-pix_fmt", "yuv420p",
+                    str(work / "long.mp4")], check=True)  # fmt: skip
     target = work / "old.mp4"
     target.write_bytes(b"the user's earlier file")
     before = digest(work)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     # rvm on the CPU is slow enough to be interrupted mid-video
-    proc = subprocess.Popen([sys.executable, "-m", "jump", "matte", "clip.mp4", "old.mp4",
+    proc = subprocess.Popen([sys.executable, "-m", "jump", "matte", "long.mp4", "old.mp4",
                              "--background", "blur", "--model", "rvm"], cwd=work, env=env,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(work.glob(".old.*partial.mp4")):
         time.sleep(0.05)
     assert list(work.glob(".old.*partial.mp4")), "never started writing"
-    time.sleep(0.5)
+    time.sleep(0.3)
+    assert proc.poll() is None, "finished before the interrupt"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
