@@ -127,16 +127,17 @@ def demo_matte(out: Path, models_dir: str | None) -> int:
     from jump.commands.composite import straight_rgba
     from jump.commands.matte import DEFAULT_MODEL
     from jump.commands.safe_output import atomic
+    from jump.images import read_image, write_image
     from jump.matte import MatteEngine, MatteSettings
 
-    rgba = cv2.imread(str(BUNDLED / "matte" / "foregrounds" / PORTRAIT), cv2.IMREAD_UNCHANGED)
+    rgba = read_image(BUNDLED / "matte" / "foregrounds" / PORTRAIT, cv2.IMREAD_UNCHANGED)
     h, w = rgba.shape[:2]
-    scenery = cv2.imread(str(BUNDLED / "matte" / "backgrounds" / SCENERY))
+    scenery = read_image(BUNDLED / "matte" / "backgrounds" / SCENERY)
     backdrop = cv2.resize(scenery, (w, h), interpolation=cv2.INTER_AREA)
     alpha = rgba[:, :, 3:4].astype(np.float32) / 255
     frame = (alpha * rgba[:, :, :3] + (1 - alpha) * backdrop + 0.5).astype(np.uint8)
     with atomic(out / "demo-photo.png") as tmp:
-        cv2.imwrite(str(tmp), frame)
+        write_image(tmp, frame)
     settings = MatteSettings(model=DEFAULT_MODEL)
     matter, providers = _loading(MatteEngine, settings, models_dir)
     times = []
@@ -146,7 +147,7 @@ def demo_matte(out: Path, models_dir: str | None) -> int:
         matte = matter.process(frame, "bgr")
         times.append(time.perf_counter() - t0)
     with atomic(out / "demo-cutout.png") as tmp:
-        cv2.imwrite(str(tmp), straight_rgba(frame, matte))
+        write_image(tmp, straight_rgba(frame, matte))
     truth = alpha[:, :, 0] > 0.5
     got = matte > 127
     iou = (truth & got).sum() / max(1, (truth | got).sum())

@@ -143,8 +143,10 @@ def settings_from(args: argparse.Namespace):
 def _read_picture(path: Path, what: str, flags: int | None = None):
     import cv2
 
+    from jump.images import read_image
+
     safe_output.check_input(path, what)
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR if flags is None else flags)
+    image = read_image(path, cv2.IMREAD_COLOR if flags is None else flags)
     if image is None:
         raise UsageError(f"cannot read {what} {path}: not a picture OpenCV reads")
     return image
@@ -275,13 +277,13 @@ def _compose(frame, alpha, background):
 
 
 def _picture(args: argparse.Namespace, settings, view, plate) -> int:
-    import cv2
+    from jump.images import write_image
 
     image = _read_picture(args.input, "picture")
     matter = _engine(args, settings, image, 30.0, plate)
     out = _compose(*_matte_frame(matter, image), view)
     with safe_output.atomic(args.output) as tmp:
-        if not cv2.imwrite(os.fspath(tmp), out):
+        if not write_image(tmp, out):
             raise OSError(f"OpenCV could not write {args.output}")
     log.info("wrote %s (model %s)", args.output, matter.settings.model)
     return 0
@@ -290,11 +292,10 @@ def _picture(args: argparse.Namespace, settings, view, plate) -> int:
 def _video(args: argparse.Namespace, settings, view, plate, codec, alpha: bool) -> int:
     import contextlib
 
-    import cv2
-
     from jump.commands import ffmpeg
     from jump.commands.errors import CommandError
     from jump.commands.progress import Progress
+    from jump.images import write_image
 
     media = ffmpeg.probe(args.input)
     videos = media.of("video")
@@ -321,7 +322,7 @@ def _video(args: argparse.Namespace, settings, view, plate, codec, alpha: bool) 
             with safe_output.atomic_folder(dst) as folder:
                 for frame in _chain(first, frames):
                     out = _compose(*_matte_frame(matter, frame), view)
-                    if not cv2.imwrite(os.fspath(folder / (pattern % done)), out):
+                    if not write_image(folder / (pattern % done), out):
                         raise CommandError(f"OpenCV could not write {pattern % done}")
                     done += 1
                     bar.update(done)
