@@ -8,6 +8,7 @@ import argparse
 import json
 
 from jump import catalogue
+from jump.commands.errors import number
 from jump.sessions import PROVIDER_CHOICES
 
 
@@ -18,7 +19,9 @@ def register(msub: argparse._SubParsersAction) -> None:
     op.add_argument("--fp16", action="store_true", help="float16 weights and maths (GPUs)")
     op.add_argument("--int8", action="store_true", help="static int8, calibrated on composites")
     op.add_argument("--out", default=str(catalogue.PROJECT_MODELS), help="model folder to write to")
-    op.add_argument("--calibration", type=int, default=24, help="calibration frames (int8)")
+    op.add_argument(
+        "--calibration", type=number(1, 10000, int), default=24, help="calibration frames (int8)"
+    )
     op.add_argument(
         "--refresh", action="store_true", help="re-derive models/variants.json from the bases"
     )
@@ -28,7 +31,7 @@ def register(msub: argparse._SubParsersAction) -> None:
     cp.add_argument("model", help="base model id")
     cp.add_argument("--variants", default="fp16,int8", help="comma list of precisions")
     cp.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES)
-    cp.add_argument("--limit", type=int, help="first N composites only")
+    cp.add_argument("--limit", type=number(1, 100000, int), help="first N composites only")
     cp.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     cp.set_defaults(func=cmd_compare)
 
@@ -37,8 +40,10 @@ def register(msub: argparse._SubParsersAction) -> None:
     bp.add_argument("--variants", default="fp32,fp16,int8", help="comma list of precisions")
     bp.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES)
     bp.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 720p,1080p,4k")
-    bp.add_argument("--frames", type=int, default=300)
-    bp.add_argument("--threads", type=int, default=2, help="intra-op threads (CPU provider)")
+    bp.add_argument("--frames", type=number(1, 100000, int), default=300)
+    bp.add_argument(
+        "--threads", type=number(1, 64, int), default=2, help="intra-op threads (CPU provider)"
+    )
     bp.add_argument("--cuda-graph", action="store_true", help="replay the model as a CUDA graph")
     bp.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     bp.set_defaults(func=cmd_bench)

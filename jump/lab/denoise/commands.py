@@ -13,6 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
+from jump.commands.errors import number
 from jump.denoise.model_choice import BEST_QUALITY, LOW_LATENCY
 from jump.lab.paths import DOCS_IMG
 from jump.sessions import PROVIDER_CHOICES
@@ -62,7 +63,12 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
     b = bench_sub.add_parser(
         "denoise", help="real-time factor per method, mono and stereo, with RNNoise as reference"
     )
-    b.add_argument("--seconds", type=float, default=20.0, help="audio per measurement")
+    b.add_argument(
+        "--seconds",
+        type=number(0.1, 3600, unit="s"),
+        default=20.0,
+        help="audio per measurement, s (default: 20)",
+    )
     b.add_argument("--methods", default="classical,neural,both", help="comma list")
     b.add_argument(
         "--model",
@@ -70,7 +76,12 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
         help="comma list of models for the neural methods",
     )
     b.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES, help="ONNX Runtime")
-    b.add_argument("--repeat", type=int, default=3, help="runs per row; the best is kept")
+    b.add_argument(
+        "--repeat",
+        type=number(1, 1000, int),
+        default=3,
+        help="runs per row; the best is kept (default: 3)",
+    )
     b.add_argument(
         "--split", action="store_true", help="also split the default's stereo RTF by stage"
     )

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.commands.errors import number
 from jump.lab.paths import DOCS_IMG
 
 log = logging.getLogger("jump.matte")
@@ -31,7 +32,7 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
     )
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="PNG figure to write")
-    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--threads", type=number(1, 64, int), default=2, help="default: 2")
     e.add_argument(
         "--matting",
         action="store_true",
@@ -63,10 +64,19 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
     b.add_argument("--model", default=DEFAULT_MATTE_MODEL)
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 360p,720p,1080p,4k")
-    b.add_argument("--frames", type=int, default=200, help="timed frames per size")
-    b.add_argument("--threads", type=int, default=2)
-    b.add_argument("--fps", type=float, default=30.0, help="feed rate of the worker-lag test")
-    b.add_argument("--cv-threads", type=int, default=None, help="cv2.setNumThreads before timing")
+    b.add_argument(
+        "--frames", type=number(1, 100000, int), default=200, help="timed frames per size"
+    )
+    b.add_argument("--threads", type=number(1, 64, int), default=2, help="default: 2")
+    b.add_argument(
+        "--fps", type=number(1, 240), default=30.0, help="feed rate of the worker-lag test"
+    )
+    b.add_argument(
+        "--cv-threads",
+        type=number(0, 64, int),
+        default=None,
+        help="cv2.setNumThreads before timing",
+    )
     b.add_argument(
         "--inner",
         default="256,288,320,384,448",
