@@ -13,13 +13,13 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
+from jump.commands.audio import denoise_array
 from jump.denoise.echo.canceller import LinearCanceller
 from jump.denoise.echo.delay import DelayEstimator
 from jump.denoise.engine import Denoiser
 from jump.denoise.settings import DenoiseSettings
 from jump.lab.denoise.echo_eval import score
 from jump.lab.denoise.echo_mixtures import RATE, EchoSpec, build, specs
-from jump.lab.denoise.files import denoise_array
 from tests.denoise_data import AUDIO, MODELS, push_in_chunks
 
 FAST = DenoiseSettings(neural_model="nsnet2-48k-int8")

@@ -72,8 +72,8 @@ def score(m: EchoMixture, out: np.ndarray) -> EchoScores:
 
 
 def jump_method(reference: bool, model: str, models_dir: str | None = None) -> Method:
+    from jump.commands.audio import denoise_array
     from jump.denoise.settings import DenoiseSettings
-    from jump.lab.denoise.files import denoise_array
 
     settings = DenoiseSettings(neural_model=model)
 

@@ -1,4 +1,4 @@
-"""Denoising whole recordings with the streaming engine, latency compensated.
+"""Whole recordings through the streaming engine, latency compensated.
 
 Output sample n lines up with input sample n and has the same length and channel count:
 the engine's first ``latency_samples`` outputs are dropped and its flushed tail appended.
@@ -6,9 +6,7 @@ the engine's first ``latency_samples`` outputs are dropped and its flushed tail 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -52,33 +50,13 @@ def denoise_array(
         written += y.shape[1]
         if progress:
             progress(min(1.0, (start + step) / n))
-    lat_zeros = np.zeros((planar.shape[0], lat), dtype=np.float32)
-    tail = d.push(lat_zeros, None if ref is None else lat_zeros[0])[:, : n - written]
+    zeros = np.zeros((planar.shape[0], lat), dtype=np.float32)
+    tail = d.push(zeros, None if ref is None else zeros[0])[:, : n - written]
     out[:, written : written + tail.shape[1]] = tail
     return out[0] if mono else out
 
 
-class ProgressBar:
-    """A one-line text bar on stderr (no dependency)."""
-
-    def __init__(self, label: str, width: int = 40, stream=None) -> None:
-        self.label, self.width = label, width
-        self.stream = stream or sys.stderr
-        self._last = -1
-
-    def __call__(self, fraction: float) -> None:
-        filled = int(self.width * fraction)
-        if filled == self._last:
-            return
-        self._last = filled
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {100 * fraction:5.1f}%")
-        if fraction >= 1.0:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def read_reference(path: Path, rate: int) -> np.ndarray:
+def read_reference(path, rate: int) -> np.ndarray:
     """A reference recording (the game) as mono float32 at ``rate``: downmixed, and
     resampled with the engine's own resampler when its rate differs."""
     import soundfile as sf
@@ -91,28 +69,3 @@ def read_reference(path: Path, rate: int) -> np.ndarray:
         return mono
     r = StreamingResampler(ref_rate, rate)
     return np.concatenate([r.process(mono), r.process(np.zeros(256, np.float32))])
-
-
-def denoise_file(
-    src: Path,
-    dst: Path,
-    settings: DenoiseSettings | None = None,
-    models_dir: str | None = None,
-    progress: bool = True,
-    reference: Path | None = None,
-) -> Denoiser:
-    """Read ``src`` (any format soundfile reads), denoise, write ``dst`` with the same format.
-
-    ``reference``: a recording of what the speakers played (the game), started with
-    ``src``: its echo is cancelled too (the engine finds the delay)."""
-    import soundfile as sf
-
-    data, rate = sf.read(str(src), dtype="float32", always_2d=True)
-    info = sf.info(str(src))
-    d = Denoiser(rate, data.shape[1], settings, models_dir)
-    bar = ProgressBar(Path(src).name) if progress else None
-    ref = None if reference is None else read_reference(reference, rate)
-    out = denoise_array(data.T, rate, denoiser=d, progress=bar, reference=ref)
-    subtype = info.subtype if dst.suffix.lower() == Path(src).suffix.lower() else None
-    sf.write(str(dst), out.T, rate, subtype=subtype)
-    return d
