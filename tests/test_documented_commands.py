@@ -31,6 +31,7 @@ SKIP = [
     (r"^eval onsets", "minutes over the mixtures; `eval denoise --quick` runs the engine"),
     (r"^-m jump\.lab\.denoise\.dfn3_rate", "a timing (no quality figure)"),
     (r"^-m jump\.lab\.denoise\.echo_eval", "minutes over the echo mixtures (test_echo.py)"),
+    (r"^-m jump\.lab\.matte\.device_quality", "minutes of RVM 768 (test_matte_device_graph)"),
 ]
 # Quick variants of long commands (pattern -> the arguments run instead).
 QUICK = [
