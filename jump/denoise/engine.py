@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from jump.denoise import model_choice
+from jump.denoise import auto
 from jump.denoise import stages as stage_registry
 from jump.denoise.gating import HopGate
 from jump.denoise.guard import as_planar, sanitise, unprocessed
@@ -227,7 +227,7 @@ class Denoiser:
                 log.warning("denoise: Silero VAD off, energy VAD only (%s)", self._vad_error)
         if s.method != "classical" and (self._model is None or self._requested != s.neural_model):
             self._requested = s.neural_model
-            choice = model_choice.choose(s.neural_model, lambda model_id: self._build(model_id, s))
+            choice = auto.effective(s.neural_model, lambda model_id: self._build(model_id, s))
             return _Loaded(choice.stage, choice.framing, choice.error, choice.note)
         return None
 
@@ -235,7 +235,7 @@ class Denoiser:
         from jump.catalogue import find_model, get_entry
 
         entry = get_entry(model_id)
-        kind = stage_registry.stage_type(str(entry.spec.get("engine")))
+        kind = stage_registry.stage_type(str(entry.type))
         framing = kind.framing(entry, self.sample_rate, self.window)
         ctx = self._context(framing, 1 if s.linked else self.channels, s.provider)
         return kind.create(ctx, entry, find_model(entry.id, self.models_dir)), framing

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jump.defaults import DENOISE_MODEL
 from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough, filter_spec
 from jump.obs import libobs as L
@@ -31,7 +32,7 @@ S_LINKED = "linked"
 S_MODEL = "neural_model"
 S_MODELS_DIR = "models_dir"
 
-# The model choices users see; "auto" measures DeepFilterNet3 at start (model_choice.py).
+# The model choices users see; "auto" measures DeepFilterNet3 at start (jump/denoise/auto.py).
 MODEL_LABELS = {
     "auto": "Automatic: best quality if this machine keeps up",
     "deepfilternet3": "Best quality (DeepFilterNet3, ~30–40 ms)",
@@ -152,7 +153,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_MONITOR, d.monitor)
     settings.set_default(S_LINKED, bool(d.linked))
     # best quality when this machine keeps up, decided from a measurement at start
-    settings.set_default(S_MODEL, "auto")
+    settings.set_default(S_MODEL, DENOISE_MODEL["filter"])
     settings.set_default(S_MODELS_DIR, "")
 
 

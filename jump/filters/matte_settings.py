@@ -6,6 +6,7 @@ from __future__ import annotations
 from ctypes import c_int
 from typing import Any
 
+from jump.defaults import MATTE_MODEL
 from jump.obs import libobs as L
 from jump.obs.data import Properties, Settings
 
@@ -93,7 +94,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THRESHOLD, float(d.threshold))
     settings.set_default(S_SOFT_EDGE, float(d.soft_edge))
     settings.set_default(S_FEATHER, float(d.feather_px))
-    settings.set_default(S_MODEL, "auto")  # the filter follows the machine (jump.matte.auto)
+    settings.set_default(S_MODEL, MATTE_MODEL["filter"])  # follows the machine (jump.matte.auto)
     settings.set_default(S_REFINE, bool(d.refine))
     settings.set_default(S_TEMPORAL, float(d.temporal))
     settings.set_default(S_MOTION_GATING, bool(d.motion_gating))

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from jump import catalogue
+from jump.defaults import DEFAULT_MATTE_MODEL
 from jump.named import NamedTypes
 
 log = logging.getLogger("jump.matte")
@@ -110,15 +111,15 @@ def matte_specs() -> dict[str, ModelSpec]:
     }
 
 
-DEFAULT_INPUT_SIZE = (256, 144)
-
-
 def spec_input_size(model_id: str) -> tuple[int, int]:
-    """A matte model's input size from the manifest alone; the default model's if unknown."""
+    """A matte model's input size from the manifest alone; the engine's default model's if
+    ``model_id`` is unknown (raises MatteModelError when neither entry is usable)."""
     try:
         return ModelSpec.from_entry(catalogue.get_entry(model_id)).input_size
     except (catalogue.ModelError, MatteModelError):
-        return DEFAULT_INPUT_SIZE
+        if model_id == DEFAULT_MATTE_MODEL:
+            raise MatteModelError(f"the manifest has no usable entry {model_id!r}") from None
+        return spec_input_size(DEFAULT_MATTE_MODEL)
 
 
 def available_matte_models(models_dir: str | os.PathLike[str] | None = None) -> list[str]:
@@ -181,13 +182,13 @@ def fit_rect(src_w: int, src_h: int, dst_w: int, dst_h: int, mode: str) -> tuple
     return ((dst_w - w) // 2, (dst_h - h) // 2, w, h)
 
 
-# Model classes by the manifest's "engine" field. A model that carries state between
+# Model classes by the manifest's "type" field. A model that carries state between
 # frames (Robust Video Matting's r1..r4) keeps it inside its object: the engine calls
 # ``reset()`` on a scene cut, a resolution change or a new model, and reads an optional
 # foreground colour estimate through ``foreground(raw)``. A new family is one class
 # registered here with ``@model_type("name")`` plus its manifest entries.
 _MODEL_TYPES: NamedTypes[type] = NamedTypes("matte model type")
-model_type = _MODEL_TYPES.register  # class decorator, by the manifest's "engine" value
+model_type = _MODEL_TYPES.register  # class decorator, by the manifest's "type" value
 
 
 def load_matte_model(
@@ -202,7 +203,7 @@ def load_matte_model(
     ``fallback`` list runs instead (``fallback_model``)."""
     model_id = fallback_model(model_id, models_dir)
     try:
-        engine = str(catalogue.get_entry(model_id).spec.get("engine", "segmentation"))
+        engine = catalogue.get_entry(model_id).type or "segmentation"
     except catalogue.ModelError as exc:
         raise MatteModelError(str(exc)) from exc
     if engine not in _MODEL_TYPES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.defaults import DEFAULT_MATTE_MODEL
 
 LOW_LIGHT_MODES = ("off", "auto", "on")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.matte.auto import AUTO, LADDER, AutoModel
+from jump.matte.auto import AUTO, MatteChooser
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
@@ -69,9 +69,9 @@ class MatteWorker:
         self.stats = WorkerStats()
         self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
         settings = settings or MatteSettings()
-        self._auto: AutoModel | None = None
+        self._chooser = MatteChooser(models_dir)
         self._wanted_settings = settings  # what the caller asked for last ("auto" included)
-        self._settings = self._effective(settings)  # what the engine runs
+        self._settings = self._chooser.effective(settings, self.fps)  # what the engine runs
         self._running_model = self._settings.model
         self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
@@ -131,8 +131,7 @@ class MatteWorker:
     @property
     def running(self) -> str:
         """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
-        auto = self._auto
-        return f"{auto.rung.label} (auto)" if auto is not None else self._running_model
+        return self._chooser.label(self._running_model)
 
     def set_fps(self, fps: float) -> None:
         """The source's frame rate: Auto's budget is a share of its frame interval."""
@@ -210,36 +209,6 @@ class MatteWorker:
         matter.overrides = self.overrides
         return matter
 
-    def _effective(self, settings: MatteSettings) -> MatteSettings:
-        """The settings the engine runs: model "auto" resolved to its current rung."""
-        if settings.model != AUTO:
-            self._auto = None
-            return settings
-        if self._auto is None:
-            from jump.matte.model import available_matte_models
-
-            present = set(available_matte_models(self.models_dir))
-            # rungs whose file is missing would silently run their fallback: leave them out
-            ladder = tuple(r for r in LADDER if r.model in present) or LADDER[-1:]
-            self._auto = AutoModel(ladder, self.fps, start_low=_cpu_only(settings.provider))
-            log.info("Jump Matte: Auto starts on %s (%s)", self._auto.rung.label, self._auto.reason)
-        rung = self._auto.rung
-        return settings.with_(model=rung.model, rvm_inner=rung.inner)
-
-    def _follow_auto(self, matter, mask_ms: float):  # -> MatteEngine | None
-        """Feed Auto one mask time; on a change of rung, apply it like a settings change."""
-        auto = self._auto
-        if auto is None:
-            return matter
-        auto.set_fps(self.fps)
-        old = auto.rung.label
-        if auto.observe(time.perf_counter(), mask_ms) is None:
-            return matter
-        log.info("Jump Matte: Auto: %s → %s (%s)", old, auto.rung.label, auto.reason)
-        effective = self._effective(self._wanted_settings)
-        self._running_model = effective.model
-        return self._apply_effective(matter, effective)
-
     def _run(self) -> None:
         _lower_priority()
         matter = self._load(self._settings)
@@ -275,14 +244,13 @@ class MatteWorker:
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
             self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
-            matter = self._follow_auto(matter, (t1 - t0) * 1e3)
+            if self._chooser.observe(t1, (t1 - t0) * 1e3, self.fps):
+                matter = self._apply(matter, self._wanted_settings)
 
-    def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None
-        effective = self._effective(settings)
-        self._running_model = effective.model
-        return self._apply_effective(matter, effective)
-
-    def _apply_effective(self, matter, settings: MatteSettings):  # -> MatteEngine | None
+    def _apply(self, matter, wanted: MatteSettings):  # -> MatteEngine | None
+        """Settings the user set (or Auto's new rung for them), applied on this thread."""
+        settings = self._chooser.effective(wanted, self.fps)
+        self._running_model = settings.model
         old, self._settings = self._settings, settings
         if matter is None or settings.needs_new_session(old):
             return self._load(settings)
@@ -303,15 +271,3 @@ def _lower_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
-
-
-def _cpu_only(provider: str) -> bool:
-    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
-    from jump.sessions import resolve_providers
-
-    try:
-        first = resolve_providers(provider)[0]
-    except Exception:
-        return True
-    name = first[0] if isinstance(first, tuple) else first
-    return name == "CPUExecutionProvider"

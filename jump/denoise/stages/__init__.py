@@ -7,9 +7,9 @@ forgets it, ``resize(rows)`` restarts it for another row count. ``lookahead_hops
 how many hops late its output is (output frame t belongs to input frame t - L); the
 engine delays what it mixes with it and reports the extra latency.
 
-Stages that run a model are found by the manifest entry's ``"engine"`` field
+Stages that run a model are found by the manifest entry's ``"type"`` field
 (``"spectral-mask"`` -> ``stages/spectral_mask.py``); the filter's model list and the
-CLI's ``--model`` choices are the manifest's denoise entries whose engine is registered
+CLI's ``--model`` choices are the manifest's denoise entries whose type is registered
 here. Adding a model family is one file here (decorated with ``@register("name")``) plus
 a manifest entry — see docs/design.md.
 
@@ -131,11 +131,7 @@ def model_ids() -> list[str]:
     from jump.catalogue import load_manifest
 
     _load_all()
-    return [
-        e.id
-        for e in load_manifest().values()
-        if e.kind == "denoise" and e.spec.get("engine") in _TYPES
-    ]
+    return [e.id for e in load_manifest().values() if e.kind == "denoise" and e.type in _TYPES]
 
 
 def framing_for(entry: ModelEntry | None, sample_rate: int, window: int) -> Framing:
@@ -143,6 +139,6 @@ def framing_for(entry: ModelEntry | None, sample_rate: int, window: int) -> Fram
     if entry is None:
         return default_framing(window)
     try:
-        return stage_type(str(entry.spec.get("engine"))).framing(entry, sample_rate, window)
+        return stage_type(str(entry.type)).framing(entry, sample_rate, window)
     except Exception:
         return default_framing(window)

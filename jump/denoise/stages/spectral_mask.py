@@ -77,7 +77,7 @@ class MaskModel:
         from jump.sessions import create_session
 
         spec = entry.spec
-        if spec.get("engine") != "spectral-mask":
+        if entry.type != "spectral-mask":
             raise ValueError(f"{entry.id} is not a spectral-mask model")
         self.id = entry.id
         self.sample_rate = int(spec["sample_rate"])

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from jump.denoise import stages
-from jump.denoise.model_choice import AUTO, BEST_QUALITY, LOW_LATENCY
+from jump.denoise.auto import AUTO, BEST_QUALITY, LOW_LATENCY
 from jump.lab.paths import DOCS_IMG
 from jump.sessions import PROVIDER_CHOICES
 

@@ -73,7 +73,7 @@ def jump_method(method: str, models_dir: str | None, model: str = "auto") -> tup
 
 
 def methods(models_dir: str | None) -> dict[str, tuple[Method, float | None]]:
-    from jump.denoise.model_choice import BEST_QUALITY, LOW_LATENCY
+    from jump.denoise.auto import BEST_QUALITY, LOW_LATENCY
     from jump.lab.denoise import baselines
 
     table: dict[str, tuple[Method, float | None]] = {"noisy input": (lambda x, r: x, 0.0)}

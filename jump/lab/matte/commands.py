@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.defaults import DEFAULT_MATTE_MODEL
 from jump.lab.paths import DOCS_IMG
 
 log = logging.getLogger("jump.matte")
