@@ -1,4 +1,4 @@
-"""What both Jump filters share: the log prefix, update-then-swap, pass-through, the spec.
+"""What both Jump filters share: the log prefix, update-then-swap, pass-through.
 
 The registry (`jump.obs.registry`) already turns any exception in a callback into a
 pass-through (the packet or frame goes out unchanged) and logs it once; a filter only
@@ -8,10 +8,7 @@ decides what its engine is and how it reports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
-
-from jump.obs.registry import FilterSpec
 
 
 class Passthrough:
@@ -76,23 +73,3 @@ class JumpFilter:
 
     def stats(self) -> dict[str, float]:
         return {}
-
-
-def filter_spec(
-    type_id: str,
-    kind: str,
-    factory: type[JumpFilter],
-    passthrough: type[Passthrough],
-    defaults: Callable[[Any], None],
-    properties: Callable[[Any], Any],
-) -> FilterSpec:
-    """The registry's description of a filter; its display name is the factory's title."""
-    return FilterSpec(
-        id=type_id,
-        name=factory.title,
-        kind=kind,
-        factory=factory,
-        defaults=defaults,
-        properties=properties,
-        passthrough=passthrough,
-    )

@@ -13,10 +13,10 @@ from typing import Any
 
 from jump.defaults import DENOISE_MODEL
 from jump.filters import av_sync
-from jump.filters.base import JumpFilter, Passthrough, filter_spec
-from jump.obs import libobs as L
+from jump.filters.base import JumpFilter, Passthrough
 from jump.obs.data import AudioPacket, Properties, Settings
-from jump.obs.registry import Source
+from jump.obs.registry import AUDIO_FILTER, FilterSpec
+from jump.obs.source import Source, audio_format
 
 # --- setting keys -------------------------------------------------------------------
 S_METHOD = "method"
@@ -39,13 +39,6 @@ MODEL_LABELS = {
     "nsnet2-48k-int8": "Lowest latency (NSNet2, 20 ms)",
 }
 TIMESTAMP_JUMP_NS = 1_000_000_000  # like OBS's own noise suppression: reset after a gap
-
-
-def audio_format() -> tuple[int, int]:
-    """(sample rate, channels) of OBS's audio output — what every audio filter receives."""
-    f = L.fn()
-    audio = f.obs_get_audio()
-    return int(f.audio_output_get_sample_rate(audio)), int(f.audio_output_get_channels(audio))
 
 
 def engine_settings(settings: Settings) -> Any:
@@ -74,7 +67,8 @@ class DenoiseFilter(JumpFilter):
         super().__init__(source, "jump.denoise.filter")
         self.latency_ns = 0
         self.last_ts = 0
-        self.parent: int | None = None  # the source this filter is on, looked up once
+        self.parent: Source | None = None  # the source this filter is on, looked up once
+        self.parent_known = False
         self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
         self.sample_rate, self.channels = audio_format()
         self.update(settings)
@@ -92,11 +86,11 @@ class DenoiseFilter(JumpFilter):
         latency_ms = 1e3 * self.engine.latency_samples / self.sample_rate
         return f"{self.sample_rate} Hz, {self.channels} ch, latency {latency_ms:.1f} ms: {self.engine.status}"
 
-    def filter_audio(self, packet: AudioPacket) -> int:
+    def filter_audio(self, packet: AudioPacket) -> AudioPacket:
         engine = self.engine
         planes = packet.planes(self.channels)
         if engine is None or len(planes) != self.channels:
-            return packet.ptr
+            return packet
         import numpy as np
 
         ts = packet.timestamp
@@ -110,11 +104,11 @@ class DenoiseFilter(JumpFilter):
         self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
         # and later by Jump Matte's "delay video" on this source, which its Sync Offset
         # cannot undo (jump.filters.av_sync)
-        if self.parent is None:
-            self.parent = self.source.parent() or 0
+        if not self.parent_known:
+            self.parent, self.parent_known = self.source.parent(), True
         packet.timestamp = ts - self.latency_ns + av_sync.video_delay_ns(self.parent)
         self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
-        return packet.ptr
+        return packet
 
     def stats(self) -> dict[str, float | str]:
         engine = self.engine
@@ -133,8 +127,8 @@ class DenoiseFilter(JumpFilter):
 
 
 class PassthroughAudio(Passthrough):
-    def filter_audio(self, packet: AudioPacket) -> int:
-        return packet.ptr
+    def filter_audio(self, packet: AudioPacket) -> AudioPacket:
+        return packet
 
 
 # --- defaults and properties ----------------------------------------------------------
@@ -218,9 +212,6 @@ def properties(instance: Any) -> Properties:
     return p
 
 
-SPEC = filter_spec("jump_denoise", "audio", DenoiseFilter, PassthroughAudio, defaults, properties)
-
-
 def gate_properties() -> Properties:
     """The voice gate: when it opens (threshold, look-ahead) and how it closes (grace, release)."""
     gate = Properties()
@@ -263,3 +254,18 @@ def gate_properties() -> Properties:
         "not cut; delays the audio by as much (OBS is told, so audio and video stay in sync).",
     )
     return gate
+
+
+# --- the callback table (OBS's obs_source_info, field by field) -----------------------
+SPEC = FilterSpec(
+    id="jump_denoise",
+    name=DenoiseFilter.title,
+    output_flags=AUDIO_FILTER,
+    create=DenoiseFilter,
+    create_passthrough=PassthroughAudio,
+    get_defaults=defaults,
+    get_properties=properties,
+    update=DenoiseFilter.update,
+    destroy=DenoiseFilter.destroy,
+    filter_audio=DenoiseFilter.filter_audio,
+)

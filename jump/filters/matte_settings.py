@@ -3,7 +3,6 @@ they map to. No graphics and no engine here."""
 
 from __future__ import annotations
 
-from ctypes import c_int
 from typing import Any
 
 from jump.defaults import MATTE_MODEL
@@ -44,7 +43,7 @@ DELAY_MS = (100, 250)  # "delay video": default and most; 100 ms = 3 frames at 3
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
 # view → shader technique; None = the chosen background (the normal output)
 VIEWS = {"result": None, "mask": "Mask", "overlay": "Overlay"}
-PREFERRED_SPACES = (c_int * 3)(L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
+PREFERRED_SPACES = (L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
 
 
 def engine_settings(settings: Settings) -> Any:

@@ -8,6 +8,7 @@ from ctypes import POINTER, c_float, cast
 from typing import Any
 
 from jump.obs import libobs as L
+from jump.obs.instances import instance_for
 
 
 def _b(text: str) -> bytes:
@@ -75,8 +76,6 @@ def _button_trampoline(fn: Callable[[Any], None]) -> object:
 
         def call(_props: int, _prop: int, data: int) -> bool:
             # OBS passes the source's data pointer: Jump's key for the filter instance
-            from jump.obs.registry import instance_for
-
             try:
                 inst = instance_for(data or 0)
                 if inst is not None:
