@@ -24,7 +24,7 @@ SCALE = 0.5
 
 
 @stages.register("test-late-spectrum")
-class LateSpectrum:
+class LateSpectrum(stages.Stage):
     """Gives back SCALE x its input spectrum, LAG hops late (its own state: the delay line)."""
 
     lookahead_hops = LAG

@@ -17,7 +17,7 @@ from jump import catalogue
 from jump.lab.matte import metrics, synth
 from jump.lab.matte.evaluate_matting import clean_cutout
 from jump.matte import MatteEngine, MatteSettings, MatteWorker, decontaminate
-from jump.matte.rvm import RecurrentMattingModel, downsample_ratio
+from jump.matte.models.rvm import RecurrentMattingModel, downsample_ratio
 from tests import matte_data as md
 
 MODELS = md.MODELS

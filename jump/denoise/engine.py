@@ -278,9 +278,8 @@ class Denoiser:
             self._post = stage_registry.stage_type("classical-post").create(ctx, None, None)
             if self._model is not None:
                 self._model.resize(rows)
-        configure = getattr(self._model, "configure", None)
-        if configure is not None:  # a stage with its own attenuation limit (DeepFilterNet3)
-            configure(s.strength_db)
+        if self._model is not None:  # a stage may limit its own attenuation (DeepFilterNet3)
+            self._model.configure(s.strength_db)
         self._derived = d = self._derive(s)
         self._gate.configure(s, d.vad)
 

@@ -81,17 +81,38 @@ class StageOutput:
     speech: np.ndarray | None = None
 
 
-class Stage(Protocol):
-    name: str  # what the status line shows: the model id, or the method
-    rows: int
-    lookahead_hops: int
-    needs_spectrum: bool
+class Stage:
+    """What the engine calls on a stage. Stage classes subclass it: the optional hooks
+    have harmless defaults here, so the engine calls every hook on every stage.
 
-    def __call__(self, block: StageInput) -> StageOutput: ...
+    Required: ``name``, ``rows``, ``__call__``, ``resize`` and ``reset``; the class
+    methods of ``StageType`` build it.
+    """
 
-    def resize(self, rows: int) -> None: ...
+    name: str = ""  # what the status line shows: the model id, or the method
+    rows: int = 1
+    lookahead_hops: int = 0  # output frame t belongs to input frame t - lookahead_hops
+    needs_spectrum: bool = False  # the block carries the complex spectrum
 
-    def reset(self) -> None: ...
+    def __call__(self, block: StageInput) -> StageOutput:
+        raise NotImplementedError
+
+    def resize(self, rows: int) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    # -- optional hooks ------------------------------------------------------------------
+
+    def configure(self, strength_db: float) -> None:
+        """The user's strength (largest attenuation, dB), for a stage that limits its own
+        attenuation (DeepFilterNet3); called on every settings change."""
+
+    def realtime_factor(self) -> float:
+        """CPU seconds per audio second on this machine, measured now; ``jump.denoise.auto``
+        asks the best-quality candidate before choosing it. 0 = not measured."""
+        return 0.0
 
 
 class StageType(Protocol):

@@ -14,7 +14,7 @@ import numpy as np
 
 from jump.denoise.gain import DecisionDirectedGain
 from jump.denoise.noise import NoiseTracker
-from jump.denoise.stages import StageContext, StageInput, StageOutput, register
+from jump.denoise.stages import Stage, StageContext, StageInput, StageOutput, register
 from jump.denoise.stft import Framing, default_framing
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 POST_FLOOR = 0.7  # the post-filter removes at most 3 dB
 
 
-class _ModelFree:
+class _ModelFree(Stage):
     """Shared plumbing: no model, no lookahead, state sized [rows, bins]."""
 
     lookahead_hops = 0
