@@ -128,7 +128,7 @@ class Denoiser:
         stages = " + ".join(
             f"neural {s.name}" if s is self._model else "classical" for s in d.chain
         )
-        vad = f"VAD {self.settings.vad_model}" if d.vad else "energy VAD"
+        vad = f"VAD {self.settings.vad_model}" if d.vad else "per-hop SNR detector"
         text = f"{stages}, {vad}, {self.sample_rate} Hz x{self.channels}, latency "
         text += f"{1000.0 * self.latency_samples / self.sample_rate:.1f} ms"
         if wants_model and not d.neural:
@@ -224,7 +224,9 @@ class Denoiser:
                 self._vad_error = ""
             except Exception as exc:
                 self._vad_error = f"{s.vad_model}: {exc}".replace("\n", " ")
-                log.warning("denoise: Silero VAD off, energy VAD only (%s)", self._vad_error)
+                log.warning(
+                    "denoise: Silero VAD off, per-hop SNR detector only (%s)", self._vad_error
+                )
         if s.method != "classical" and (self._model is None or self._requested != s.neural_model):
             self._requested = s.neural_model
             choice = auto.effective(s.neural_model, lambda model_id: self._build(model_id, s))

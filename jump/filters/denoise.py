@@ -77,7 +77,12 @@ class DenoiseFilter(JumpFilter):
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
         self.latency_ns = round(self.engine.latency_samples * 1e9 / self.sample_rate)
 
-    def build_engine(self, config: Any, models_dir: str | None) -> Any:
+    @property
+    def engine(self) -> Any:
+        """The ``Denoiser``, run inline on the audio thread (None once destroyed)."""
+        return self._backend
+
+    def build(self, config: Any, models_dir: str | None) -> Any:
         from jump.denoise import Denoiser
 
         return Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
@@ -123,7 +128,7 @@ class DenoiseFilter(JumpFilter):
         }
 
     def destroy(self) -> None:
-        self.engine = None
+        self._backend = None
 
 
 class PassthroughAudio(Passthrough):

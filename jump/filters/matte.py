@@ -37,6 +37,7 @@ from jump.filters.matte_settings import (
     defaults,
     engine_settings,
     linear_premultiplied,
+    migrate,
     properties,
 )
 from jump.obs import graphics as G
@@ -87,6 +88,7 @@ class MatteFilter(JumpFilter):
         self.update(settings)
 
     def update(self, settings: Settings) -> None:
+        migrate(settings)  # a scene collection saved by an older Jump: same look
         self.technique = TECHNIQUES.get(settings.get_str(S_BACKGROUND), "Transparent")
         self.blur_px = max(1.0, settings.get_float(S_BLUR))
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
@@ -100,24 +102,30 @@ class MatteFilter(JumpFilter):
         self.view = VIEWS.get(settings.get_str(S_VIEW))
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
 
-    def build_engine(self, config: Any, models_dir: str | None) -> Any:
+    @property
+    def worker(self) -> Any:
+        """The ``MatteWorker``: the matte engine on its own thread (None once destroyed)."""
+        return self._backend
+
+    def build(self, config: Any, models_dir: str | None) -> Any:
         from jump.matte import MatteWorker
 
         worker = MatteWorker(config, models_dir)
         worker.set_fps(output_fps())
         return worker
 
-    def close_engine(self, engine: Any) -> None:
-        engine.close()
+    def release(self, backend: Any) -> None:
+        backend.close()
 
     def capture_plate(self, seconds: float) -> None:
         """Learn the empty room from the next ``seconds`` of frames (on the worker)."""
-        if self.engine is not None:
-            self.engine.capture_plate(frames=int(seconds * 30), seconds=seconds)
+        if self.worker is not None:
+            # the frames OBS draws in that time (self.fps: its output rate, measured)
+            self.worker.capture_plate(frames=round(seconds * self.fps), seconds=seconds)
             self.log.info("%s capturing the empty room for %g s", self._prefix(), seconds)
 
     def plate_status(self) -> str:
-        overrides = getattr(self.engine, "overrides", None)
+        overrides = getattr(self.worker, "overrides", None)
         if overrides is None:
             return ""
         if overrides.capturing:
@@ -133,8 +141,8 @@ class MatteFilter(JumpFilter):
 
     def running(self) -> str:
         """The model that runs now ("rvm 448 px (auto)"), for the stats line."""
-        engine = self.engine
-        return engine.running if engine is not None else self.config.model
+        worker = self.worker
+        return worker.running if worker is not None else self.config.model
 
     def video_tick(self, seconds: float) -> None:
         for texrender in (self.capture, self.blur_a, self.blur_b):
@@ -152,7 +160,7 @@ class MatteFilter(JumpFilter):
             self.render_ms += (elapsed - self.render_ms) / min(self.render_calls, 100)
 
     def _render(self) -> bool:
-        worker = self.engine
+        worker = self.worker
         target = self.source.target()
         if worker is None or worker.error or target is None:
             return False
@@ -294,7 +302,7 @@ class MatteFilter(JumpFilter):
                     effect.draw(technique, source_tex, bw, bh)
 
     def stats(self) -> dict[str, float]:
-        worker_stats = self.engine.stats if self.engine is not None else None
+        worker_stats = self.worker.stats if self.worker is not None else None
         lag = self.frame_id - self.newest_mask if self.newest_mask >= 0 else -1
         return {
             "running": self.running(),
@@ -311,9 +319,9 @@ class MatteFilter(JumpFilter):
         }
 
     def destroy(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
         with G.graphics():
             for obj in (self.effect, self.capture, self.blur_a, self.blur_b):
                 if obj is not None:

@@ -32,15 +32,12 @@ from jump.matte.lowlight import LowLightEnhancer
 from jump.matte.model import MatteModelError
 from jump.matte.models import load_matte_model
 from jump.matte.overrides import Overrides
-from jump.matte.settings import MatteSettings
+from jump.matte.settings import REFERENCE_HEIGHT, MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
 from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
 
-# Pixel sizes in settings are pixels of a 720p picture: the engine may only see the
-# filter's downscaled work image, and the look must not change with the camera's resolution.
-REFERENCE_HEIGHT = 720
 # The colour guided filter solves its 3×3 systems on a grid this much coarser than the
 # model output: a, b are box-smoothed anyway, quality on the eval set is unchanged
 # (docs/matte.md) and it costs a quarter.

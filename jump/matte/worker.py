@@ -196,7 +196,7 @@ class MatteWorker:
         from jump.matte.model import MatteModelError
 
         try:
-            matter = MatteEngine(settings, self.models_dir)
+            engine = MatteEngine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -206,12 +206,12 @@ class MatteWorker:
             log.exception("Jump Matte: engine failed to start")
             return None
         self.error = None
-        matter.overrides = self.overrides
-        return matter
+        engine.overrides = self.overrides
+        return engine
 
     def _run(self) -> None:
         _lower_priority()
-        matter = self._load(self._settings)
+        engine = self._load(self._settings)
         self._ready.set()
         while True:
             with self._cond:
@@ -226,16 +226,16 @@ class MatteWorker:
             if capture is not None:
                 self.overrides.capture(*capture)
             if settings is not None:
-                matter = self._apply(matter, settings)
-            if matter is None or job is None:
+                engine = self._apply(engine, settings)
+            if engine is None or job is None:
                 continue
             if do_reset:
-                matter.reset()
+                engine.reset()
                 self.stats.resets += 1
             frame, frame_id, t_submit = job
             t0 = time.perf_counter()
             try:
-                out = matter.process_detailed(frame, self.fmt, want_raw=False)
+                out = engine.process_detailed(frame, self.fmt, want_raw=False)
                 colour = None if out.delta is None else encode_delta_bgra(out.delta)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
@@ -243,19 +243,19 @@ class MatteWorker:
             t1 = time.perf_counter()
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
-            self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
+            self.stats.add(engine.last_inference_ms, (t1 - t_submit) * 1e3)
             if self._chooser.observe(t1, (t1 - t0) * 1e3, self.fps):
-                matter = self._apply(matter, self._wanted_settings)
+                engine = self._apply(engine, self._wanted_settings)
 
-    def _apply(self, matter, wanted: MatteSettings):  # -> MatteEngine | None
+    def _apply(self, engine, wanted: MatteSettings):  # -> MatteEngine | None
         """Settings the user set (or Auto's new rung for them), applied on this thread."""
         settings = self._chooser.effective(wanted, self.fps)
         self._running_model = settings.model
         old, self._settings = self._settings, settings
-        if matter is None or settings.needs_new_session(old):
+        if engine is None or settings.needs_new_session(old):
             return self._load(settings)
-        matter.update(settings)
-        return matter
+        engine.update(settings)
+        return engine
 
 
 # When the CPU is saturated, a late mask is better than a lagging stream: the worker (and

@@ -34,6 +34,16 @@ class Settings:
         raw = L.fn().obs_data_get_string(self._ptr, _b(key))
         return raw.decode("utf-8", "replace") if raw else ""
 
+    def has_user_value(self, key: str) -> bool:
+        """Whether the user (or a saved scene collection) set ``key``, not only its default."""
+        return bool(L.fn().obs_data_has_user_value(self._ptr, _b(key)))
+
+    def set_float(self, key: str, value: float) -> None:
+        L.fn().obs_data_set_double(self._ptr, _b(key), float(value))
+
+    def erase(self, key: str) -> None:
+        L.fn().obs_data_erase(self._ptr, _b(key))
+
     def set_default(self, key: str, value: bool | int | float | str) -> None:
         f = L.fn()
         if isinstance(value, bool):

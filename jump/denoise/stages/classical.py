@@ -1,7 +1,7 @@
 """The model-free stages: a decision-directed LSA gain, and the post-filter used after a model.
 
 ``classical`` computes its gain from the engine's noise PSD (the same SPP tracker the gate's
-fast detector reads). ``classical-post`` trims the stationary residual a model leaves: it
+per-hop SNR detector reads). ``classical-post`` trims the stationary residual a model leaves: it
 tracks the noise of the model's output with its own tracker, and its floor keeps it from
 removing more than 3 dB or adding artefacts.
 """

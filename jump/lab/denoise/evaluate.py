@@ -185,7 +185,7 @@ def run_vad(
     threshold = d.settings.vad_threshold
     return [
         _scores("Silero VAD (p >= threshold)", trace[:, 0] >= threshold, truth),
-        _scores("fast per-hop SNR detector", trace[:, 1] > 0.5, truth),
+        _scores("per-hop SNR detector", trace[:, 1] > 0.5, truth),
         _scores("gate (incl. 200 ms grace)", trace[:, 2] >= 0.5, truth),
     ]
 

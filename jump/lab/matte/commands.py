@@ -66,7 +66,7 @@ def register(
         "with what is cut away tinted red (for tuning)",
     )
     p.add_argument(
-        "--grow", type=float, default=None, help="move the edge out (+) or in (-), px at 1080p"
+        "--grow", type=float, default=None, help="move the edge out (+) or in (-), px at 720p"
     )
     p.add_argument(
         "--min-blob", type=float, default=None, help="remove specks under this %% of the frame"
