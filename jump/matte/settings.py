@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jump.defaults import DEFAULT_MATTE_MODEL
@@ -90,12 +90,6 @@ class MatteSettings:
 
     def with_(self, **changes: Any) -> MatteSettings:
         return replace(self, **changes)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> MatteSettings:
-        """Settings from a dict, ignoring unknown keys (old OBS scene files)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
     def needs_new_session(self, other: MatteSettings) -> bool:
         return any(getattr(self, k) != getattr(other, k) for k in SESSION_KEYS)

@@ -3,7 +3,7 @@
 The render thread must never wait on inference, so the hand-over is a single slot:
 ``submit`` copies the frame into it (replacing any frame not yet started — latest frame
 wins, there is never a backlog) and returns; the worker takes the slot, runs the engine
-and publishes ``(alpha, frame_id)``; ``latest`` returns that pair by reference. Every
+and publishes ``(alpha, frame_id, edge colour)``; ``newest`` returns it by reference. Every
 call on the caller's side only takes a lock around a few assignments.
 """
 
@@ -53,7 +53,7 @@ class MatteWorker:
     """A MatteEngine on its own thread. Never blocks and never raises on the caller's side.
 
     ``submit`` **copies** the frame (the caller may reuse or unmap its buffer at once).
-    If the model cannot be loaded, ``error`` holds a user-facing message, ``latest``
+    If the model cannot be loaded, ``error`` holds a user-facing message, ``newest``
     stays None and submitted frames are ignored: the filter passes video through.
     """
 
@@ -137,11 +137,6 @@ class MatteWorker:
         """The source's frame rate: Auto's budget is a share of its frame interval."""
         if fps > 0 and fps == fps:
             self.fps = float(fps)
-
-    def latest(self) -> tuple[np.ndarray, int] | None:
-        """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
-        result = self._result
-        return None if result is None else (result[0], result[1])
 
     def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
         """(alpha, frame_id, soft-edge colour) of the newest mask, read at once; None before
