@@ -145,3 +145,13 @@ def test_a_new_denoise_stage_is_one_file(tmp_path, monkeypatch) -> None:
     y = push_in_chunks(d, x, seed=3)
     lat = d.latency_samples
     assert np.abs(y[:, lat:] - 0.5 * x[:, :-lat]).max() < 1e-5
+
+
+def test_the_manifest_field_type_and_its_old_name_engine() -> None:
+    raw = {"id": "x", "kind": "matte", "file": "x.onnx", "sha256": "-", "licence": "-", "url": ""}
+    assert catalogue.ModelEntry.from_json({**raw, "type": "rvm"}).type == "rvm"
+    assert catalogue.ModelEntry.from_json({**raw, "engine": "rvm"}).type == "rvm"  # old name
+    assert catalogue.ModelEntry.from_json(raw).type is None
+    manifest = catalogue.load_manifest()
+    assert manifest["rvm"].type == "rvm" and "engine" not in manifest["rvm"].spec
+    assert {e.type for e in manifest.values() if e.kind == "denoise"} >= {"spectral-mask"}
