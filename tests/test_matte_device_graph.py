@@ -220,14 +220,16 @@ def test_worker_runs_the_device_path(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_on_the_accelerator_starts_at_448_with_room_above(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from jump.matte import worker as worker_mod
+    from jump.matte import auto as auto_mod
+    from jump.matte.worker import MatteWorker
 
     monkeypatch.setenv("JUMP_MATTE_PATH", "device")
-    monkeypatch.setattr(worker_mod, "_cpu_only", lambda provider: False)  # as with CUDA
-    w = worker_mod.MatteWorker(MatteSettings(model="auto", **{**COMMON, "provider": "cpu"}))
+    monkeypatch.setattr(auto_mod, "cpu_only", lambda provider: False)  # as with CUDA
+    w = MatteWorker(MatteSettings(model="auto", **{**COMMON, "provider": "cpu"}))
     try:
-        labels = [r.label for r in w._auto.ladder]
+        auto = w._chooser.auto
+        labels = [r.label for r in auto.ladder]
         assert labels[:3] == ["rvm 768 px", "rvm 576 px", "rvm 448 px"]
-        assert w._auto.rung.label == "rvm 448 px" and w.running == "rvm 448 px (auto)"
+        assert auto.rung.label == "rvm 448 px" and w.running == "rvm 448 px (auto)"
     finally:
         w.close()

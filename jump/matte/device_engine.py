@@ -29,9 +29,10 @@ from jump import catalogue, sessions
 from jump.matte import device_graph as dg
 from jump.matte.device_graph_segmentation import SegmentationLayout, build_segmentation
 from jump.matte.engine import REFERENCE_HEIGHT, MatteEngine, MatteResult, sanitise_frame, work_size
-from jump.matte.model import MatteModelError, ModelSpec, fallback_model, fit_rect, resolve_providers
+from jump.matte.model import MatteModelError, ModelSpec, fit_rect, resolve_providers
+from jump.matte.models import fallback_model
+from jump.matte.models.rvm import SCENE_CUT_LEVEL, WARMUP_PASSES, downsample_ratio
 from jump.matte.overrides import Overrides
-from jump.matte.rvm import SCENE_CUT_LEVEL, WARMUP_PASSES, downsample_ratio
 from jump.matte.settings import MatteSettings
 from jump.probe import Probe
 
@@ -105,7 +106,7 @@ class DeviceMatteEngine:
         except catalogue.ModelError as exc:
             raise MatteModelError(str(exc)) from exc
         self.spec = ModelSpec.from_entry(entry)
-        self.kind = str(entry.spec.get("engine", "segmentation"))
+        self.kind = entry.type or "segmentation"
         if self.kind not in ("rvm", "segmentation"):
             raise MatteModelError(f"model {self.model_id!r}: no device graph for {self.kind!r}")
         try:

@@ -348,7 +348,7 @@ def _common_outputs(
 def build_rvm(
     model: onnx.ModelProto, work: tuple[int, int], ratio: float, s: PostSettings
 ) -> onnx.ModelProto:
-    """RVM with the frame in and the mask out (``jump.matte.rvm``'s pre/post-processing).
+    """RVM with the frame in and the mask out (``jump.matte.models.rvm``'s pre/post-processing).
 
     Inputs: ``frame`` uint8 [H,W,4] BGRA, ``r1i…r4i``, the smoothing states. Outputs:
     ``alpha`` uint8 [H,W], ``edge_colour`` (if decontaminating), ``r1o…r4o``, states.

@@ -3,7 +3,7 @@
 The render thread must never wait on inference, so the hand-over is a single slot:
 ``submit`` copies the frame into it (replacing any frame not yet started — latest frame
 wins, there is never a backlog) and returns; the worker takes the slot, runs the engine
-and publishes ``(alpha, frame_id)``; ``latest`` returns that pair by reference. Every
+and publishes ``(alpha, frame_id, edge colour)``; ``newest`` returns it by reference. Every
 call on the caller's side only takes a lock around a few assignments.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.matte.auto import AUTO, GPU_LADDER, GPU_START, LADDER, AutoModel
+from jump.matte.auto import AUTO, MatteChooser
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
@@ -51,7 +51,7 @@ class MatteWorker:
     """A MatteEngine on its own thread. Never blocks and never raises on the caller's side.
 
     ``submit`` **copies** the frame (the caller may reuse or unmap its buffer at once).
-    If the model cannot be loaded, ``error`` holds a user-facing message, ``latest``
+    If the model cannot be loaded, ``error`` holds a user-facing message, ``newest``
     stays None and submitted frames are ignored: the filter passes video through.
     """
 
@@ -67,9 +67,9 @@ class MatteWorker:
         self.stats = WorkerStats()
         self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
         settings = settings or MatteSettings()
-        self._auto: AutoModel | None = None
+        self._chooser = MatteChooser(models_dir)
         self._wanted_settings = settings  # what the caller asked for last ("auto" included)
-        self._settings = self._effective(settings)  # what the engine runs
+        self._settings = self._chooser.effective(settings, self.fps)  # what the engine runs
         self._running_model = self._settings.model
         self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
@@ -129,18 +129,12 @@ class MatteWorker:
     @property
     def running(self) -> str:
         """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
-        auto = self._auto
-        return f"{auto.rung.label} (auto)" if auto is not None else self._running_model
+        return self._chooser.label(self._running_model)
 
     def set_fps(self, fps: float) -> None:
         """The source's frame rate: Auto's budget is a share of its frame interval."""
         if fps > 0 and fps == fps:
             self.fps = float(fps)
-
-    def latest(self) -> tuple[np.ndarray, int] | None:
-        """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
-        result = self._result
-        return None if result is None else (result[0], result[1])
 
     def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
         """(alpha, frame_id, soft-edge colour) of the newest mask, read at once; None before
@@ -195,9 +189,9 @@ class MatteWorker:
         from jump.matte.engine import MatteEngine
         from jump.matte.model import MatteModelError
 
-        engine = device_engine.DeviceMatteEngine if device_engine.wanted(settings) else MatteEngine
+        kind = device_engine.DeviceMatteEngine if device_engine.wanted(settings) else MatteEngine
         try:
-            matter = engine(settings, self.models_dir)
+            engine = kind(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -207,49 +201,12 @@ class MatteWorker:
             log.exception("Jump Matte: engine failed to start")
             return None
         self.error = None
-        matter.overrides = self.overrides
-        return matter
-
-    def _effective(self, settings: MatteSettings) -> MatteSettings:
-        """The settings the engine runs: model "auto" resolved to its current rung."""
-        if settings.model != AUTO:
-            self._auto = None
-            return settings
-        if self._auto is None:
-            from jump.matte.model import available_matte_models
-
-            present = set(available_matte_models(self.models_dir))
-            gpu = _device_path(settings)
-            rungs = GPU_LADDER if gpu else LADDER
-            # rungs whose file is missing would silently run their fallback: leave them out
-            ladder = tuple(r for r in rungs if r.model in present) or LADDER[-1:]
-            start_low = _cpu_only(settings.provider)
-            self._auto = AutoModel(ladder, self.fps, start_low=start_low)
-            if (
-                gpu and not start_low and rungs[GPU_START] in ladder
-            ):  # 448 first; the higher rungs are earned
-                self._auto.index = ladder.index(rungs[GPU_START])
-            log.info("Jump Matte: Auto starts on %s (%s)", self._auto.rung.label, self._auto.reason)
-        rung = self._auto.rung
-        return settings.with_(model=rung.model, rvm_inner=rung.inner)
-
-    def _follow_auto(self, matter, mask_ms: float):  # -> MatteEngine | None
-        """Feed Auto one mask time; on a change of rung, apply it like a settings change."""
-        auto = self._auto
-        if auto is None:
-            return matter
-        auto.set_fps(self.fps)
-        old = auto.rung.label
-        if auto.observe(time.perf_counter(), mask_ms) is None:
-            return matter
-        log.info("Jump Matte: Auto: %s → %s (%s)", old, auto.rung.label, auto.reason)
-        effective = self._effective(self._wanted_settings)
-        self._running_model = effective.model
-        return self._apply_effective(matter, effective)
+        engine.overrides = self.overrides
+        return engine
 
     def _run(self) -> None:
         _lower_priority()
-        matter = self._load(self._settings)
+        engine = self._load(self._settings)
         self._ready.set()
         while True:
             with self._cond:
@@ -264,17 +221,17 @@ class MatteWorker:
             if capture is not None:
                 self.overrides.capture(*capture)
             if settings is not None:
-                matter = self._apply(matter, settings)
-            if matter is None or job is None:
+                engine = self._apply(engine, settings)
+            if engine is None or job is None:
                 continue
             if do_reset:
-                matter.reset()
+                engine.reset()
                 self.stats.resets += 1
             frame, frame_id, t_submit = job
             t0 = time.perf_counter()
             try:
-                out = matter.process_detailed(frame, self.fmt, want_raw=False)
-                colour = out.edge_colour
+                out = engine.process_detailed(frame, self.fmt, want_raw=False)
+                colour = out.edge_colour  # the device path encodes it on the provider
                 if colour is None and out.delta is not None:
                     colour = encode_delta_bgra(out.delta)
             except Exception:  # a bad frame must not stop the stream
@@ -283,20 +240,19 @@ class MatteWorker:
             t1 = time.perf_counter()
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
-            self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
-            matter = self._follow_auto(matter, (t1 - t0) * 1e3)
+            self.stats.add(engine.last_inference_ms, (t1 - t_submit) * 1e3)
+            if self._chooser.observe(t1, (t1 - t0) * 1e3, self.fps):
+                engine = self._apply(engine, self._wanted_settings)
 
-    def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None
-        effective = self._effective(settings)
-        self._running_model = effective.model
-        return self._apply_effective(matter, effective)
-
-    def _apply_effective(self, matter, settings: MatteSettings):  # -> MatteEngine | None
+    def _apply(self, engine, wanted: MatteSettings):  # -> MatteEngine | None
+        """Settings the user set (or Auto's new rung for them), applied on this thread."""
+        settings = self._chooser.effective(wanted, self.fps)
+        self._running_model = settings.model
         old, self._settings = self._settings, settings
-        if matter is None or settings.needs_new_session(old):
+        if engine is None or settings.needs_new_session(old):
             return self._load(settings)
-        matter.update(settings)
-        return matter
+        engine.update(settings)
+        return engine
 
 
 # When the CPU is saturated, a late mask is better than a lagging stream: the worker (and
@@ -313,22 +269,3 @@ def _lower_priority() -> None:
     from jump import thread_priority
 
     thread_priority.lower_current_thread(nice=WORKER_NICE)
-
-
-def _device_path(settings: MatteSettings) -> bool:
-    """True when the engine runs on the accelerator path (jump.matte.device_engine)."""
-    from jump.matte import device_engine
-
-    return device_engine.wanted(settings)
-
-
-def _cpu_only(provider: str) -> bool:
-    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
-    from jump.sessions import resolve_providers
-
-    try:
-        first = resolve_providers(provider)[0]
-    except Exception:
-        return True
-    name = first[0] if isinstance(first, tuple) else first
-    return name == "CPUExecutionProvider"
