@@ -1,0 +1,331 @@
+"""The heavy model's matte on every frame: run it when the CPU allows, carry it with motion.
+
+A CPU without a GPU cannot run Robust Video Matting on every frame of a 30 fps source, but
+it can run it every few frames. ``PropagatingEngine`` does that on a thread of its own
+(the *key* thread) and gives every frame, on the caller's thread, the newest key matte
+carried to that frame with the motion measured between the two pictures:
+
+    frame ─► grey at FLOW_WIDTH ─► DIS optical flow (current → key, ultrafast preset)
+          ─► warp the key alpha (cv2.remap at work size)
+          ─► residual |grey − warped key grey|: where the carry is wrong
+          ─► "flow": the carried matte; "fuse": the light model where the residual is high
+
+Why backwards (current → key): ``remap`` needs, for every pixel of the current frame,
+where it was in the key; forward flow would leave holes.
+
+RVM's recurrent state sees only the keys, a steady sequence at the key rate (~10 Hz): it
+stays coherent (it is the same video, sampled), it only reacts a few keys later to what
+changed. On a scene cut the key is from another picture: carrying it is wrong, so the
+cut frame and those until the next key show the light model's mask (MediaPipe, ~4 ms), a
+key is asked for at once and RVM forgets its state (its own cut detector,
+``jump.matte.rvm.SCENE_CUT_LEVEL``). Fast motion raises the residual: a fresh key is
+asked for at once, and "fuse" takes the light model where the flow failed.
+
+OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from jump.matte.engine import MatteEngine, MatteResult, sanitise_frame, to_u8
+from jump.matte.settings import MatteSettings
+
+log = logging.getLogger("jump.matte")
+
+METHODS = ("flow", "fuse")
+LIGHT_MODEL = "mediapipe"
+FLOW_WIDTH = 256  # flow resolution (long side): 256×144 for 16:9, ~1 ms with DIS ultrafast
+# Mean |Δgrey| (0–255) of the whole frame after the warp above which the carry is wrong
+# everywhere (a cut, a camera swing): the light model's mask until the next key.
+CUT_RESIDUAL = 18.0
+# Mean residual above which a key is asked for before the usual interval (fast motion).
+HURRY_RESIDUAL = 6.0
+# Per-pixel residual (0–255, after a 5×5 blur) from which "fuse" starts trusting the
+# light model, and where it trusts it fully.
+FUSE_LOW, FUSE_HIGH = 10.0, 30.0
+
+
+@dataclass
+class Key:
+    """One heavy-model result: its alpha and picture at work size, its grey for the flow."""
+
+    alpha: np.ndarray  # uint8 HxW
+    grey: np.ndarray  # uint8, flow size
+    frame: int  # sequence number of the frame it came from
+    scene: int  # scene counter when it was taken (keys of an earlier scene are stale)
+    ms: float  # heavy engine time
+
+
+class Carrier:
+    """Carries a matte from a key picture to a later one by dense optical flow."""
+
+    def __init__(self, flow_width: int = FLOW_WIDTH) -> None:
+        self.flow_width = flow_width
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def grey(self, work: np.ndarray, code: int) -> np.ndarray:
+        """The flow picture: grey, long side ``flow_width`` (INTER_AREA averages noise down)."""
+        h, w = work.shape[:2]
+        s = min(1.0, self.flow_width / max(w, h))
+        size = (max(8, round(w * s)), max(8, round(h * s)))
+        small = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(small, code) if small.ndim == 3 else small
+
+    def _grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+        grid = self._grids.get((w, h))
+        if grid is None:
+            xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            grid = self._grids[(w, h)] = (xs, ys)
+        return grid
+
+    def carry(self, key: Key, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """(key alpha warped to the current picture, per-pixel residual at flow size,
+        mean residual). The residual is |grey − key grey warped| (0–255), 5×5 blurred."""
+        fh, fw = grey.shape
+        flow = self._dis.calc(grey, key.grey, None)
+        gx, gy = self._grid(fw, fh)
+        mx, my = gx + flow[..., 0], gy + flow[..., 1]
+        warped_grey = cv2.remap(key.grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        residual = cv2.blur(cv2.absdiff(grey, warped_grey), (5, 5)).astype(np.float32)
+        ah, aw = key.alpha.shape
+        sx, sy = aw / fw, ah / fh
+        # flow to alpha size: the map is sampled at pixel centres, so scale about them
+        big = cv2.resize(flow, (aw, ah), interpolation=cv2.INTER_LINEAR)
+        bx, by = self._grid(aw, ah)
+        map_x = bx + big[..., 0] * sx
+        map_y = by + big[..., 1] * sy
+        alpha = cv2.remap(key.alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return alpha, residual, float(residual.mean())
+
+
+def fuse(carried: np.ndarray, light: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """The carried matte where the flow explains the picture, the light model's where not."""
+    h, w = carried.shape
+    weight = np.clip((residual - FUSE_LOW) * (1.0 / (FUSE_HIGH - FUSE_LOW)), 0.0, 1.0)
+    weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = carried.astype(np.float32)
+    out += weight * (light.astype(np.float32) - out)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+class KeyRunner:
+    """The heavy engine on a thread of its own: one frame at a time, the newest wins.
+
+    ``inline`` (offline evaluation) runs the frame at once and releases its result
+    ``latency`` frames later, which models a key thread that takes that long."""
+
+    def __init__(self, engine: MatteEngine, inline: bool = False, latency: int = 0) -> None:
+        self.engine = engine
+        self.inline = inline
+        self.latency = latency
+        self.busy = False
+        self._done: Key | None = None
+        self._held: tuple[int, Key] | None = None  # inline: (release frame, key)
+        self._cond = threading.Condition()
+        self._job: tuple[np.ndarray, str, np.ndarray, int, int] | None = None
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._reset = False
+        self.cpu_s = 0.0  # thread CPU time of the key thread (ONNX Runtime's pool not included)
+        if not inline:
+            self._thread = threading.Thread(target=self._run, name="jump-matte-key", daemon=True)
+            self._thread.start()
+
+    def submit(self, work: np.ndarray, fmt: str, grey: np.ndarray, frame: int, scene: int) -> None:
+        self.busy = True
+        if self.inline:
+            key = self._process(work, fmt, grey, frame, scene)
+            self._held = (frame + self.latency, key)
+            return
+        with self._cond:
+            self._job = (work, fmt, grey, frame, scene)
+            self._cond.notify()
+
+    def poll(self, frame: int) -> Key | None:
+        """The key finished since the last poll, if any (``frame``: the current one)."""
+        if self.inline:
+            if self._held is not None and frame >= self._held[0]:
+                key, self._held, self.busy = self._held[1], None, False
+                return key
+            return None
+        with self._cond:
+            key, self._done = self._done, None
+        return key
+
+    def reset(self) -> None:
+        """Forget the heavy engine's temporal state before its next frame."""
+        with self._cond:
+            self._reset = True
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            self._thread.join(5.0)
+
+    def _process(self, work: np.ndarray, fmt: str, grey: np.ndarray, frame: int, scene: int) -> Key:
+        if self._reset:
+            self._reset = False
+            self.engine.reset()
+        t0 = time.perf_counter()
+        alpha = self.engine.process_detailed(work, fmt, want_raw=False).alpha
+        return Key(alpha, grey, frame, scene, (time.perf_counter() - t0) * 1e3)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closing and self._job is None:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                job, self._job = self._job, None
+            c0 = time.thread_time()
+            try:
+                key = self._process(*job)
+            except Exception:  # a bad frame must not stop the keys
+                log.exception("Jump Matte: key frame failed")
+                key = None
+            self.cpu_s += time.thread_time() - c0
+            with self._cond:
+                self._done = key
+                self.busy = False
+
+
+_GREY = {
+    "bgra": cv2.COLOR_BGRA2GRAY,
+    "rgba": cv2.COLOR_RGBA2GRAY,
+    "bgr": cv2.COLOR_BGR2GRAY,
+    "rgb": cv2.COLOR_RGB2GRAY,
+}
+
+
+class PropagatingEngine:
+    """Engine-shaped (``process_detailed``, ``reset``, ``update``, ``work_size``): the
+    heavy model every ``every``-th frame at most (when its thread is free), the carried
+    matte on every frame. ``inline``/``latency``: see ``KeyRunner``."""
+
+    def __init__(
+        self,
+        settings: MatteSettings,
+        models_dir: str | os.PathLike[str] | None = None,
+        every: int = 3,
+        method: str = "flow",
+        inline: bool = False,
+        latency: int | None = None,
+    ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}")
+        self.settings = settings
+        self.models_dir = models_dir
+        self.every = max(1, int(every))
+        self.method = method
+        heavy = MatteEngine(settings, models_dir)
+        self.model = heavy.model
+        self.keys = KeyRunner(heavy, inline, self.every if latency is None else latency)
+        light_settings = settings.with_(model=LIGHT_MODEL, rvm_inner=0, threads=1)
+        self.light = MatteEngine(light_settings, models_dir)
+        self.carrier = Carrier()
+        self.last_inference_ms = 0.0
+        self.frame_cost_ms = 0.0  # per-frame CPU estimate for Auto: carry + key / every
+        self.fallbacks = 0  # frames shown with the light model because carrying was wrong
+        self._key: Key | None = None
+        self._frame = 0
+        self._scene = 0
+        self._last_submit = -(10**9)
+        self._prev_thumb: np.ndarray | None = None
+        self._carry_ms = 0.0
+
+    @property
+    def overrides(self):  # noqa: ANN201  (jump.matte.overrides.Overrides)
+        return self.keys.engine.overrides
+
+    @overrides.setter
+    def overrides(self, value) -> None:  # noqa: ANN001
+        self.keys.engine.overrides = value
+
+    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
+        return self.keys.engine.work_size(source_w, source_h)
+
+    def reset(self) -> None:
+        self._key = None
+        self._prev_thumb = None
+        self._scene += 1
+        self.keys.reset()
+        self.light.reset()
+
+    def update(self, settings: MatteSettings) -> None:
+        """Settings that need no new session (the worker reloads for the others)."""
+        self.settings = settings
+        self.keys.engine.update(settings)
+        self.light.update(settings.with_(model=LIGHT_MODEL, rvm_inner=0, threads=1))
+
+    def close(self) -> None:
+        self.keys.close()
+
+    def process_detailed(
+        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = False
+    ) -> MatteResult:
+        frame, fmt = sanitise_frame(frame, fmt)
+        h, w = frame.shape[:2]
+        if h == 0 or w == 0:
+            empty = np.zeros((h, w), np.uint8)
+            return MatteResult(empty, empty, False)
+        t0 = time.perf_counter()
+        ww, wh = self.work_size(w, h)
+        work = frame if (ww, wh) == (w, h) else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
+        grey = self.carrier.grey(work, _GREY[fmt])
+        t = self._frame
+        self._frame += 1
+
+        thumb = cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA)
+        cut = self._prev_thumb is not None and float(cv2.absdiff(thumb, self._prev_thumb).mean()) > 30.0
+        self._prev_thumb = thumb
+        if cut:
+            self._scene += 1
+            self._key = None  # of another picture: carrying it would be wrong
+
+        new = self.keys.poll(t)
+        if new is not None:
+            self.last_inference_ms = new.ms
+            if new.scene == self._scene and new.grey.shape == grey.shape:
+                self._key = new
+
+        residual_mean = 0.0
+        alpha: np.ndarray | None = None
+        residual = None
+        if self._key is not None and self._key.alpha.shape == (wh, ww):
+            alpha, residual, residual_mean = self.carrier.carry(self._key, grey)
+        hurry = self._key is None or residual_mean > HURRY_RESIDUAL
+        if not self.keys.busy and (hurry or t - self._last_submit >= self.every):
+            self.keys.submit(np.array(work, copy=True), fmt, grey, t, self._scene)
+            self._last_submit = t
+        if alpha is None or residual_mean > CUT_RESIDUAL:
+            alpha = self.light.process_detailed(work, fmt, want_raw=False).alpha
+            self.fallbacks += 1
+        elif self.method == "fuse":
+            light = self.light.process_detailed(work, fmt, want_raw=False).alpha
+            alpha = fuse(alpha, light, residual)
+
+        delta = None
+        if self.settings.decontaminate:
+            delta = self.keys.engine._edge_delta(work, alpha.astype(np.float32) * (1.0 / 255.0))
+        if (ww, wh) != (w, h):
+            alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+        ms = (time.perf_counter() - t0) * 1e3
+        self._carry_ms += 0.1 * (ms - self._carry_ms) if self._frame > 1 else ms
+        key_ms = self.last_inference_ms
+        self.frame_cost_ms = self._carry_ms + key_ms / self.every
+        return MatteResult(alpha, alpha, new is not None, None, delta)
+
+
+__all__ = ["PropagatingEngine", "Carrier", "Key", "KeyRunner", "fuse", "to_u8"]
