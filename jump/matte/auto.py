@@ -38,10 +38,18 @@ class Rung:
     model: str
     inner: int = 0  # RVM inner-pass long side; 0 = the manifest's
     cost: float = 1.0  # nominal time relative to the top rung, only to skip rungs going down
+    # > 1: the model runs on every ``every``-th frame at most and its matte is carried to
+    # the others with motion (jump.matte.propagate); its time is counted per frame
+    every: int = 1
 
     @property
     def label(self) -> str:
-        return f"{self.model} {self.inner} px" if self.inner else self.model
+        label = f"{self.model} {self.inner} px" if self.inner else self.model
+        return f"{label} every {_nth(self.every)} frame + motion" if self.every > 1 else label
+
+
+def _nth(n: int) -> str:
+    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
 # RVM's cost follows the inner pass's area; MediaPipe is ~20× cheaper than RVM 448 on CPU
@@ -51,6 +59,16 @@ LADDER: tuple[Rung, ...] = (
     Rung("rvm", 320, 0.55),
     Rung("rvm", 256, 0.38),
     Rung("mediapipe", 0, 0.05),
+)
+# On the CPU alone the heavy model cannot run on every frame of a webcam: RVM on every
+# 3rd frame, carried by optical flow to the others (jump.matte.propagate; the rung's time
+# is the carry per frame plus a third of RVM's) measured better than MediaPipe on every
+# frame (docs/benchmarks.md, "RVM carried by motion").
+CPU_LADDER: tuple[Rung, ...] = (
+    *LADDER[:3],
+    Rung("rvm", 320, 0.25, every=3),
+    Rung("rvm", 256, 0.2, every=3),
+    LADDER[-1],
 )
 
 
@@ -76,6 +94,12 @@ class AutoModel:
         self.reason = (
             "start: cheapest model first (CPU)" if start_low else "start: best model first"
         )
+        carried = [i for i, r in enumerate(ladder) if r.every > 1]
+        if start_low and carried:
+            # a carried rung runs its model only when its thread is free, at low priority:
+            # it cannot starve OBS the way RVM on every frame did, so start there
+            self.index = carried[-1]
+            self.reason = "start: the cheapest carried rung (CPU)"
         self._samples: deque[tuple[float, float]] = deque()  # (time s, mask ms) on this rung
         self._since = 0.0  # when the current rung started (first sample's time)
         self._fresh = True

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.matte.auto import AUTO, LADDER, AutoModel
+from jump.matte.auto import AUTO, CPU_LADDER, LADDER, AutoModel
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
@@ -39,6 +39,7 @@ class WorkerStats:
     masks: int = 0
     dropped: int = 0  # frames replaced in the slot before the worker took them
     resets: int = 0  # temporal/recurrent state forgotten (request, pause)
+    model_runs: int = 0  # masks that came from a model run (not carried, not gated)
     mean_inference_ms: float = 0.0
     mean_end_to_end_ms: float = 0.0
 
@@ -193,11 +194,11 @@ class MatteWorker:
     # -- worker thread -----------------------------------------------------------------
 
     def _load(self, settings: MatteSettings):  # -> MatteEngine | None
-        from jump.matte.engine import MatteEngine
         from jump.matte.model import MatteModelError
+        from jump.matte.propagate import make_engine
 
         try:
-            matter = MatteEngine(settings, self.models_dir)
+            matter = make_engine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -219,12 +220,14 @@ class MatteWorker:
             from jump.matte.model import available_matte_models
 
             present = set(available_matte_models(self.models_dir))
+            cpu = _cpu_only(settings.provider)
             # rungs whose file is missing would silently run their fallback: leave them out
-            ladder = tuple(r for r in LADDER if r.model in present) or LADDER[-1:]
-            self._auto = AutoModel(ladder, self.fps, start_low=_cpu_only(settings.provider))
+            full = CPU_LADDER if cpu else LADDER
+            ladder = tuple(r for r in full if r.model in present) or LADDER[-1:]
+            self._auto = AutoModel(ladder, self.fps, start_low=cpu)
             log.info("Jump Matte: Auto starts on %s (%s)", self._auto.rung.label, self._auto.reason)
         rung = self._auto.rung
-        return settings.with_(model=rung.model, rvm_inner=rung.inner)
+        return settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every)
 
     def _follow_auto(self, matter, mask_ms: float):  # -> MatteEngine | None
         """Feed Auto one mask time; on a change of rung, apply it like a settings change."""
@@ -249,6 +252,7 @@ class MatteWorker:
                 while not self._closing and self._slot is None and self._pending_settings is None:
                     self._cond.wait()
                 if self._closing:
+                    _close(matter)
                     return
                 job, self._slot = self._slot, None
                 settings, self._pending_settings = self._pending_settings, None
@@ -275,7 +279,9 @@ class MatteWorker:
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
             self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
-            matter = self._follow_auto(matter, (t1 - t0) * 1e3)
+            self.stats.model_runs += int(out.inferred)
+            # a carried rung's cost per frame is the carry plus its share of the model runs
+            matter = self._follow_auto(matter, getattr(matter, "frame_cost_ms", (t1 - t0) * 1e3))
 
     def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None
         effective = self._effective(settings)
@@ -285,6 +291,7 @@ class MatteWorker:
     def _apply_effective(self, matter, settings: MatteSettings):  # -> MatteEngine | None
         old, self._settings = self._settings, settings
         if matter is None or settings.needs_new_session(old):
+            _close(matter)
             return self._load(settings)
         matter.update(settings)
         return matter
@@ -303,6 +310,13 @@ def _lower_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+
+
+def _close(matter) -> None:
+    # a carrying engine (jump.matte.propagate) owns a thread of its own
+    close = getattr(matter, "close", None)
+    if close is not None:
+        close()
 
 
 def _cpu_only(provider: str) -> bool:

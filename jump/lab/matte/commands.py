@@ -87,6 +87,18 @@ def register(
         action="store_true",
         help="light models: do not crop their input to the subject (see docs/matte.md)",
     )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="play the video through the OBS filter's worker in real time and write what "
+        "the filter shows at each frame (jump.lab.matte.live)",
+    )
+    p.add_argument(
+        "--fps", type=float, default=None, help="--live: feed rate (default: the clip's)"
+    )
+    p.add_argument(
+        "--delay-video", type=int, default=0, metavar="MS", help="--live: the filter's delay video"
+    )
     p.set_defaults(func=cmd_matte)
 
     e = eval_sub.add_parser(
@@ -237,6 +249,10 @@ def cmd_matte(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         log.error("no such file: %s", args.input)
         return 2
+    if getattr(args, "live", False):
+        from jump.lab.matte import live
+
+        return live.command(args)
     try:
         background = _background(args.background)
     except ValueError as exc:

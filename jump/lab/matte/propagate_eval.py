@@ -31,8 +31,8 @@ METHODS = {
 for _inner in (256, 320):
     for _k in (2, 3, 4):
         for _m in ("flow", "fuse"):
-            METHODS[f"rvm {_inner} every {_k} + {_m}"] = (
-                lambda i=_inner, k=_k, m=_m: PropagatingEngine(
+            METHODS[f"rvm {_inner} every {_k} + {_m}"] = lambda i=_inner, k=_k, m=_m: (
+                PropagatingEngine(
                     MatteSettings(model="rvm", rvm_inner=i), every=k, method=m, inline=True
                 )
             )
