@@ -1,8 +1,8 @@
 """Moving webcam clips with the exact alpha of every frame, built from the shipped portraits.
 
-Each clip is 6 s at 30 fps, 1280×720: a person sways (0–1.5 s), leans in and back
-(1.5–3 s), turns (a small rotation and scale, 3–4 s), moves fast across the frame once
-(¼ of the width in 6 frames, 4–4.4 s), and then the scene cuts to another person in
+Each clip is 6 s at 30 fps, 1280×720: a person sways (0–1.5 s, up to 5 px a frame),
+leans in and back (1.5–3 s), turns (7° and back with a slight shrink, 3–4 s), moves fast
+across the frame once (¼ of the width in 6 frames, 4–4.4 s), then the scene cuts to another person in
 another room who sways gently (4.4–6 s). Every frame carries fresh sensor noise, as a webcam
 does. ``I = αF + (1−α)B`` with F, α warped together (premultiplied), so the truth is exact.
 
@@ -52,19 +52,19 @@ class Pose:
 
 def pose(t: int) -> Pose:
     """The subject's pose at frame ``t`` (see the module docstring for the script)."""
-    if t < 45:  # sway: ±6 % of the width, one and a half periods
-        return Pose(0.85, 0.45 + 0.06 * math.sin(2 * math.pi * t / 30), 1.0)
+    if t < 45:  # sway: ±4 % of the width, a 2 s period (up to 5 px a frame at 720p)
+        return Pose(0.85, 0.45 + 0.04 * math.sin(2 * math.pi * t / 60), 1.0)
     if t < 90:  # lean in and back: 25 % larger at the deepest
         u = math.sin(math.pi * (t - 45) / 45)
         return Pose(0.85 + 0.22 * u, 0.45 - 0.03 * u, 1.0 + 0.08 * u)
-    if t < 120:  # turn: up to 7° and a slight shrink, there and back
-        u = math.sin(2 * math.pi * (t - 90) / 30)
-        return Pose(0.85 - 0.03 * abs(u), 0.45 + 0.01 * u, 1.0, 7.0 * u)
+    if t < 120:  # turn: up to 7° and a slight shrink, there and back in 1 s
+        u = math.sin(math.pi * (t - 90) / 30)
+        return Pose(0.85 - 0.03 * u, 0.45 + 0.01 * u, 1.0, 7.0 * u)
     if t < CUT:  # fast: a quarter of the width in 6 frames, then still
         u = min(1.0, max(0.0, (t - 120) / 6))
         return Pose(0.85, 0.45 + 0.25 * u, 1.0)
     # second scene: another person, swaying gently
-    return Pose(0.9, 0.55 + 0.04 * math.sin(2 * math.pi * (t - CUT) / 40), 1.05)
+    return Pose(0.9, 0.55 + 0.03 * math.sin(2 * math.pi * (t - CUT) / 60), 1.05)
 
 
 def place(fg: np.ndarray, size: tuple[int, int], p: Pose) -> tuple[np.ndarray, np.ndarray]:
