@@ -13,16 +13,21 @@ this script's description says what to install.
 from __future__ import annotations
 
 import os
+import site
 import sys
-import sysconfig
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 S_SITE_PACKAGES = "site_packages"
-PY_TAG = f"python{sys.version_info.major}.{sys.version_info.minor}"
+PY_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+PY_TAG = f"python{PY_VERSION}"
 
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+from jump import setup_steps  # noqa: E402  (standard library only; needs HERE on sys.path)
+
+STEPS = setup_steps.Steps()
 
 
 def _venv_site_packages(venv: Path) -> list[Path]:
@@ -57,9 +62,20 @@ def add_package_paths(user_path: str = "") -> list[str]:
     added = []
     for path in _candidates(user_path):
         if path.is_dir() and str(path) not in sys.path:
-            sys.path.insert(1, str(path))
+            # addsitedir also runs the folder's .pth files (pywin32, editable installs);
+            # it appends, so move what it added ahead of OBS's own folders.
+            before = list(sys.path)
+            site.addsitedir(str(path))
+            new = [p for p in sys.path if p not in before]
+            sys.path[:] = [sys.path[0], *new, *(p for p in sys.path[1:] if p not in new)]
             added.append(str(path))
     return added
+
+
+def obs_python() -> str:
+    """OBS's interpreter (sys.executable is OBS itself inside OBS), '' if not found."""
+    exe = STEPS.python_of(sys.base_prefix, PY_VERSION)
+    return str(exe) if Path(exe).is_file() else ""
 
 
 def missing_dependencies() -> list[str]:
@@ -77,32 +93,14 @@ def missing_dependencies() -> list[str]:
     return missing
 
 
-DOCTOR = (
-    f"<br>Something off? In a terminal: <code>cd {HERE} &amp;&amp; .venv/bin/python -m jump "
-    "doctor</code> checks OBS's Python, the .venv, the packages and the models, one line each "
-    f'(<a href="file://{HERE}/docs/troubleshooting.md">docs/troubleshooting.md</a>).'
-)
-
-
 def status_text(missing: list[str]) -> str:
     if not missing:
         return (
-            "<b>Jump</b>: Jump Matte and Jump Denoise are in each source's Filters list." + DOCTOR
+            "<b>Jump</b>: Jump Matte and Jump Denoise are in each source's Filters list."
+            + setup_steps.doctor_html(HERE, STEPS)
         )
-    mismatch = _venv_python_mismatch()
-    hint = (
-        f"<br>The .venv was made with Python {mismatch}, but OBS runs Python "
-        f"{sys.version_info.major}.{sys.version_info.minor}: recreate it with that version."
-        if mismatch
-        else ""
-    )
-    return (
-        "<b>Jump</b>: missing Python packages: "
-        + ", ".join(missing)
-        + f".<br>Install them for OBS's Python ({sys.executable or 'python3'}, {PY_TAG}):"
-        f"<br><code>cd {HERE} &amp;&amp; python3 -m venv .venv &amp;&amp; "
-        ".venv/bin/pip install -r requirements.txt</code>, then reload this script."
-        " Until then both filters pass audio and video through unchanged." + hint + DOCTOR
+    return setup_steps.missing_html(
+        missing, HERE, PY_VERSION, obs_python(), STEPS, _venv_python_mismatch()
     )
 
 
@@ -134,12 +132,8 @@ def script_load(settings: object) -> None:
     log = logging.getLogger("jump")
     if MISSING:
         log.warning(
-            "missing Python packages: %s; filters pass media through. Install them for "
-            "OBS's Python %s with: cd %s && python3 -m venv .venv && "
-            ".venv/bin/pip install -r requirements.txt (paths tried: %s)",
-            ", ".join(MISSING),
-            sysconfig.get_python_version(),
-            HERE,
+            "%s (paths tried: %s)",
+            setup_steps.missing_log(MISSING, HERE, PY_VERSION, STEPS),
             ", ".join(str(p) for p in _candidates(user_path)),
         )
     names = register_all()

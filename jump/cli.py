@@ -12,7 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from jump.lab import demo, doctor, model_commands, obs_bench, stream_bench, stream_soak
+from jump.commands import doctor
+from jump.lab import demo, model_commands, obs_bench, stream_bench, stream_soak
 from jump.lab.denoise import commands as denoise_commands
 from jump.lab.matte import commands as matte_commands
 

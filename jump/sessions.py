@@ -48,6 +48,9 @@ class RuntimeMissingError(RuntimeError):
 
 
 def import_ort() -> Any:
+    from jump import directml
+
+    directml.preload()  # Windows: the wheel's DirectML.dll, not System32's (jump/directml.py)
     try:
         import onnxruntime
     except ImportError as exc:  # pragma: no cover - exercised by an e2e test

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jump.lab import doctor
+from jump.commands import doctor
 from tests.obs_harness import OBS_BIN
 
 REPO = Path(__file__).resolve().parents[1]

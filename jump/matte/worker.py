@@ -9,10 +9,8 @@ call on the caller's side only takes a lock around a few assignments.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -306,10 +304,11 @@ WORKER_NICE = 10
 
 
 def _lower_priority() -> None:
-    # Linux only: there a thread id is a task id that setpriority takes; elsewhere it is not
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+    # Linux: nice WORKER_NICE; Windows and macOS: their own calls (jump/thread_priority.py,
+    # which also says what happens to ONNX Runtime's threads on each)
+    from jump import thread_priority
+
+    thread_priority.lower_current_thread(nice=WORKER_NICE)
 
 
 def _close(matter) -> None:

@@ -15,6 +15,8 @@ import os
 import cv2
 import numpy as np
 
+from jump.images import read_image
+
 log = logging.getLogger("jump.matte")
 
 # grey levels (0–1) at and beyond which a zone is fully "keep" / "remove"; the ramps
@@ -36,7 +38,7 @@ class KeepZones:
     def _load(self) -> None:
         img = None
         if self.path and os.path.isfile(self.path):
-            img = cv2.imread(self.path, cv2.IMREAD_UNCHANGED)
+            img = read_image(self.path, cv2.IMREAD_UNCHANGED)  # any Unicode path
         if img is None or img.size == 0:
             self.error = f"keep-zones image {self.path!r} is missing or unreadable: ignored"
             log.warning("Jump Matte: %s", self.error)

@@ -289,7 +289,9 @@ class Effect:
 
     def __init__(self, path: Path) -> None:
         error = ctypes.c_char_p()
-        self.ptr = L.fn().gs_effect_create(_b(path.read_text()), _b(str(path)), byref(error))
+        self.ptr = L.fn().gs_effect_create(
+            _b(path.read_text(encoding="utf-8")), _b(str(path)), byref(error)
+        )
         if not self.ptr:
             message = error.value.decode("utf-8", "replace") if error.value else "unknown error"
             if error.value:

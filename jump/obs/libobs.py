@@ -279,12 +279,16 @@ class _Functions:
             func.restype = restype
             func.argtypes = argtypes
             setattr(self, name, func)
-        # blog is variadic: fixed args only, the message always goes through "%s".
+        # blog(int, const char *fmt, ...) is variadic. argtypes name the fixed arguments:
+        # ctypes then calls it as variadic (ffi_prep_cif_var), which Apple arm64 needs, as
+        # its variadic arguments go on the stack (CPython gh-92892). The message is passed
+        # as a c_char_p through "%s", so it is never read as a format.
         self._blog = lib.blog
         self._blog.restype = None
+        self._blog.argtypes = [c_int, c_char_p]
 
     def blog(self, level: int, message: str) -> None:
-        self._blog(c_int(level), b"%s", message.encode("utf-8", "replace"))
+        self._blog(level, b"%s", c_char_p(message.encode("utf-8", "replace")))
 
 
 _fn: _Functions | None = None

@@ -6,29 +6,41 @@ adds the venv's site-packages to OBS's interpreter. So the checks that matter ar
 runs this command. This module uses only the standard library, so it works in a venv
 that is missing numpy or was made by the wrong Python — exactly when it is needed.
 
-Each line is ``OK``, ``WARN`` or ``FAIL``, what was checked, and for a problem the fix.
-The exit status is 1 when any check fails.
+Each line is ``OK``, ``WARN`` or ``FAIL``, what was checked, and for a problem the fix,
+one command per line in the streamer's own shell (`jump.setup_steps`). The exit status is
+1 when any check fails. `python -m jump doctor` reaches `main` before anything imports
+numpy (`jump/__main__.py`).
 """
 
 from __future__ import annotations
 
 import argparse
-import configparser
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jump.commands.obs_install import (
+    ObsInstall,
+    find_obs,
+    linked_python,
+    python_in_setting,
+    python_setting,
+)
+from jump.setup_steps import ARROW, MACOS, MAX_MINOR, MIN_MINOR, WINDOWS, Steps, system
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
-FLATPAK_ID = "com.obsproject.Studio"
 MODULES = (("numpy", "numpy"), ("scipy", "scipy"), ("cv2", "opencv-python-headless"),
            ("onnxruntime", "onnxruntime"), ("soundfile", "soundfile"))  # fmt: skip
-SETUP = "bash scripts/setup" if os.name != "nt" else "py -3.X -m venv .venv"
+PYTHON_SETTINGS = f"OBS {ARROW} Tools {ARROW} Scripts {ARROW} Python Settings"
+# what dlopen/LoadLibrary say when a binary package is for another CPU type
+ARCH_MISMATCH = re.compile(r"incompatible architecture|wrong ELF class|not a valid Win32", re.I)
 
 
 @dataclass
@@ -40,141 +52,65 @@ class Check:
 
     def line(self) -> str:
         text = f"{self.state:<4} {self.name}: {self.detail}"
-        return text + (f"\n       fix: {self.fix}" if self.fix else "")
+        for i, step in enumerate(self.fix.splitlines()):  # one command per line, no `&&`
+            text += "\n       " + ("fix: " if i == 0 else "     ") + step
+        return text
 
 
-@dataclass
-class ObsInstall:
-    where: str  # what was found, for the report
-    config_dirs: list[Path]  # where its global.ini / user.ini may live
-    scripting_dirs: list[Path]  # where _obspython lives
-    flatpak: bool = False
+HELP = "check OBS, OBS's Python, the .venv, packages, models"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check OBS, OBS's Python, the .venv, packages, models")
+def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--venv", default=str(VENV), help="the venv jump_obs.py uses (default .venv)")
     p.add_argument("--obs-python", help="OBS's Python interpreter, if the doctor cannot find it")
     p.set_defaults(func=run)
 
 
-# ---- OBS ------------------------------------------------------------------------------
+def register(sub: argparse._SubParsersAction) -> None:
+    _arguments(sub.add_parser("doctor", help=HELP))
 
 
-def find_obs() -> ObsInstall | None:
-    home = Path.home()
-    if sys.platform.startswith("linux"):
-        obs = shutil.which("obs")
-        if obs:
-            libs = [Path(p) for p in ("/usr/lib", "/usr/lib64", "/usr/local/lib")]
-            libs += list(Path("/usr/lib").glob("*-linux-gnu"))
-            return ObsInstall(
-                f"{obs} ({_obs_version(obs)})",
-                [home / ".config" / "obs-studio"],
-                [lib / "obs-scripting" for lib in libs],
-            )
-        for root in (home / ".local/share/flatpak", Path("/var/lib/flatpak")):
-            app = root / "app" / FLATPAK_ID
-            if app.is_dir():
-                return ObsInstall(
-                    f"Flatpak {FLATPAK_ID} ({app})",
-                    [home / ".var/app" / FLATPAK_ID / "config/obs-studio"],
-                    list(app.glob("current/active/files/lib/obs-scripting")),
-                    flatpak=True,
-                )
-        return None
-    if sys.platform == "darwin":
-        app = Path("/Applications/OBS.app")
-        if not app.is_dir():
-            return None
-        return ObsInstall(
-            str(app),
-            [home / "Library/Application Support/obs-studio"],
-            [app / "Contents/PlugIns", app / "Contents/Resources"],
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m jump doctor ...` without the rest of the CLI (which needs numpy)."""
+    p = argparse.ArgumentParser(prog="python -m jump doctor", description=HELP)
+    p.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    _arguments(p)
+    return run(p.parse_args(argv))
+
+
+# ---- OBS's Python (finding OBS and its settings: obs_install.py) -----------------------
+
+
+def _setting_fix(setting: str, platform: str | None) -> str:
+    if system(platform) == MACOS:
+        if "Python.framework" in setting:  # pointed at the framework itself, one level too deep
+            return f"{PYTHON_SETTINGS}: pick the folder that holds Python.framework (/Library/Frameworks)"
+        return (
+            f"install Python 3.{MAX_MINOR} from python.org (macOS 64-bit universal2 installer), "
+            f"then {PYTHON_SETTINGS}: /Library/Frameworks"
         )
-    if os.name == "nt":
-        folder = _windows_obs_folder()
-        if folder is None:
-            return None
-        appdata = Path(os.environ.get("APPDATA", home / "AppData/Roaming"))
-        return ObsInstall(str(folder), [appdata / "obs-studio"], [folder / "data/obs-scripting"])
-    return None
+    return (
+        f"install 64-bit Python 3.{MIN_MINOR}-3.{MAX_MINOR} from python.org (not the Microsoft "
+        f"Store), then {PYTHON_SETTINGS}: pick its folder"
+    )
 
 
-def _windows_obs_folder() -> Path | None:
-    try:
-        import winreg
-
-        for hive in (winreg.HKEY_LOCAL_MACHINE, winreg.HKEY_CURRENT_USER):
-            try:
-                with winreg.OpenKey(hive, r"SOFTWARE\OBS Studio") as key:
-                    return Path(winreg.QueryValueEx(key, "")[0])
-            except OSError:
-                continue
-    except ImportError:
-        pass
-    for base in (os.environ.get("PROGRAMFILES"), os.environ.get("PROGRAMFILES(X86)")):
-        if base and (Path(base) / "obs-studio/bin/64bit/obs64.exe").is_file():
-            return Path(base) / "obs-studio"
-    return None
-
-
-def _obs_version(obs: str) -> str:
-    try:
-        out = subprocess.run([obs, "--version"], capture_output=True, text=True, timeout=30)
-        return (out.stdout.strip().splitlines() or ["version unknown"])[-1]
-    except (OSError, subprocess.SubprocessError):
-        return "version unknown"
-
-
-def python_setting(install: ObsInstall) -> str:
-    """The Python folder set in OBS → Tools → Scripts → Python Settings ('' if none)."""
-    for folder in install.config_dirs:
-        for name in ("user.ini", "global.ini"):  # OBS 31 moved user settings to user.ini
-            ini = folder / name
-            if not ini.is_file():
-                continue
-            parser = configparser.ConfigParser(strict=False, interpolation=None)
-            parser.optionxform = str
-            try:
-                parser.read_string(ini.read_text(encoding="utf-8-sig", errors="replace"))
-            except configparser.Error:
-                continue
-            for key in ("Path64bit", "Path"):
-                value = parser.get("Python", key, fallback="")
-                if value:
-                    return value
-    return ""
-
-
-def linked_python(install: ObsInstall) -> str:
-    """major.minor of the libpython OBS's scripting module links against ('' if unknown)."""
-    for folder in install.scripting_dirs:
-        for lib in list(folder.glob("_obspython*")) + list(folder.glob("obs-scripting*")):
-            try:
-                match = re.search(rb"libpython(3\.\d+)", lib.read_bytes())
-            except OSError:
-                continue
-            if match:
-                return match.group(1).decode()
-    return ""
-
-
-def obs_python(install: ObsInstall, override: str | None) -> tuple[Check, str]:
+def obs_python(
+    install: ObsInstall, override: str | None, platform: str | None = None
+) -> tuple[Check, str]:
     """(the check, path of OBS's interpreter or '')."""
     if override:
         return Check("OK", "OBS's Python", f"{override} (given with --obs-python)"), override
     setting = python_setting(install)
     if setting:
-        base = Path(setting)
-        for exe in (base / "python.exe", base / "bin/python3", base / "python3"):
-            if exe.is_file():
-                return Check("OK", "OBS's Python", f"{exe} (OBS's Python Settings)"), str(exe)
-        return (
-            Check("FAIL", "OBS's Python", f"OBS is set to {setting}, which has no interpreter",
-                  "OBS → Tools → Scripts → Python Settings: pick an installed Python folder"),
-            "",
-        )  # fmt: skip
+        exe, version = python_in_setting(setting, platform)
+        if exe is not None and exe.is_file():
+            detail = f"{exe} (Python {version}, from OBS's Python Settings)"
+            return Check("OK", "OBS's Python", detail), str(exe)
+        missing = f"OBS is set to {setting}, where OBS finds no Python 3.6-3.{MAX_MINOR}"
+        if exe is not None:
+            missing = f"OBS loads Python {version} from {setting}, but {exe} is missing"
+        return Check("FAIL", "OBS's Python", missing, _setting_fix(setting, platform)), ""
     if install.flatpak:
         return (
             Check("WARN", "OBS's Python", "the Flatpak runs its runtime's Python",
@@ -185,8 +121,8 @@ def obs_python(install: ObsInstall, override: str | None) -> tuple[Check, str]:
     if version:
         # The interpreter that belongs to the libpython OBS loads: the system one first
         # (a pyenv/conda python of the same version is another build).
-        system = Path(f"/usr/bin/python{version}")
-        exe = str(system) if system.is_file() else shutil.which(f"python{version}") or ""
+        usr_python = Path(f"/usr/bin/python{version}")
+        exe = str(usr_python) if usr_python.is_file() else shutil.which(f"python{version}") or ""
         if exe:
             return Check("OK", "OBS's Python", f"{exe} (OBS links libpython{version})"), exe
         return (
@@ -194,13 +130,8 @@ def obs_python(install: ObsInstall, override: str | None) -> tuple[Check, str]:
                   f"install python{version} (Debian/Ubuntu: apt-get install python{version}-venv)"),
             "",
         )  # fmt: skip
-    if os.name == "nt" or sys.platform == "darwin":
-        return (
-            Check("FAIL", "OBS's Python", "no Python set in OBS",
-                  "install Python 3.11 or 3.12 from python.org, then OBS → Tools → Scripts → "
-                  "Python Settings → pick its folder"),
-            "",
-        )  # fmt: skip
+    if system(platform) in (WINDOWS, MACOS):
+        return Check("FAIL", "OBS's Python", "no Python set in OBS", _setting_fix("", platform)), ""
     exe = "/usr/bin/python3" if Path("/usr/bin/python3").is_file() else ""
     state = "WARN" if exe else "FAIL"
     return Check(state, "OBS's Python", f"assumed the system Python {exe or '(none found)'}"), exe
@@ -305,7 +236,10 @@ def model_checks(models: Path = REPO / "models") -> list[Check]:
 # ---- the report -----------------------------------------------------------------------
 
 
-def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
+def diagnose(
+    venv: Path, obs_python_override: str | None = None, platform: str | None = None
+) -> list[Check]:
+    steps = Steps(platform or "")
     checks: list[Check] = []
     install = find_obs()
     if install is None:
@@ -316,22 +250,24 @@ def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
         python = obs_python_override or ""
     else:
         checks.append(Check("OK", "OBS", install.where))
-        check, python = obs_python(install, obs_python_override)
+        check, python = obs_python(install, obs_python_override, platform)
         checks.append(check)
     want = _version_of(python) if python else ""
     if python and not want:
         checks.append(Check("FAIL", "OBS's Python", f"{python} does not run"))
+    elif want and tuple(map(int, want.split("."))) < (3, MIN_MINOR):
+        checks.append(Check("FAIL", "OBS's Python", f"Python {want}: Jump needs 3.{MIN_MINOR} or later",
+                            _setting_fix("", platform)))  # fmt: skip
 
     have = venv_version(venv)
     if not have:
         checks.append(Check("FAIL", ".venv", f"{venv} is missing or has no pyvenv.cfg",
-                            f"cd {REPO} && {SETUP}"))  # fmt: skip
+                            f"{steps.cd(REPO)}\n{steps.setup_script()}"))  # fmt: skip
     elif want and have != want:
         checks.append(
             Check("FAIL", ".venv", f"made with Python {have}, but OBS runs Python {want}: "
                   "its binary packages cannot load in OBS",
-                  f"rm -rf {venv} && {python} -m venv {venv} && "
-                  f"{venv}/bin/pip install -r {REPO}/requirements.txt")
+                  "\n".join(steps.make_venv(venv, want, python, REPO / "requirements.txt")))
         )  # fmt: skip
     else:
         checks.append(Check("OK", ".venv", f"{venv} made with Python {have}"))
@@ -352,8 +288,12 @@ def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
                 fix = (
                     "recreate the venv with OBS's Python (see .venv above)"
                     if mismatch
-                    else f"{venv}/bin/pip install -r {REPO}/requirements.txt"
+                    else steps.pip_install(venv, REPO / "requirements.txt")
                 )
+                if ARCH_MISMATCH.search(info):  # e.g. an Intel OBS under Rosetta, arm64 wheels
+                    fix = ("OBS, its Python and the venv's packages must be built for the same "
+                           "CPU: on Apple Silicon use the Apple Silicon OBS and a universal2 "
+                           "python.org Python, then recreate the venv (see .venv above)")  # fmt: skip
                 checks.append(Check("FAIL", name, info, fix))  # fmt: skip
         providers = result.get("providers", {})
         for provider, outcome in providers.items():
@@ -368,6 +308,11 @@ def diagnose(venv: Path, obs_python_override: str | None = None) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A Windows console redirected to a file writes cp1252: a path it cannot encode must
+    # not turn the report into a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     checks = diagnose(Path(args.venv), args.obs_python)
     for check in checks:
         print(check.line())

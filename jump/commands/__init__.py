@@ -1,0 +1,1 @@
+"""What a streamer runs: python -m jump denoise | matte | models | doctor | demo."""
