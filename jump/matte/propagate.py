@@ -193,6 +193,10 @@ class KeyRunner:
         return Key(out.alpha, grey, frame, scene, ms, out.delta)
 
     def _run(self) -> None:
+        # the key thread yields to OBS like the worker (Linux threads inherit nice anyway)
+        from jump import thread_priority
+
+        thread_priority.lower_current_thread(nice=10)
         while True:
             with self._cond:
                 while not self._closing and self._job is None:
