@@ -18,8 +18,8 @@ stays coherent (it is the same video, sampled), it only reacts a few keys later 
 changed. On a scene cut the key is from another picture: carrying it is wrong, so the
 cut frame and those until the next key show the light model's mask (MediaPipe, ~4 ms), a
 key is asked for at once and RVM forgets its state (its own cut detector,
-``jump.matte.rvm.SCENE_CUT_LEVEL``). Fast motion raises the residual: a fresh key is
-asked for at once, and "fuse" takes the light model where the flow failed.
+``jump.matte.rvm.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
+asked for a frame early, and "fuse" takes the light model where the flow failed.
 
 OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips.
 """
@@ -46,7 +46,7 @@ FLOW_WIDTH = 448  # flow resolution (long side): 448×252 for 16:9 (measured: 25
 # Mean |Δgrey| (0–255) of the whole frame after the warp above which the carry is wrong
 # everywhere (a cut, a camera swing): the light model's mask until the next key.
 CUT_RESIDUAL = 18.0
-# Mean residual above which a key is asked for before the usual interval (fast motion).
+# Mean residual above which a key is asked for one frame early (fast motion).
 HURRY_RESIDUAL = 6.0
 # Per-pixel residual (0–255, after a 5×5 blur) from which "fuse" starts trusting the
 # light model, and where it trusts it fully.
@@ -326,8 +326,10 @@ class PropagatingEngine:
         residual = delta = None
         if self._key is not None and self._key.alpha.shape == (wh, ww):
             alpha, residual, residual_mean, delta = self.carrier.carry(self._key, grey)
-        hurry = self._key is None or residual_mean > HURRY_RESIDUAL
-        if not self.keys.busy and (hurry or t - self._last_submit >= self.every):
+        # no key (start, cut): at once; fast motion: one frame early, not more, so the
+        # key thread stays within the rung's share of the CPU
+        gap = 0 if self._key is None else self.every - (residual_mean > HURRY_RESIDUAL)
+        if not self.keys.busy and t - self._last_submit >= gap:
             self.keys.submit(np.array(work, copy=True), fmt, grey, t, self._scene)
             self._last_submit = t
         if alpha is None or residual_mean > CUT_RESIDUAL:
