@@ -5,13 +5,14 @@ it can run it every few frames. ``PropagatingEngine`` does that on a thread of i
 (the *key* thread) and gives every frame, on the caller's thread, the newest key matte
 carried to that frame with the motion measured between the two pictures:
 
-    frame ─► grey at FLOW_WIDTH ─► DIS optical flow (current → key, ultrafast preset)
+    frame ─► grey at FLOW_WIDTH ─► DIS optical flow (current → previous, ultrafast preset)
+          ─► chained to a map current → key (one small remap a frame)
           ─► warp the key alpha (cv2.remap at work size)
           ─► residual |grey − warped key grey|: where the carry is wrong
           ─► "flow": the carried matte; "fuse": the light model where the residual is high
 
-Why backwards (current → key): ``remap`` needs, for every pixel of the current frame,
-where it was in the key; forward flow would leave holes.
+Why backwards (current → previous → … → key): ``remap`` needs, for every pixel of the
+current frame, where it was in the key; forward flow would leave holes.
 
 RVM's recurrent state sees only the keys, a steady sequence at the key rate (~10 Hz): it
 stays coherent (it is the same video, sampled), it only reacts a few keys later to what
@@ -30,101 +31,23 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from jump.matte.engine import MatteEngine, MatteResult, sanitise_frame, to_u8
+from jump.matte.carry import Carrier, Key, fuse
+from jump.matte.engine import MatteEngine, MatteResult, sanitise_frame
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
 
 METHODS = ("flow", "fuse")
 LIGHT_MODEL = "mediapipe"
-FLOW_WIDTH = 448  # flow resolution (long side): 448×252 for 16:9 (measured: 256 loses 0.01 IoU)
 # Mean |Δgrey| (0–255) of the whole frame after the warp above which the carry is wrong
 # everywhere (a cut, a camera swing): the light model's mask until the next key.
 CUT_RESIDUAL = 18.0
 # Mean residual above which a key is asked for one frame early (fast motion).
 HURRY_RESIDUAL = 6.0
-# Per-pixel residual (0–255, after a 5×5 blur) from which "fuse" starts trusting the
-# light model, and where it trusts it fully.
-FUSE_LOW, FUSE_HIGH = 10.0, 30.0
-
-
-@dataclass
-class Key:
-    """One heavy-model result: its alpha and picture at work size, its grey for the flow."""
-
-    alpha: np.ndarray  # uint8 HxW
-    grey: np.ndarray  # uint8, flow size
-    frame: int  # sequence number of the frame it came from
-    scene: int  # scene counter when it was taken (keys of an earlier scene are stale)
-    ms: float  # heavy engine time
-    delta: np.ndarray | None = None  # the key's soft-edge colour correction (decontaminate)
-
-
-class Carrier:
-    """Carries a matte from a key picture to a later one by dense optical flow."""
-
-    def __init__(self, flow_width: int = FLOW_WIDTH) -> None:
-        self.flow_width = flow_width
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-    def grey(self, work: np.ndarray, code: int) -> np.ndarray:
-        """The flow picture: grey, long side ``flow_width`` (INTER_AREA averages noise down)."""
-        h, w = work.shape[:2]
-        s = min(1.0, self.flow_width / max(w, h))
-        size = (max(8, round(w * s)), max(8, round(h * s)))
-        small = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
-        return cv2.cvtColor(small, code) if small.ndim == 3 else small
-
-    def _grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-        grid = self._grids.get((w, h))
-        if grid is None:
-            xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-            grid = self._grids[(w, h)] = (xs, ys)
-        return grid
-
-    def carry(
-        self, key: Key, grey: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
-        """(key alpha warped to the current picture, per-pixel residual at flow size,
-        mean residual, the key's colour correction warped alike or None). The residual is
-        |grey − key grey warped| (0–255), 5×5 blurred."""
-        fh, fw = grey.shape
-        flow = self._dis.calc(grey, key.grey, None)
-        gx, gy = self._grid(fw, fh)
-        mx, my = gx + flow[..., 0], gy + flow[..., 1]
-        warped_grey = cv2.remap(key.grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        residual = cv2.blur(cv2.absdiff(grey, warped_grey), (5, 5)).astype(np.float32)
-        ah, aw = key.alpha.shape
-        sx, sy = aw / fw, ah / fh
-        # flow to alpha size: the map is sampled at pixel centres, so scale about them
-        big = cv2.resize(flow, (aw, ah), interpolation=cv2.INTER_LINEAR)
-        bx, by = self._grid(aw, ah)
-        map_x = bx + big[..., 0] * sx
-        map_y = by + big[..., 1] * sy
-        # fixed-point maps: both remaps below share one conversion and run faster
-        m1, m2 = cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
-        alpha = cv2.remap(key.alpha, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        delta = None
-        if key.delta is not None and key.delta.shape[:2] == (ah, aw):
-            # the correction is F̂ − I at the key: carried with the edge it belongs to
-            delta = cv2.remap(key.delta, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return alpha, residual, float(residual.mean()), delta
-
-
-def fuse(carried: np.ndarray, light: np.ndarray, residual: np.ndarray) -> np.ndarray:
-    """The carried matte where the flow explains the picture, the light model's where not."""
-    h, w = carried.shape
-    weight = np.clip((residual - FUSE_LOW) * (1.0 / (FUSE_HIGH - FUSE_LOW)), 0.0, 1.0)
-    weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-    out = carried.astype(np.float32)
-    out += weight * (light.astype(np.float32) - out)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 class KeyRunner:
@@ -189,7 +112,10 @@ class KeyRunner:
             self.engine.reset()
         t0 = time.perf_counter()
         out = self.engine.process_detailed(work, fmt, want_raw=False)
-        ms = (time.perf_counter() - t0) * 1e3
+        # per pass: a fresh recurrent state runs its first picture several times (warm-up),
+        # which must not count as the rung's steady cost for Auto
+        passes = max(1, int(getattr(self.engine.model, "last_passes", 1) or 1))
+        ms = (time.perf_counter() - t0) * 1e3 / passes
         return Key(out.alpha, grey, frame, scene, ms, out.delta)
 
     def _run(self) -> None:
@@ -273,6 +199,7 @@ class PropagatingEngine:
     def reset(self) -> None:
         self._key = None
         self._prev_thumb = None
+        self.carrier.reset()
         self._scene += 1
         self.keys.reset()
         self.light.reset()
@@ -314,6 +241,8 @@ class PropagatingEngine:
         if cut:
             self._scene += 1
             self._key = None  # of another picture: carrying it would be wrong
+            self.carrier.reset()
+        self.carrier.observe(grey, t)
 
         new = self.keys.poll(t)
         if new is not None:
@@ -325,7 +254,7 @@ class PropagatingEngine:
         alpha: np.ndarray | None = None
         residual = delta = None
         if self._key is not None and self._key.alpha.shape == (wh, ww):
-            alpha, residual, residual_mean, delta = self.carrier.carry(self._key, grey)
+            alpha, residual, residual_mean, delta = self.carrier.carry(self._key, grey, t)
         # no key (start, cut): at once; fast motion: one frame early, not more, so the
         # key thread stays within the rung's share of the CPU
         gap = 0 if self._key is None else self.every - (residual_mean > HURRY_RESIDUAL)
@@ -351,7 +280,7 @@ class PropagatingEngine:
         return MatteResult(alpha, alpha, new is not None, None, delta)
 
 
-__all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "to_u8"]
+__all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "make_engine"]
 
 
 def _light(settings: MatteSettings) -> MatteSettings:

@@ -19,7 +19,7 @@ import numpy as np
 from jump.lab.matte import moving_clips
 from jump.matte import decontaminate
 from jump.matte.decontaminate import encode_delta_bgra
-from jump.matte.propagate import Carrier, Key, fuse
+from jump.matte.carry import Carrier, Key, fuse
 
 WORK_SIZES = ((448, 252), (640, 360), (896, 504), (1280, 720))
 FLOW_WIDTHS = (256, 448)
@@ -48,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 grey = carrier.grey(frame, cv2.COLOR_BGRA2GRAY)
                 t1 = time.perf_counter()
+                carrier.observe(grey, i)  # the per-frame flow, timed with the carry
                 if key is None or i % 3 == 0:
                     delta = dec(frame, alpha.astype(np.float32) * (1 / 255), 8.0 * ws[1] / 720)
                     key = Key(alpha, grey, i, 0, 0.0, delta)
-                carried, residual, _, _ = carrier.carry(key, grey)
+                carried, residual, _, _ = carrier.carry(key, grey, i)
                 t2 = time.perf_counter()
                 fuse(carried, alpha, residual)
                 t3 = time.perf_counter()
