@@ -10,8 +10,8 @@ import pytest
 
 from jump.lab.matte import metrics, moving_clips
 from jump.matte.auto import CPU_LADDER, AutoModel
-from jump.matte.engine import MatteEngine
 from jump.matte.carry import Carrier, Key
+from jump.matte.engine import MatteEngine
 from jump.matte.propagate import PropagatingEngine, make_engine
 from jump.matte.settings import MatteSettings
 from tests import matte_data as md
@@ -37,14 +37,14 @@ def sway() -> list[tuple[np.ndarray, np.ndarray]]:
 
 def test_flow_carries_the_matte_where_holding_it_would_lag(sway) -> None:
     carrier = Carrier()
-    key_frame, key_alpha = sway[0]
+    key_alpha = sway[0][1]
     grey = lambda f: carrier.grey(_work(f), cv2.COLOR_BGR2GRAY)  # noqa: E731
     greys = [grey(f) for f, _ in sway[:9]]
     key = Key(_alpha(key_alpha), greys[0], 0, 0, 0.0)
     for t, g in enumerate(greys):
         carrier.observe(g, t)  # the motion frame to frame, chained back to the key
     for t, least in ((4, 0.96), (8, 0.94)):  # 4 and 8 frames on: ~20 and ~40 px of sway
-        frame, truth = sway[t]
+        truth = sway[t][1]
         # frame 8 through the chained flows; frame 4 (history ahead of it) straight to the key
         carried, _, residual, _ = carrier.carry(key, greys[t], t if t == 8 else -1)
         held = metrics.iou(key.alpha, _alpha(truth))

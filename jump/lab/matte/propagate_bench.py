@@ -18,8 +18,8 @@ import numpy as np
 
 from jump.lab.matte import moving_clips
 from jump.matte import decontaminate
-from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.carry import Carrier, Key, fuse
+from jump.matte.decontaminate import encode_delta_bgra
 
 WORK_SIZES = ((448, 252), (640, 360), (896, 504), (1280, 720))
 FLOW_WIDTHS = (256, 448)
