@@ -45,7 +45,8 @@ def test_flow_carries_the_matte_where_holding_it_would_lag(sway) -> None:
         carrier.observe(g, t)  # the motion frame to frame, chained back to the key
     for t, least in ((4, 0.96), (8, 0.94)):  # 4 and 8 frames on: ~20 and ~40 px of sway
         truth = sway[t][1]
-        # frame 8 through the chained flows; frame 4 (history ahead of it) straight to the key
+        # frame 8: the better of the chained flows and one flow straight to the key;
+        # frame 4 (the history runs past it): straight to the key only
         carried, _, residual, _ = carrier.carry(key, greys[t], t if t == 8 else -1)
         held = metrics.iou(key.alpha, _alpha(truth))
         moved = metrics.iou(carried, _alpha(truth))

@@ -39,7 +39,9 @@ class Carrier:
     small remap a frame. The key's alpha is then warped once with that map (warping the
     alpha frame by frame would blur it a little more each time). Measured on the truth:
     a key 3 frames old carried through a fast move keeps IoU 0.77 chained vs 0.58 with
-    one flow straight to the key (docs/benchmarks.md)."""
+    one flow straight to the key; on slow motion the straight flow is a little better
+    (no composed interpolation error), so both are computed and the one with the lower
+    residual is used (docs/benchmarks.md)."""
 
     def __init__(self, flow_width: int = FLOW_WIDTH, history: int = 30) -> None:
         self.flow_width = flow_width
@@ -118,14 +120,20 @@ class Carrier:
         |grey − key grey warped| (0–255), 5×5 blurred. ``frame`` is the current frame's
         number (``observe`` must have seen it); -1: no history, one flow to the key."""
         fh, fw = grey.shape
-        no_history = frame < 0
-        disp = (
-            self._dis.calc(grey, key.grey, None) if no_history else self._to_key(key, grey, frame)
-        )
-        gx, gy = self._grid(fw, fh)
-        mx, my = gx + disp[..., 0], gy + disp[..., 1]
-        warped_grey = cv2.remap(key.grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        residual = cv2.blur(cv2.absdiff(grey, warped_grey), (5, 5)).astype(np.float32)
+        # Two candidate maps: one flow straight to the key (best for slow motion: one
+        # estimate, no composed interpolation error) and the chained per-frame flows (best
+        # for fast motion, which one long flow loses). The one that explains the current
+        # picture from the key's better (lower residual) is used.
+        maps = [self._dis.calc(grey, key.grey, None)]
+        if frame >= 0:
+            maps.append(self._to_key(key, grey, frame))
+        best = None
+        for disp in maps:
+            residual = self._residual(key, grey, disp)
+            level = float(residual.mean())
+            if best is None or level < best[2]:
+                best = (disp, residual, level)
+        disp, residual, level = best  # type: ignore[misc]
         ah, aw = key.alpha.shape
         sx, sy = aw / fw, ah / fh
         big = cv2.resize(disp, (aw, ah), interpolation=cv2.INTER_LINEAR)
@@ -139,7 +147,13 @@ class Carrier:
         if key.delta is not None and key.delta.shape[:2] == (ah, aw):
             # the correction is F̂ − I at the key: carried with the edge it belongs to
             delta = cv2.remap(key.delta, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return alpha, residual, float(residual.mean()), delta
+        return alpha, residual, level, delta
+
+    def _residual(self, key: Key, grey: np.ndarray, disp: np.ndarray) -> np.ndarray:
+        gx, gy = self._grid(grey.shape[1], grey.shape[0])
+        mx, my = gx + disp[..., 0], gy + disp[..., 1]
+        warped = cv2.remap(key.grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.blur(cv2.absdiff(grey, warped), (5, 5)).astype(np.float32)
 
 
 def fuse(carried: np.ndarray, light: np.ndarray, residual: np.ndarray) -> np.ndarray:
