@@ -176,7 +176,9 @@ class PropagatingEngine:
         self.light = MatteEngine(_light(settings), models_dir)
         self.carrier = Carrier()
         self.last_inference_ms = 0.0
-        self.frame_cost_ms = 0.0  # per-frame CPU estimate for Auto: carry + key / every
+        # for Auto: each of the two threads must keep up — the carry with every frame, the
+        # key thread with its share (every ``every`` frames) — so the larger of the two
+        self.frame_cost_ms = 0.0
         self.fallbacks = 0  # frames shown with the light model because carrying was wrong
         self._key: Key | None = None
         self._frame = 0
@@ -276,7 +278,7 @@ class PropagatingEngine:
         ms = (time.perf_counter() - t0) * 1e3
         self._carry_ms += 0.1 * (ms - self._carry_ms) if self._frame > 1 else ms
         key_ms = self.last_inference_ms
-        self.frame_cost_ms = self._carry_ms + key_ms / self.every
+        self.frame_cost_ms = max(self._carry_ms, key_ms / self.every)
         return MatteResult(alpha, alpha, new is not None, None, delta)
 
 
