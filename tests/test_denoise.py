@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from jump.commands.audio import denoise_array
 from jump.denoise import Denoiser, DenoiseSettings
-from jump.lab.denoise.files import denoise_array
 from jump.lab.denoise.metrics import score, si_sdr
 from jump.lab.denoise.mixtures import RATE
 from tests.denoise_data import MODELS, SHARED_MODELS, mixture, push_in_chunks, speech

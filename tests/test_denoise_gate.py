@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from jump.commands.audio import denoise_array
 from jump.denoise import Denoiser, DenoiseSettings, stages
-from jump.lab.denoise.files import denoise_array
 from jump.lab.denoise.mixtures import RATE
 from jump.lab.denoise.onsets import find_edges, pooled
 from tests.denoise_data import mixture, push_in_chunks

@@ -352,9 +352,9 @@ def test_cli_image_to_rgba_png_contract(tmp_path: Path, handful: list) -> None:
     # colour untouched except soft edges, where decontamination removes the old background
     assert (rgba[..., :3] == frame).all(axis=2).mean() > 0.97
     assert not np.array_equal(rgba[..., :3], frame)
-    from jump.lab.matte.commands import FILE_MODEL
+    from jump.commands.matte import DEFAULT_MODEL
 
-    expected = MatteEngine(MatteSettings(model=FILE_MODEL), MODELS).process(frame, "bgr")
+    expected = MatteEngine(MatteSettings(model=DEFAULT_MODEL), MODELS).process(frame, "bgr")
     assert np.array_equal(rgba[..., 3], expected)  # same engine, the files' default model
     assert metrics.iou(rgba[..., 3], truth) >= 0.9
 
@@ -371,7 +371,7 @@ def test_cli_video_to_png_sequence_and_composite(tmp_path: Path) -> None:
     assert main(["matte", str(src), str(tmp_path / "m.png"), "--models", str(MODELS)]) == 0
     pngs = sorted(tmp_path.glob("m_*.png"))
     assert len(pngs) == 5 and cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape == (180, 320, 4)
-    out = tmp_path / "c.avi"
+    out = tmp_path / "c.mkv"
     args = ["matte", str(src), str(out), "--background", "#00ff00", "--models", str(MODELS)]
     assert main(args) == 0
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 5

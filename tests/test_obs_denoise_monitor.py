@@ -14,9 +14,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from jump.commands.audio import denoise_array
 from jump.denoise import DenoiseSettings
 from jump.filters import denoise as f
-from jump.lab.denoise.files import denoise_array
 from tests import media
 from tests.obs_harness import REPO, jump_filter, media_source, read_stats, scene_collection
 from tests.test_obs_denoise import noisy_speech  # noqa: F401  (a fixture)

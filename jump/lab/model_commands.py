@@ -1,4 +1,6 @@
-"""`python -m jump models [list|fetch|optimize|compare|bench]`."""
+"""`python -m jump models optimize | compare | bench`: model conversion and speed (lab).
+
+`models list` and `models fetch` are user commands: jump/commands/models.py."""
 
 from __future__ import annotations
 
@@ -6,28 +8,20 @@ import argparse
 import json
 
 from jump import catalogue
+from jump.commands.errors import number
 from jump.sessions import PROVIDER_CHOICES
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list, verify, fetch, optimise and benchmark the models")
-    p.add_argument("--models", metavar="DIR", help="extra model folder searched first")
-    msub = p.add_subparsers(dest="action", metavar="ACTION")
-    p.set_defaults(func=cmd_list)
-    lp = msub.add_parser("list", help="each model, where it was found, checksum state")
-    lp.set_defaults(func=cmd_list)
-    fp = msub.add_parser("fetch", help="download missing models (checksums verified)")
-    fp.add_argument("ids", nargs="*", help="model ids (default: all missing)")
-    fp.add_argument("--dest", default=str(catalogue.PROJECT_MODELS), help="target folder")
-    fp.add_argument("--base-url", help="mirror serving the same layout as the manifest")
-    fp.set_defaults(func=cmd_fetch)
-
+def register(msub: argparse._SubParsersAction) -> None:
+    """The research actions of ``python -m jump models`` (jump/commands/models.py owns the group)."""
     op = msub.add_parser("optimize", help="build FP16 / INT8 variants of a model")
     op.add_argument("model", nargs="?", help="base model id, e.g. mediapipe")
     op.add_argument("--fp16", action="store_true", help="float16 weights and maths (GPUs)")
     op.add_argument("--int8", action="store_true", help="static int8, calibrated on composites")
     op.add_argument("--out", default=str(catalogue.PROJECT_MODELS), help="model folder to write to")
-    op.add_argument("--calibration", type=int, default=24, help="calibration frames (int8)")
+    op.add_argument(
+        "--calibration", type=number(1, 10000, int), default=24, help="calibration frames (int8)"
+    )
     op.add_argument(
         "--refresh", action="store_true", help="re-derive models/variants.json from the bases"
     )
@@ -37,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cp.add_argument("model", help="base model id")
     cp.add_argument("--variants", default="fp16,int8", help="comma list of precisions")
     cp.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES)
-    cp.add_argument("--limit", type=int, help="first N composites only")
+    cp.add_argument("--limit", type=number(1, 100000, int), help="first N composites only")
     cp.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     cp.set_defaults(func=cmd_compare)
 
@@ -46,79 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     bp.add_argument("--variants", default="fp32,fp16,int8", help="comma list of precisions")
     bp.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES)
     bp.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 720p,1080p,4k")
-    bp.add_argument("--frames", type=int, default=300)
-    bp.add_argument("--threads", type=int, default=2, help="intra-op threads (CPU provider)")
+    bp.add_argument("--frames", type=number(1, 100000, int), default=300)
+    bp.add_argument(
+        "--threads", type=number(1, 64, int), default=2, help="intra-op threads (CPU provider)"
+    )
     bp.add_argument("--cuda-graph", action="store_true", help="replay the model as a CUDA graph")
     bp.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     bp.set_defaults(func=cmd_bench)
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from jump.lab.optimize import is_variant
-
-    rows = catalogue.status_rows(catalogue.load_manifest().values(), args.models)
-    print(f"{'id':<16} {'kind':<9} {'source':<8} {'state':<9} {'licence':<12} path")
-    bad = 0
-    for entry, path, ok in rows:
-        shipped = bool(entry.spec.get("shipped")) and not is_variant(entry)
-        source = "shipped" if shipped else ("built" if is_variant(entry) else "fetch")
-        if is_variant(entry):
-            # Built locally, so no fixed checksum: present or not is the state.
-            state = "built" if path else "optional"
-        elif ok:
-            state = "ok"
-        else:
-            # A fetchable model nobody's defaults use is optional; a shipped one must be here.
-            state = "BAD-SUM" if path else ("missing" if shipped else "optional")
-            bad += bool(path) or shipped
-        where = path or entry.file
-        print(
-            f"{entry.id:<16} {entry.kind:<9} {source:<8} {state:<9} {entry.licence[:12]:<12} {where}"
-        )
-    return 1 if bad else 0
-
-
-def cmd_fetch(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from jump.lab.optimize import build_variant, is_variant
-
-    manifest = catalogue.load_manifest()
-    unknown = [i for i in args.ids if i not in manifest]
-    if unknown:
-        print(f"unknown model id(s): {', '.join(unknown)}; known: {', '.join(manifest)}")
-        return 2
-    dest = Path(args.dest)
-    failed = 0
-    wanted = [manifest[i] for i in args.ids] or [e for e in manifest.values() if not is_variant(e)]
-    for entry in wanted:
-        if is_variant(entry):
-            # Variants are not downloaded: they are built here from their base model.
-            base, precision = entry.spec["variant_of"], entry.spec["precision"]
-            print(f"{entry.id}: building from {base} ({precision})")
-            try:
-                print(f"{entry.id}: built -> {build_variant(base, precision, dest, args.models)}")
-            except (OSError, catalogue.ModelError) as exc:
-                failed += 1
-                print(f"{entry.id}: FAILED: {exc}")
-            continue
-        existing = dest / entry.file
-        if existing.is_file() and catalogue.verify(entry, existing):
-            print(f"{entry.id}: already present")
-            continue
-        if not entry.url:
-            failed += 1
-            print(
-                f"{entry.id}: ships with Jump; restore it with `git checkout -- models/{entry.file}`"
-            )
-            continue
-        try:
-            path = catalogue.fetch(entry, dest, base_url=args.base_url)
-            print(f"{entry.id}: fetched and verified -> {path}")
-        except (OSError, catalogue.ModelError) as exc:
-            failed += 1
-            print(f"{entry.id}: FAILED: {exc}")
-    return 1 if failed else 0
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:

@@ -1,4 +1,6 @@
-"""`python -m jump denoise | eval denoise | bench denoise`: the denoise engine on files.
+"""`python -m jump eval denoise | eval onsets | bench denoise`: quality and speed (lab).
+
+`python -m jump denoise` (a user's file) is jump/commands/denoise.py.
 
 Heavy imports (numpy, scipy, onnxruntime) live inside the command functions so `--help`
 is instant.
@@ -11,8 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from jump.denoise import stages
-from jump.denoise.model_choice import AUTO, BEST_QUALITY, LOW_LATENCY
+from jump.commands.errors import number
+from jump.denoise.model_choice import BEST_QUALITY, LOW_LATENCY
 from jump.lab.paths import DOCS_IMG
 from jump.sessions import PROVIDER_CHOICES
 
@@ -24,63 +26,20 @@ log = logging.getLogger("jump.denoise")
 DEFAULT_IMG = DOCS_IMG
 
 
-def register(
-    sub: argparse._SubParsersAction,
-    eval_sub: argparse._SubParsersAction,
-    bench_sub: argparse._SubParsersAction,
-) -> None:
-    p = sub.add_parser(
-        "denoise",
-        help="remove noise from a recording",
-        description=(
-            "Denoise a sound file with the same engine and defaults as the OBS filter. "
-            "The output has the input's rate, channels and length, and is latency "
-            "compensated: output sample n lines up with input sample n."
-        ),
-    )
-    p.add_argument("input", type=Path, help="sound file (WAV, FLAC, OGG...)")
-    p.add_argument("output", type=Path, help="output sound file")
-    p.add_argument("--method", choices=("classical", "neural", "both"), default=None)
-    p.add_argument("--strength", type=float, default=None, help="max attenuation, dB")
-    p.add_argument("--speech-strength", type=float, default=None, help="max dB while talking")
-    p.add_argument("--mix", type=float, default=None, help="dry/wet 0..1")
-    p.add_argument("--vad-threshold", type=float, default=None, help="speech probability 0..1")
-    p.add_argument("--grace", type=float, default=None, help="gate hold after speech, ms")
-    p.add_argument("--release", type=float, default=None, help="gate release time, ms")
-    p.add_argument(
-        "--lookahead", type=float, default=None, help="onset look-ahead, ms (0-60; adds latency)"
-    )
-    p.add_argument(
-        "--monitor",
-        choices=("output", "removed"),
-        default=None,
-        help="removed: write what the denoiser takes away (input minus output)",
-    )
-    p.add_argument("--per-channel", action="store_true", help="one gain per channel")
-    p.add_argument(
-        "--model",
-        default=BEST_QUALITY,
-        choices=[*MODEL_ALIASES, *stages.model_ids(), AUTO],
-        help=f"denoise model (default {BEST_QUALITY}, the best quality; dfn3 = deepfilternet3, "
-        f"nsnet2 = {LOW_LATENCY}, 20 ms; auto = the filter's choice by measured CPU)",
-    )
-    p.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES, help="ONNX Runtime")
-    p.add_argument("--no-vad-model", action="store_true", help="energy VAD only")
-    p.add_argument("--models", default=None, help="folder to look for model files in first")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_denoise)
-
+def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction) -> None:
     e = eval_sub.add_parser(
         "denoise",
         help="PESQ/STOI/SI-SDR of every method vs RNNoise and noisereduce; VAD F1",
         description=(
-            "Builds noisy mixtures from ../shared/data/audio in code (fixed seeds), prints a "
-            "markdown table and writes a plot of each metric against input SNR."
+            "Builds noisy mixtures from ../shared/data/audio in code (fixed seeds; on a fresh "
+            "clone without it, from the bundled tests/data/audio), prints a markdown table "
+            "and writes a plot of each metric against input SNR."
         ),
     )
-    e.add_argument("--quick", action="store_true", help="3 mixtures per SNR instead of 5")
+    e.add_argument("--quick", action="store_true", help="3 mixtures per SNR instead of all")
     e.add_argument("--out", type=Path, default=DEFAULT_IMG, help="folder for the PNG plot")
-    e.add_argument("--data", type=Path, default=None, help="shared/data/audio folder")
+    e.add_argument("--data", type=Path, default=None,
+                   help="audio folder (default: ../shared/data/audio, else tests/data/audio)")  # fmt: skip
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     e.add_argument(
@@ -104,7 +63,12 @@ def register(
     b = bench_sub.add_parser(
         "denoise", help="real-time factor per method, mono and stereo, with RNNoise as reference"
     )
-    b.add_argument("--seconds", type=float, default=20.0, help="audio per measurement")
+    b.add_argument(
+        "--seconds",
+        type=number(0.1, 3600, unit="s"),
+        default=20.0,
+        help="audio per measurement, s (default: 20)",
+    )
     b.add_argument("--methods", default="classical,neural,both", help="comma list")
     b.add_argument(
         "--model",
@@ -112,59 +76,17 @@ def register(
         help="comma list of models for the neural methods",
     )
     b.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES, help="ONNX Runtime")
-    b.add_argument("--repeat", type=int, default=3, help="runs per row; the best is kept")
+    b.add_argument(
+        "--repeat",
+        type=number(1, 1000, int),
+        default=3,
+        help="runs per row; the best is kept (default: 3)",
+    )
     b.add_argument(
         "--split", action="store_true", help="also split the default's stereo RTF by stage"
     )
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.set_defaults(func=cmd_bench)
-
-
-def _settings(args: argparse.Namespace):
-    from dataclasses import replace
-
-    from jump.denoise.settings import DenoiseSettings
-
-    s = DenoiseSettings()
-    changes = {
-        "method": args.method,
-        "strength_db": args.strength,
-        "speech_db": args.speech_strength,
-        "mix": args.mix,
-        "vad_threshold": args.vad_threshold,
-        "grace_ms": args.grace,
-        "release_ms": args.release,
-        "lookahead_ms": args.lookahead,
-        "monitor": args.monitor,
-        "neural_model": MODEL_ALIASES.get(args.model, args.model),
-        "provider": args.provider,
-    }
-    s = replace(s, **{k: v for k, v in changes.items() if v is not None})
-    if args.per_channel:
-        s = replace(s, linked=False)
-    if args.no_vad_model:
-        s = replace(s, vad_model="")
-    if args.speech_strength is None and args.strength is not None:
-        s = replace(s, speech_db=min(s.speech_db, args.strength))
-    return s
-
-
-def cmd_denoise(args: argparse.Namespace) -> int:
-    import soundfile as sf
-
-    from jump.lab.denoise.files import denoise_file
-
-    if not args.input.is_file():
-        print(f"no such file: {args.input}", file=sys.stderr)
-        return 2
-    try:
-        sf.info(str(args.input))
-    except RuntimeError as exc:
-        print(f"cannot read {args.input}: {exc}", file=sys.stderr)
-        return 2
-    d = denoise_file(args.input, args.output, _settings(args), args.models, not args.quiet)
-    log.info("wrote %s (%s)", args.output, d.status)
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

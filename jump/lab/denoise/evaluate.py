@@ -57,9 +57,9 @@ class MethodResult:
 
 
 def jump_method(method: str, models_dir: str | None, model: str = "auto") -> tuple[Method, float]:
+    from jump.commands.audio import denoise_array
     from jump.denoise.engine import Denoiser
     from jump.denoise.settings import DenoiseSettings
-    from jump.lab.denoise.files import denoise_array
 
     settings = DenoiseSettings(method=method, neural_model=model)
     d = Denoiser(RATE, 1, settings, models_dir)
@@ -193,58 +193,61 @@ def run_vad(
 # ---- report ---------------------------------------------------------------------------
 
 
-def markdown(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix: int) -> str:
+def tables(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix: int) -> list:
+    """The evaluation's rows, as tables (``jump.lab.report`` prints them)."""
+    from jump.lab.report import Table
+
     snrs = sorted(results[0].scores)
-    lines = [
+    intro = (
         f"Mixtures: {n_mix} per SNR (speech x real noise at 48 kHz, one reverberant), "
         "metrics at 16 kHz against the clean (reverberant) speech; DNSMOS P.835 needs no "
-        "reference. All SNRs together:",
-        "",
-        "| method | SI-SDR dB | PESQ-WB | STOI | DNSMOS SIG | BAK | OVRL "
-        "| CPU s per audio s | latency |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+        "reference. All SNRs together:"
+    )
+    num = True  # right-aligned numeric columns
+    overall = Table(
+        ["method", "SI-SDR dB", "PESQ-WB", "STOI", "DNSMOS SIG", "BAK", "OVRL",
+         "CPU s per audio s", "latency"], right=[False, *[num] * 8],
+    )  # fmt: skip
     for r in results:
         every = [x for snr in snrs for x in r.scores[snr]]
         m = Scores(
             *(float(np.mean([getattr(x, k) for x in every])) for k in Scores.__annotations__)
         )
         d = r.mean_dnsmos()
-        mos = f"{d.sig:.2f} | {d.bak:.2f} | {d.ovrl:.2f}" if d else "– | – | –"
+        mos = [f"{d.sig:.2f}", f"{d.bak:.2f}", f"{d.ovrl:.2f}"] if d else ["–", "–", "–"]
         lat = "offline" if r.latency_ms is None else f"{r.latency_ms:.0f} ms"
-        lines.append(
-            f"| {r.name} | {m.si_sdr:.2f} | {m.pesq:.3f} | {m.stoi:.3f} | {mos} "
-            f"| {r.rtf:.3f} | {lat} |"
-        )
-    lines += [
-        "",
-        "Per input SNR:",
-        "",
-        "| method | SNR dB | PESQ-WB | STOI | SI-SDR dB | DNSMOS OVRL |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+        overall.rows.append([r.name, f"{m.si_sdr:.2f}", f"{m.pesq:.3f}", f"{m.stoi:.3f}", *mos,
+                             f"{r.rtf:.3f}", lat])  # fmt: skip
+    per_snr = Table(
+        ["method", "SNR dB", "PESQ-WB", "STOI", "SI-SDR dB", "DNSMOS OVRL"],
+        caption="Per input SNR:", right=[False, *[num] * 5],
+    )  # fmt: skip
     for r in results:
         for snr in snrs:
             m = r.mean(snr)
             d = r.mean_dnsmos(snr)
-            ovrl = f"{d.ovrl:.2f}" if d else "–"
-            lines.append(
-                f"| {r.name} | {snr:g} | {m.pesq:.2f} | {m.stoi:.3f} | {m.si_sdr:.2f} | {ovrl} |"
-            )
-    lines += ["", "| method | CPU s per s of audio | algorithmic latency |", "|---|---:|---:|"]
+            per_snr.rows.append([r.name, f"{snr:g}", f"{m.pesq:.2f}", f"{m.stoi:.3f}",
+                                 f"{m.si_sdr:.2f}", f"{d.ovrl:.2f}" if d else "–"])  # fmt: skip
+    cost = Table(["method", "CPU s per s of audio", "algorithmic latency"], right=[False, num, num])
     for r in results:
         lat = "offline (whole file)" if r.latency_ms is None else f"{r.latency_ms:.1f} ms"
         if r.name.endswith("(16 kHz)"):
             lat += " + resampling"
-        lines.append(f"| {r.name} | {r.rtf:.4f} | {lat} |")
+        cost.rows.append([r.name, f"{r.rtf:.4f}", lat])
+    out: list = [intro, overall, per_snr, cost]
     for label, rows in vad.items():
-        lines += ["", f"VAD on vad/train.wav ({label}), 10 ms frames:", ""]
-        lines += ["| detector | accuracy | precision | recall | F1 |", "|---|---:|---:|---:|---:|"]
-        for v in rows:
-            lines.append(
-                f"| {v.name} | {v.accuracy:.3f} | {v.precision:.3f} | {v.recall:.3f} | {v.f1:.3f} |"
-            )
-    return "\n".join(lines) + "\n"
+        t = Table(["detector", "accuracy", "precision", "recall", "F1"],
+                  caption=f"VAD on vad/train.wav ({label}), 10 ms frames:", right=[False, *[num] * 4])  # fmt: skip
+        t.rows = [[v.name, f"{v.accuracy:.3f}", f"{v.precision:.3f}", f"{v.recall:.3f}",
+                   f"{v.f1:.3f}"] for v in rows]  # fmt: skip
+        out.append(t)
+    return out
+
+
+def markdown(results: list[MethodResult], vad: dict[str, list[VadScores]], n_mix: int) -> str:
+    from jump.lab.report import render
+
+    return render(tables(results, vad, n_mix))
 
 
 def plot(results: list[MethodResult], path: Path) -> None:
@@ -254,7 +257,7 @@ def plot(results: list[MethodResult], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     snrs = sorted(results[0].scores)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.8))
     for ax, key, label in zip(
         axes, ("pesq", "stoi", "si_sdr"), ("PESQ-WB", "STOI", "SI-SDR (dB)"), strict=True
     ):
@@ -265,9 +268,11 @@ def plot(results: list[MethodResult], path: Path) -> None:
         ax.set_title(label)
         ax.set_xticks(snrs)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    # one legend under the plots: inside an axis it covered the lines
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=min(5, len(names)), fontsize=8)
     fig.suptitle("Jump Denoise vs baselines on speech x real noise at 48 kHz")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 + 0.04 * ((len(names) - 1) // 5), 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

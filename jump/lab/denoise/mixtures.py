@@ -21,10 +21,11 @@ LEAD_S, PAUSE_S, TAIL_S = 0.6, 0.4, 0.3
 
 
 def default_audio_dir() -> Path:
-    """``shared/data/audio`` next to the repository (where CI and developers keep it)."""
-    from jump.lab.paths import shared_dir
+    """``shared/data/audio`` next to the repository (where CI and developers keep it), else
+    the bundled ``tests/data/audio`` (a fresh clone; ``BUNDLED_SPECS``)."""
+    from jump.lab.paths import data_dir
 
-    return shared_dir() / "data" / "audio"
+    return data_dir() / "audio"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,21 @@ SPECS = (
     ),
 )
 QUICK = ("fan", "street", "reverb")
+# The same scheme on the clips that ship in tests/data (no room impulse responses there).
+BUNDLED_SPECS = (
+    MixtureSpec("fan", ("speech/spk1_snt1.wav", "speech/spk1_snt2.wav"), "noise/fan.wav"),
+    MixtureSpec("babble", ("speech/example1.wav", "speech/spk1_snt3.wav"), "noise/babble.wav"),
+    MixtureSpec("street", ("speech/example5.wav", "speech/spk1_snt4.wav"), "noise/street.wav"),
+    MixtureSpec("keys", ("speech/spk1_snt5.wav", "speech/spk1_snt6.wav"), "noise/keys.wav"),
+)
+BUNDLED_QUICK = ("fan", "street", "keys")
+
+
+def specs_for(audio_dir: Path, quick: bool = False) -> list[MixtureSpec]:
+    """The shared set's mixtures, or the bundled set's where the shared files are absent."""
+    shared = all((audio_dir / s.noise).is_file() for s in SPECS)
+    specs, names = (SPECS, QUICK) if shared else (BUNDLED_SPECS, BUNDLED_QUICK)
+    return [s for s in specs if not quick or s.name in names]
 
 
 @dataclass
@@ -111,7 +127,7 @@ def build_all(
     audio_dir: Path | None = None, snrs: tuple[float, ...] = (0, 5, 10), quick: bool = False
 ) -> list[Mixture]:
     audio_dir = audio_dir or default_audio_dir()
-    specs = [s for s in SPECS if not quick or s.name in QUICK]
+    specs = specs_for(audio_dir, quick)
     return [
         build(spec, snr, audio_dir, seed=1000 * i + int(snr))
         for snr in snrs

@@ -112,8 +112,8 @@ def table(
     """
     from dataclasses import replace
 
+    from jump.commands.audio import denoise_array
     from jump.denoise import DenoiseSettings
-    from jump.lab.denoise.files import denoise_array
     from jump.lab.denoise.metrics import si_sdr
     from jump.lab.denoise.mixtures import RATE
 

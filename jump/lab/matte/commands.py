@@ -1,110 +1,30 @@
-"""`python -m jump matte | eval matte | bench matte`: the matte engine on files.
+"""`python -m jump eval matte | bench matte`: quality and speed of the matte engine (lab).
 
-Heavy imports (cv2, onnxruntime) live inside the command functions so `--help` is instant.
+`python -m jump matte` (a user's file) is jump/commands/matte.py. Heavy imports (cv2,
+onnxruntime) live inside the command functions so `--help` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import sys
-import time
 from pathlib import Path
 
 from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.commands.errors import number
 from jump.lab.paths import DOCS_IMG
 
 log = logging.getLogger("jump.matte")
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-# Files have no frame deadline, so the CLI defaults to the best-quality model (the filter
-# keeps the light default). Without its file the engine falls back to the next model.
-FILE_MODEL = "rvm"
 DEFAULT_FIGURE = DOCS_IMG / "matte-eval.png"
 
 
-def register(
-    sub: argparse._SubParsersAction,
-    eval_sub: argparse._SubParsersAction,
-    bench_sub: argparse._SubParsersAction,
-) -> None:
-    p = sub.add_parser(
-        "matte",
-        help="cut the person out of an image or video",
-        description=(
-            "Matte an image or a video with the same engine and defaults as the OBS filter. "
-            "Image → PNG: an RGBA PNG whose alpha is the matte (transparent background). "
-            "Video → .mp4/.mkv/.avi: composited (needs --background other than transparent); "
-            ".webm: VP9 with alpha (needs ffmpeg on PATH); .png: a PNG sequence "
-            "(OUT may hold a %%d pattern, e.g. out_%%05d.png)."
-        ),
-    )
-    p.add_argument("input", type=Path, help="image or video file")
-    p.add_argument("output", type=Path, help="output file (see above)")
-    p.add_argument(
-        "--background",
-        default="transparent",
-        help="transparent (default), blur, #RRGGBB, or an image file",
-    )
-    p.add_argument(
-        "--model",
-        default=None,
-        help=f"matte model id (default: {FILE_MODEL}, the best quality; mediapipe is fastest)",
-    )
-    p.add_argument("--models", default=None, help="folder to look for model files in first")
-    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads")
-    p.add_argument("--provider", default=None, help="auto, cpu, cuda, tensorrt, dml, coreml")
-    p.add_argument("--low-light", choices=("off", "auto", "on"), default=None)
-    p.add_argument("--feather", type=float, default=None, help="outward feather, px at 720p")
-    p.add_argument("--no-refine", action="store_true", help="skip guided-filter edge refinement")
-    p.add_argument(
-        "--view",
-        choices=("result", "mask", "overlay"),
-        default="result",
-        help="result (default); mask: the matte in black and white; overlay: the picture "
-        "with what is cut away tinted red (for tuning)",
-    )
-    p.add_argument(
-        "--grow", type=float, default=None, help="move the edge out (+) or in (-), px at 1080p"
-    )
-    p.add_argument(
-        "--min-blob", type=float, default=None, help="remove specks under this %% of the frame"
-    )
-    p.add_argument(
-        "--keep-zones",
-        type=Path,
-        default=None,
-        help="mask image: white = always keep, black = always remove, grey = the model",
-    )
-    p.add_argument(
-        "--plate", type=Path, default=None, help="picture of the empty room (clean plate)"
-    )
-    p.add_argument("--plate-tolerance", type=float, default=None,
-                   help="room match tolerance in noise units (default 4)")  # fmt: skip
-    p.add_argument(
-        "--no-auto-frame",
-        action="store_true",
-        help="light models: do not crop their input to the subject (see docs/matte.md)",
-    )
-    p.add_argument(
-        "--live",
-        action="store_true",
-        help="play the video through the OBS filter's worker in real time and write what "
-        "the filter shows at each frame (jump.lab.matte.live)",
-    )
-    p.add_argument(
-        "--fps", type=float, default=None, help="--live: feed rate (default: the clip's)"
-    )
-    p.add_argument(
-        "--delay-video", type=int, default=0, metavar="MS", help="--live: the filter's delay video"
-    )
-    p.set_defaults(func=cmd_matte)
-
+def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParsersAction) -> None:
     e = eval_sub.add_parser(
         "matte",
         help="raw vs refined matte quality on composites with exact ground truth",
-        description="Builds composites of ../shared/data/matte in code and prints a markdown table.",
+        description="Builds composites of ../shared/data/matte in code (on a fresh clone "
+        "without it, of the bundled tests/data/matte) and prints a markdown table.",
     )
     e.add_argument("--quick", action="store_true", help="fewer composites, 720p clip only")
     e.add_argument(
@@ -112,7 +32,7 @@ def register(
     )
     e.add_argument("--models", default=None, help="folder to look for model files in first")
     e.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="PNG figure to write")
-    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--threads", type=number(1, 64, int), default=2, help="default: 2")
     e.add_argument(
         "--matting",
         action="store_true",
@@ -144,10 +64,19 @@ def register(
     b.add_argument("--model", default=DEFAULT_MATTE_MODEL)
     b.add_argument("--models", default=None, help="folder to look for model files in first")
     b.add_argument("--sizes", default="720p,1080p,4k", help="comma list of 360p,720p,1080p,4k")
-    b.add_argument("--frames", type=int, default=200, help="timed frames per size")
-    b.add_argument("--threads", type=int, default=2)
-    b.add_argument("--fps", type=float, default=30.0, help="feed rate of the worker-lag test")
-    b.add_argument("--cv-threads", type=int, default=None, help="cv2.setNumThreads before timing")
+    b.add_argument(
+        "--frames", type=number(1, 100000, int), default=200, help="timed frames per size"
+    )
+    b.add_argument("--threads", type=number(1, 64, int), default=2, help="default: 2")
+    b.add_argument(
+        "--fps", type=number(1, 240), default=30.0, help="feed rate of the worker-lag test"
+    )
+    b.add_argument(
+        "--cv-threads",
+        type=number(0, 64, int),
+        default=None,
+        help="cv2.setNumThreads before timing",
+    )
     b.add_argument(
         "--inner",
         default="256,288,320,384,448",
@@ -157,272 +86,6 @@ def register(
         "--thread-counts", default=None, help="RVM only: comma list of ORT thread counts (1,2)"
     )
     b.set_defaults(func=cmd_bench)
-
-
-# -- matte ------------------------------------------------------------------------------
-
-
-def _settings(args: argparse.Namespace):
-    from jump.matte.settings import MatteSettings
-
-    changes = {"model": args.model or FILE_MODEL}
-    if args.threads:
-        changes["threads"] = args.threads
-    if args.provider:
-        changes["provider"] = args.provider
-    if args.low_light:
-        changes["low_light"] = args.low_light
-    if args.feather is not None:
-        changes["feather_px"] = args.feather
-    if args.no_refine:
-        changes["refine"] = False
-    if args.grow is not None:
-        changes["grow_px"] = args.grow
-    if args.min_blob is not None:
-        changes["min_blob"] = args.min_blob / 100.0
-    if args.keep_zones is not None:
-        changes["keep_zones"] = os.fspath(args.keep_zones)
-    if args.plate is not None:
-        changes["use_plate"] = True
-    if args.plate_tolerance is not None:
-        changes["plate_tolerance"] = args.plate_tolerance
-    if args.no_auto_frame:
-        changes["auto_frame"] = False
-    return MatteSettings(**changes)
-
-
-def _install_plate(args: argparse.Namespace, matter, w: int, h: int) -> bool:
-    """The ``--plate`` picture as the engine's clean plate at its work size (False: unreadable)."""
-    import cv2
-
-    from jump.matte.clean_plate import CleanPlate
-
-    if args.plate is None:
-        return True
-    picture = cv2.imread(os.fspath(args.plate), cv2.IMREAD_COLOR)
-    if picture is None:
-        log.error("cannot read the clean plate %s", args.plate)
-        return False
-    matter.overrides.set_plate(CleanPlate.from_image(picture, matter.work_size(w, h)))
-    return True
-
-
-class Progress:
-    """A one-line progress bar on stderr (silent when stderr is not a terminal)."""
-
-    def __init__(self, total: int | None, label: str) -> None:
-        self.total, self.label, self.start = total, label, time.perf_counter()
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def update(self, done: int, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(1e-6, now - self.start)
-        if self.total:
-            frac = min(1.0, done / self.total)
-            bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
-            text = f"{self.label} [{bar}] {done}/{self.total} {rate:5.1f} fps"
-        else:
-            text = f"{self.label} {done} frames {rate:5.1f} fps"
-        if self.tty:
-            sys.stderr.write("\r" + text)
-            sys.stderr.flush()
-        elif force:
-            sys.stderr.write(text + "\n")
-
-    def close(self, done: int) -> None:
-        self.update(done, force=True)
-        if self.tty:
-            sys.stderr.write("\n")
-
-
-def cmd_matte(args: argparse.Namespace) -> int:
-    import cv2
-
-    from jump.lab.matte import composite
-    from jump.matte.engine import MatteEngine
-    from jump.matte.model import MatteModelError
-
-    if not args.input.is_file():
-        log.error("no such file: %s", args.input)
-        return 2
-    if getattr(args, "live", False):
-        from jump.lab.matte import live
-
-        return live.command(args)
-    try:
-        background = _background(args.background)
-    except ValueError as exc:
-        log.error("%s", exc)
-        return 2
-    try:
-        matter = MatteEngine(_settings(args), args.models)
-    except MatteModelError as exc:
-        log.error("%s", exc)
-        return 1
-
-    if args.keep_zones is not None and not args.keep_zones.is_file():
-        log.error("no such keep-zones image: %s", args.keep_zones)
-        return 2
-    if args.view != "result":
-        background = args.view  # the tuning views replace the background choice
-    if args.input.suffix.lower() in IMAGE_EXTS:
-        image = cv2.imread(os.fspath(args.input), cv2.IMREAD_COLOR)
-        if image is None:
-            log.error("cannot read image %s", args.input)
-            return 2
-        if not _install_plate(args, matter, image.shape[1], image.shape[0]):
-            return 2
-        out = _compose(composite, *_matte_frame(matter, image), background)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(os.fspath(args.output), out):
-            log.error("cannot write %s", args.output)
-            return 1
-        return 0
-    return _matte_video(args, matter, background)
-
-
-def _background(spec: str):
-    """'transparent' | 'blur' | (b, g, r) | BGR image array."""
-    import cv2
-
-    from jump.lab.matte.composite import parse_colour
-
-    if spec in ("transparent", "blur"):
-        return spec
-    colour = parse_colour(spec)
-    if colour is not None:
-        return colour
-    image = cv2.imread(spec, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"--background {spec!r}: not transparent, blur, #RRGGBB or an image")
-    return image
-
-
-def _matte_frame(matter, frame):
-    """(colour, alpha): the frame with its soft edges decontaminated, and the matte."""
-    from jump.matte import decontaminate
-
-    r = matter.process_detailed(frame, "bgr", want_raw=False)
-    colour = frame if r.delta is None else decontaminate.apply_delta(frame, r.delta)
-    return colour, r.alpha
-
-
-def _compose(composite, frame, alpha, background):
-    if isinstance(background, str):
-        if background == "mask":
-            return composite.mask_view(alpha)
-        if background == "overlay":
-            return composite.overlay_view(frame, alpha)
-        if background == "transparent":
-            return composite.straight_rgba(frame, alpha)
-        return composite.background_blur(frame, alpha)
-    if isinstance(background, tuple):
-        return composite.over_colour(frame, alpha, background)
-    return composite.over_image(frame, alpha, background)
-
-
-def _matte_video(args: argparse.Namespace, matter, background) -> int:
-    import cv2
-
-    from jump.lab.matte import composite
-
-    cap = cv2.VideoCapture(os.fspath(args.input))
-    if not cap.isOpened():
-        log.error("cannot open %s as image or video", args.input)
-        return 2
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    if not _install_plate(args, matter, w, h):
-        cap.release()
-        return 2
-    ext = args.output.suffix.lower()
-    transparent = isinstance(background, str) and background == "transparent"
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        sink = _video_sink(args.output, ext, transparent, fps, w, h)
-    except ValueError as exc:
-        log.error("%s", exc)
-        return 2
-    bar = Progress(total, args.input.name)
-    done = 0
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            sink(_compose(composite, *_matte_frame(matter, frame), background))
-            done += 1
-            bar.update(done)
-    finally:
-        cap.release()
-        sink(None)
-        bar.close(done)
-    return 0 if done else 1
-
-
-def _video_sink(out: Path, ext: str, transparent: bool, fps: float, w: int, h: int):
-    """A callable taking BGR/BGRA frames (None closes) for the output's container."""
-    import shutil
-    import subprocess
-
-    import cv2
-
-    if ext == ".png":
-        pattern = (
-            os.fspath(out) if "%" in out.name else os.fspath(out.with_name(out.stem + "_%05d.png"))
-        )
-        count = [0]
-
-        def write_png(frame):
-            if frame is not None:
-                cv2.imwrite(pattern % count[0], frame)
-                count[0] += 1
-
-        return write_png
-    if ext == ".webm":
-        ffmpeg = shutil.which("ffmpeg")
-        if not ffmpeg:
-            raise ValueError("WebM with alpha needs ffmpeg on PATH; or write a .png sequence")
-        channels = 4 if transparent else 3
-        pix = "bgra" if transparent else "bgr24"
-        proc = subprocess.Popen(
-            [ffmpeg, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", pix,
-             "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "-", "-c:v", "libvpx-vp9",
-             "-pix_fmt", "yuva420p" if transparent else "yuv420p", "-b:v", "0", "-crf", "32",
-             "-row-mt", "1", os.fspath(out)],
-            stdin=subprocess.PIPE,
-        )  # fmt: skip
-
-        def write_webm(frame):
-            if frame is None:
-                proc.stdin.close()  # type: ignore[union-attr]
-                proc.wait()
-                return
-            proc.stdin.write(frame[..., :channels].tobytes())  # type: ignore[union-attr]
-
-        return write_webm
-    if transparent:
-        raise ValueError(
-            f"{ext or 'this'} video cannot carry alpha: use --background blur|#RRGGBB|IMAGE, "
-            "a .webm (VP9 alpha, needs ffmpeg) or a .png sequence"
-        )
-    fourcc = cv2.VideoWriter_fourcc(*("mp4v" if ext in (".mp4", ".mov", "") else "MJPG"))
-    writer = cv2.VideoWriter(os.fspath(out), fourcc, fps, (w, h))
-    if not writer.isOpened():
-        raise ValueError(f"OpenCV cannot write {out}")
-
-    def write_video(frame):
-        if frame is None:
-            writer.release()
-        else:
-            writer.write(frame[..., :3])
-
-    return write_video
 
 
 # -- eval -------------------------------------------------------------------------------
@@ -449,7 +112,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model_ids = args.model or available_matte_models(args.models)
     stills = list(synth.still_set((1280, 720), quick=args.quick))
     if not stills:
-        log.error("no composites: is ../shared/data/matte there?")
+        log.error("no composites: neither ../shared/data/matte nor tests/data/matte has any")
         return 2
     levels = sorted({s.name.rsplit("/", 1)[1] for s in stills}, key=list(synth.BRIGHTNESS).index)
     clip_sizes = [(1280, 720)] if args.quick else [(1280, 720), (1920, 1080)]

@@ -183,7 +183,8 @@ def figure(
         tw = grid.shape[1] // 3
         for tile, label in zip(tiles[:3], labels[:3], strict=True):
             c = tile[y0 : y0 + ch, x0 : x0 + cw]
-            c = cv2.resize(c, (tw, round(c.shape[0] * tw / max(1, c.shape[1]))), cv2.INTER_NEAREST)
+            size = (tw, round(c.shape[0] * tw / max(1, c.shape[1])))
+            c = cv2.resize(c, size, interpolation=cv2.INTER_NEAREST)
             crops.append(_label(c, label + ", detail"))
         strip = np.hstack(crops)
         strip = np.pad(strip, ((0, 0), (0, grid.shape[1] - strip.shape[1]), (0, 0)))
@@ -193,22 +194,39 @@ def figure(
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
-    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(img, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, colour, width, cv2.LINE_AA)
+    # white on a dark band: an outlined text read as two overlapping labels on bright tiles
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.6
+    (tw, th), base = cv2.getTextSize(text, font, scale, 1)
+    band = img[: th + base + 12, : tw + 16]
+    band[:] = (band.astype(np.float32) * 0.35).astype(np.uint8)
+    cv2.putText(img, text, (8, th + 6), font, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return img
 
 
-def fmt_row(name: str, kind: str, m: dict[str, float]) -> str:
+COLUMNS = ("model", "output", "IoU ↑", "MAD×10³ ↓", "edge MAD×10³ ↓", "edge grad err×10³ ↓",
+           "flicker×10³ ↓")  # fmt: skip
+
+
+def row_cells(name: str, kind: str, m: dict[str, float]) -> list[str]:
+    """One model's scores as table cells (``jump.lab.report`` prints them)."""
+
     def f(v: float, scale: float = 1.0, digits: int = 1) -> str:
         return "–" if v != v else f"{v * scale:.{digits}f}"
 
-    return (
-        f"| {name} | {kind} | {f(m['iou'], 1, 3)} | {f(m['mad'], 1e3)} | "
-        f"{f(m['edge_mad'], 1e3)} | {f(m['grad'], 1e3)} | {f(m['flicker'], 1e3, 2)} |"
-    )
+    return [name, kind, f(m["iou"], 1, 3), f(m["mad"], 1e3), f(m["edge_mad"], 1e3),
+            f(m["grad"], 1e3), f(m["flicker"], 1e3, 2)]  # fmt: skip
 
 
-TABLE_HEAD = (
-    "| model | output | IoU ↑ | MAD×10³ ↓ | edge MAD×10³ ↓ | edge grad err×10³ ↓ | "
-    "flicker×10³ ↓ |\n|---|---|---|---|---|---|---|"
-)
+def fmt_row(name: str, kind: str, m: dict[str, float]) -> str:
+    from jump.lab.report import row
+
+    return row(row_cells(name, kind, m))
+
+
+def _head() -> str:
+    from jump.lab.report import head
+
+    return head(COLUMNS)
+
+
+TABLE_HEAD = _head()

@@ -163,48 +163,50 @@ def play(
     return run
 
 
-def command(args) -> int:
-    """``matte IN OUT --live``: play, then write every shown frame and print the figures."""
+def command(args, settings: MatteSettings, view, codec, alpha: bool) -> int:
+    """``matte IN OUT --live`` (jump/commands/matte.py has checked the arguments): play,
+    then write every shown frame and print the figures."""
     from pathlib import Path
 
-    from jump.lab.matte import commands, composite, moving_clips
+    from jump.commands import ffmpeg, safe_output
+    from jump.commands.matte import DEFAULT_MODEL, _compose, _encode_args
+    from jump.images import write_image
+    from jump.lab.matte import moving_clips
 
     frames = moving_clips.read_video(args.input)
     if not frames:
         log.error("cannot read %s as a video", args.input)
         return 2
-    settings = commands._settings(args).with_(model=args.model or "auto")
-    try:
-        background = commands._background(args.background)
-    except ValueError as exc:
-        log.error("%s", exc)
-        return 2
-    if args.view != "result":
-        background = args.view
-    cap = cv2.VideoCapture(str(args.input))
-    source_fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    cap.release()
-    fps = args.fps or source_fps
+    if args.model == DEFAULT_MODEL:  # the filter's default, not the file command's
+        settings = settings.with_(model="auto")
+    media = ffmpeg.probe(args.input)
+    v = media.of("video")[0]
+    fps = args.fps or ffmpeg.fps_value(v.fps)
     run = play(frames, fps, settings, args.models, args.delay_video)
     print(f"live at {fps:g} fps: {run.summary()}")
     # written only now: the worker had the CPU to itself while playing
     h, w = frames[0].shape[:2]
-    ext = args.output.suffix.lower()
-    transparent = isinstance(background, str) and background == "transparent"
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    sink = commands._video_sink(args.output, ext, transparent, fps, w, h)
-    alphas = []
-    for i, j in enumerate(run.drawn):
-        alpha = run.alpha(i, (w, h))
-        alphas.append(alpha)
-        sink(commands._compose(composite, frames[j], alpha, background))
-    sink(None)
+    alphas = [run.alpha(i, (w, h)) for i in range(len(run.drawn))]
+    shown = (_compose(frames[j], alphas[i], view) for i, j in enumerate(run.drawn))
+    dst = args.output
+    if codec is None:  # a picture sequence
+        pattern = dst.name if "%" in dst.name else f"{dst.stem}_%05d.png"
+        with safe_output.atomic_folder(dst) as folder:
+            for i, out in enumerate(shown):
+                write_image(folder / (pattern % i), out)
+    else:
+        with safe_output.atomic(dst) as tmp:
+            writer = ffmpeg.VideoWriter(tmp, w, h, f"{fps:g}", alpha,
+                                        _encode_args(codec, alpha, args.crf), args.input,
+                                        [], dst.suffix.lower())  # fmt: skip
+            for out in shown:
+                writer.write(out)
+            writer.close()
     truth_file = moving_clips.truth_path(Path(args.input))
     if truth_file.is_file():
         truth, cuts = moving_clips.load_truth(Path(args.input))
-        shown_truth = truth[run.drawn]
         shown_cuts = [i for i in range(1, len(run.drawn)) if any(
             run.drawn[i - 1] < c <= run.drawn[i] for c in cuts)]  # fmt: skip
-        scores = moving_clips.score(alphas, shown_truth, shown_cuts)
+        scores = moving_clips.score(alphas, truth[run.drawn], shown_cuts)
         print(f"against the truth of the frames shown: {moving_clips.format_scores(scores)}")
     return 0

@@ -16,11 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from jump.lab.paths import shared_dir
+from jump.lab.paths import data_dir
 
 
 def foreground_paths(root: Path | None = None) -> list[Path]:
-    folder = (root or shared_dir()) / "data" / "matte" / "foregrounds"
+    folder = (root / "data" if root else data_dir()) / "matte" / "foregrounds"
     return sorted(p for p in folder.glob("*.png") if not p.name.endswith(".source.png"))
 
 
@@ -31,7 +31,7 @@ EXCLUDED_BACKGROUNDS = {
 
 
 def background_paths(root: Path | None = None) -> list[Path]:
-    folder = (root or shared_dir()) / "data" / "matte" / "backgrounds"
+    folder = (root / "data" if root else data_dir()) / "matte" / "backgrounds"
     return sorted(
         p
         for p in folder.iterdir()

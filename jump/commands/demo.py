@@ -1,5 +1,9 @@
 """`python -m jump demo OUTDIR`: both engines end to end on bundled inputs, with scores.
 
+It runs the command line's defaults (DeepFilterNet3 and RVM: ``jump.commands.denoise`` /
+``jump.commands.matte``), and says what the OBS filters' Auto would run on this machine
+and why (the filters' own choosers, measured here).
+
 The inputs ship with Jump in `tests/data` (redistributable; see its README), so the demo
 runs offline on a fresh clone: LibriSpeech sentences mixed with the bundled fan noise at
 5 dB SNR (scored by SI-SDR against the clean speech), and a P3M portrait with hair-level
@@ -67,59 +71,92 @@ def demo_audio() -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = Path(args.outdir)
+    safe = out.resolve()
+    if safe.exists() and not safe.is_dir():
+        from jump.commands.errors import UsageError
+
+        raise UsageError(f"{out} is a file: the demo writes into a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    demo_denoise(out, args.models)
+    return demo_matte(out, args.models)
+
+
+def _write_wav(path: Path, x, rate: int) -> None:
     import soundfile as sf
 
+    from jump.commands.safe_output import atomic
+
+    with atomic(path) as tmp:
+        sf.write(str(tmp), x, rate, format="WAV")
+
+
+def demo_denoise(out: Path, models_dir: str | None) -> None:
+    from dataclasses import replace
+
+    from jump.commands.audio import denoise_array
+    from jump.commands.denoise import DEFAULT_MODEL, MODEL_ALIASES
     from jump.denoise import Denoiser
-    from jump.lab.denoise.files import denoise_array
+    from jump.denoise.settings import DenoiseSettings
     from jump.lab.denoise.metrics import si_sdr
 
-    out = Path(args.outdir)
-    out.mkdir(parents=True, exist_ok=True)
     clean, noisy, what = demo_audio()
-    sf.write(out / "demo-noisy.wav", noisy, RATE)
-    d, providers = _loading(Denoiser, RATE, 1, None, args.models)
+    _write_wav(out / "demo-noisy.wav", noisy, RATE)
+    settings = DenoiseSettings(neural_model=MODEL_ALIASES.get(DEFAULT_MODEL, DEFAULT_MODEL))
+    d, providers = _loading(Denoiser, RATE, 1, settings, models_dir)
     t0 = time.process_time()
     cleaned = denoise_array(noisy[None, :], RATE, denoiser=d)[0]
     cpu_ms = 1000 * (time.process_time() - t0) / (noisy.size / 480)
-    sf.write(out / "demo-denoised.wav", cleaned, RATE)
-    print(f"Jump Denoise on {what}:")
+    _write_wav(out / "demo-denoised.wav", cleaned, RATE)
+    auto = Denoiser(RATE, 1, replace(settings, neural_model="auto"), models_dir)
+    print(f"Jump Denoise on {what}, command-line default ({DEFAULT_MODEL}):")
     print(f"  ran: {d.status}")
     print(f"  on:  {providers}; {cpu_ms:.2f} ms CPU per 10 ms of audio")
     print(
         f"  SI-SDR {si_sdr(clean, noisy):5.1f} dB (noisy) -> {si_sdr(clean, cleaned):5.1f} dB "
         f"(denoised)   {out / 'demo-noisy.wav'} -> {out / 'demo-denoised.wav'}"
     )
-    return demo_matte(out, args.models)
+    print(f"  in OBS here, the filter's Auto would run: {auto.status}")
 
 
 def demo_matte(out: Path, models_dir: str | None) -> int:
     import cv2
     import numpy as np
 
-    from jump.lab.matte.composite import straight_rgba
+    from jump.commands.auto_choice import matte_auto
+    from jump.commands.composite import straight_rgba
+    from jump.commands.matte import DEFAULT_MODEL
+    from jump.commands.safe_output import atomic
+    from jump.images import read_image, write_image
     from jump.matte import MatteEngine, MatteSettings
 
-    rgba = cv2.imread(str(BUNDLED / "matte" / "foregrounds" / PORTRAIT), cv2.IMREAD_UNCHANGED)
+    rgba = read_image(BUNDLED / "matte" / "foregrounds" / PORTRAIT, cv2.IMREAD_UNCHANGED)
     h, w = rgba.shape[:2]
-    scenery = cv2.imread(str(BUNDLED / "matte" / "backgrounds" / SCENERY))
+    scenery = read_image(BUNDLED / "matte" / "backgrounds" / SCENERY)
     backdrop = cv2.resize(scenery, (w, h), interpolation=cv2.INTER_AREA)
     alpha = rgba[:, :, 3:4].astype(np.float32) / 255
     frame = (alpha * rgba[:, :, :3] + (1 - alpha) * backdrop + 0.5).astype(np.uint8)
-    cv2.imwrite(str(out / "demo-photo.png"), frame)
-    matter, providers = _loading(MatteEngine, MatteSettings(), models_dir)
+    with atomic(out / "demo-photo.png") as tmp:
+        write_image(tmp, frame)
+    settings = MatteSettings(model=DEFAULT_MODEL)
+    matter, providers = _loading(MatteEngine, settings, models_dir)
     times = []
     for _ in range(5):  # best of 5: the first call also warms the session up
         matter.reset()
         t0 = time.perf_counter()
         matte = matter.process(frame, "bgr")
         times.append(time.perf_counter() - t0)
-    cv2.imwrite(str(out / "demo-cutout.png"), straight_rgba(frame, matte))
+    with atomic(out / "demo-cutout.png") as tmp:
+        write_image(tmp, straight_rgba(frame, matte))
     truth = alpha[:, :, 0] > 0.5
     got = matte > 127
     iou = (truth & got).sum() / max(1, (truth | got).sum())
-    print(f"Jump Matte on a P3M portrait ({w}x{h}) composited over {SCENERY} (true alpha known):")
-    print(
-        f"  ran: model {MatteSettings().model}; {providers}; {1000 * min(times):.1f} ms per frame (best of 5)"
-    )
+    print(f"Jump Matte on a P3M portrait ({w}x{h}) composited over {SCENERY} (true alpha known), "
+          f"command-line default ({DEFAULT_MODEL}):")  # fmt: skip
+    print(f"  ran: model {matter.settings.model}; {providers}; "
+          f"{1000 * min(times):.1f} ms per frame (best of 5)")  # fmt: skip
     print(f"  IoU {iou:.3f}   {out / 'demo-photo.png'} -> {out / 'demo-cutout.png'}")
+    choice = matte_auto(MatteSettings(model="auto"), models_dir, frame, 30.0)
+    print(f"  in OBS here (a {w}x{h} camera at 30 fps), the filter's Auto would run "
+          f"{choice.rung.label}: {choice.reason}")  # fmt: skip
     return 0
