@@ -27,7 +27,9 @@ class Key:
     frame: int  # sequence number of the frame it came from
     scene: int  # scene counter when it was taken (keys of an earlier scene are stale)
     ms: float  # heavy engine time
-    delta: np.ndarray | None = None  # the key's soft-edge colour correction (decontaminate)
+    # the key's soft-edge colour correction, encoded for the shader (BGRA8, linear in Δ,
+    # so warping the encoded pixels is warping Δ)
+    delta: np.ndarray | None = None
 
 
 class Carrier:

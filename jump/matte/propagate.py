@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from jump.matte.carry import Carrier, Key, fuse
+from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.engine import MatteEngine, MatteResult, sanitise_frame
 from jump.matte.settings import MatteSettings
 
@@ -116,7 +117,10 @@ class KeyRunner:
         # which must not count as the rung's steady cost for Auto
         passes = max(1, int(getattr(self.engine.model, "last_passes", 1) or 1))
         ms = (time.perf_counter() - t0) * 1e3 / passes
-        return Key(out.alpha, grey, frame, scene, ms, out.delta)
+        # encoded once here, on the key thread, as the shader takes it (BGRA8 around 128,
+        # linear in Δ): the carry then warps 8-bit pixels, and no frame encodes it again
+        colour = None if out.delta is None else encode_delta_bgra(out.delta)
+        return Key(out.alpha, grey, frame, scene, ms, colour)
 
     def _run(self) -> None:
         # the key thread yields to OBS like the worker (Linux threads inherit nice anyway)
@@ -279,6 +283,7 @@ class PropagatingEngine:
         self._carry_ms += 0.1 * (ms - self._carry_ms) if self._frame > 1 else ms
         key_ms = self.last_inference_ms
         self.frame_cost_ms = max(self._carry_ms, key_ms / self.every)
+        # delta: the key's colour correction already encoded (BGRA uint8, see KeyRunner)
         return MatteResult(alpha, alpha, new is not None, None, delta)
 
 

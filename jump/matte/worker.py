@@ -269,7 +269,9 @@ class MatteWorker:
             t0 = time.perf_counter()
             try:
                 out = matter.process_detailed(frame, self.fmt, want_raw=False)
-                colour = None if out.delta is None else encode_delta_bgra(out.delta)
+                colour = out.delta
+                if colour is not None and colour.dtype != np.uint8:  # a carried one comes encoded
+                    colour = encode_delta_bgra(colour)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
                 continue
