@@ -80,6 +80,7 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
         ious.append(media.iou(alpha, truth[i]))
         time.sleep(0.2)
     text = obs.log_text()
+    print("\n".join(line for line in text.splitlines() if "Auto" in line))
     print(f"IoU on moving frames {drawn}: {np.round(ious, 3).tolist()}")
     assert len(ious) >= 8, text[-3000:]
     assert np.median(ious) >= 0.9, ious

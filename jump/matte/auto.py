@@ -62,9 +62,9 @@ LADDER: tuple[Rung, ...] = (
 )
 # On the CPU alone the heavy model cannot run on every frame of a webcam: RVM on every
 # 3rd frame, carried by optical flow to the others (jump.matte.propagate; the rung's time
-# is the larger of the carry per frame and a third of RVM's run: each of its two threads
-# must keep up) measured better than MediaPipe on every frame (docs/benchmarks.md,
-# "RVM carried by motion").
+# is the larger of the carry per frame and RVM's run over MAX_KEY_FRAMES: the carry must
+# keep up, a key must come every 0.5 s) measured better than MediaPipe on every frame
+# (docs/benchmarks.md, "RVM carried by motion").
 CPU_LADDER: tuple[Rung, ...] = (
     *LADDER[:3],
     Rung("rvm", 320, 0.25, every=3),

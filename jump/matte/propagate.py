@@ -47,6 +47,12 @@ LIGHT_MODEL = "mediapipe"
 # Mean |Δgrey| (0–255) of the whole frame after the warp above which the carry is wrong
 # everywhere (a cut, a camera swing): the light model's mask until the next key.
 CUT_RESIDUAL = 18.0
+# The key thread runs RVM on one ONNX Runtime thread: one core at most for the keys, so
+# the worker (keys + carry) stays near one core; a slower key only makes keys rarer.
+KEY_THREADS = 1
+# A carried rung fits while a key comes at least this often (0.5 s at 30 fps): older keys
+# are carried further, and past that MediaPipe on every frame is the better picture.
+MAX_KEY_FRAMES = 15
 # Mean residual above which a key is asked for one frame early (fast motion).
 HURRY_RESIDUAL = 6.0
 
@@ -174,14 +180,14 @@ class PropagatingEngine:
         self.models_dir = models_dir
         self.every = max(1, int(every))
         self.method = method
-        heavy = MatteEngine(settings, models_dir)
+        heavy = MatteEngine(_heavy(settings), models_dir)
         self.model = heavy.model
         self.keys = KeyRunner(heavy, inline, self.every if latency is None else latency)
         self.light = MatteEngine(_light(settings), models_dir)
         self.carrier = Carrier()
         self.last_inference_ms = 0.0
-        # for Auto: each of the two threads must keep up — the carry with every frame, the
-        # key thread with its share (every ``every`` frames) — so the larger of the two
+        # for Auto: the carry must keep up with every frame, and a key must come at least
+        # every MAX_KEY_FRAMES — the larger of the two, in the units of one frame's time
         self.frame_cost_ms = 0.0
         self.fallbacks = 0  # frames shown with the light model because carrying was wrong
         self._key: Key | None = None
@@ -213,7 +219,7 @@ class PropagatingEngine:
     def update(self, settings: MatteSettings) -> None:
         """Settings that need no new session (the worker reloads for the others)."""
         self.settings = settings
-        self.keys.engine.update(settings)
+        self.keys.engine.update(_heavy(settings))
         self.light.update(_light(settings))
 
     def close(self) -> None:
@@ -282,12 +288,16 @@ class PropagatingEngine:
         ms = (time.perf_counter() - t0) * 1e3
         self._carry_ms += 0.1 * (ms - self._carry_ms) if self._frame > 1 else ms
         key_ms = self.last_inference_ms
-        self.frame_cost_ms = max(self._carry_ms, key_ms / self.every)
+        self.frame_cost_ms = max(self._carry_ms, key_ms / MAX_KEY_FRAMES)
         # delta: the key's colour correction already encoded (BGRA uint8, see KeyRunner)
         return MatteResult(alpha, alpha, new is not None, None, delta)
 
 
 __all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "make_engine"]
+
+
+def _heavy(settings: MatteSettings) -> MatteSettings:
+    return settings.with_(threads=min(settings.threads, KEY_THREADS))
 
 
 def _light(settings: MatteSettings) -> MatteSettings:
