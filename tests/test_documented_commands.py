@@ -30,6 +30,7 @@ SKIP = [
     (r"^eval matte --(matting|framing|preprocessing|plate)", "minutes; `eval matte --quick` runs"),
     (r"^eval onsets", "minutes over the mixtures; `eval denoise --quick` runs the engine"),
     (r"^-m jump\.lab\.denoise\.dfn3_rate", "a timing (no quality figure)"),
+    (r"^-m jump\.lab\.denoise\.echo_eval", "minutes over the echo mixtures (test_echo.py)"),
 ]
 # Quick variants of long commands (pattern -> the arguments run instead).
 QUICK = [

@@ -82,6 +82,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--models", default=None, metavar="DIR", help="folder searched first for model files"
     )
+    p.add_argument("--reference", type=Path, default=None, metavar="FILE",
+                   help="what the speakers played (the game), started with the input: its "
+                        "echo is cancelled too (sound files only)")  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
     return p
@@ -141,7 +144,7 @@ def _sound_format(path: Path, role: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     src, dst = safe_output.check_input(args.input), args.output
-    safe_output.check_output(dst, [src])
+    safe_output.check_output(dst, [src, *([args.reference] if args.reference else [])])
     settings = settings_from(args)
     src_rec = src.suffix.lower() in RECORDING_EXTS
     dst_rec = dst.suffix.lower() in RECORDING_EXTS
@@ -151,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
             f"{src} is {kinds[not src_rec]} but {dst} would be {kinds[not dst_rec]}: "
             f"write {'a recording (' + ' '.join(RECORDING_EXTS) + ')' if src_rec else 'a sound file'}"
         )
+    if args.reference is not None:
+        safe_output.check_input(args.reference)
+        if src_rec:
+            raise UsageError("--reference works on sound files, not recordings")
     if src_rec:
         return _recording(args, settings)
     _sound_format(dst, "output")
@@ -160,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
 def _sound_file(args: argparse.Namespace, settings) -> int:
     import soundfile as sf
 
-    from jump.commands.audio import denoise_array
+    from jump.commands.audio import denoise_array, read_reference
     from jump.commands.progress import Progress
     from jump.denoise.engine import Denoiser
 
@@ -175,7 +182,15 @@ def _sound_file(args: argparse.Namespace, settings) -> int:
     d = Denoiser(rate, data.shape[1], settings, args.models)
     total = data.shape[0] / rate
     bar = Progress(src.name, total, unit="s", quiet=args.quiet)
-    out = denoise_array(data.T, rate, denoiser=d, progress=lambda f: bar.update(f * total))
+    ref = None
+    if args.reference is not None:
+        try:
+            ref = read_reference(args.reference, rate)
+        except (RuntimeError, sf.LibsndfileError) as exc:
+            raise UsageError(f"cannot read {args.reference}: {exc}") from None
+    out = denoise_array(
+        data.T, rate, denoiser=d, progress=lambda f: bar.update(f * total), reference=ref
+    )
     bar.close(total)
     same = dst.suffix.lower() == src.suffix.lower()
     with safe_output.atomic(dst) as tmp:

@@ -27,6 +27,7 @@ import scipy.fft
 
 from jump.denoise import model_choice
 from jump.denoise import stages as stage_registry
+from jump.denoise.echo.engine_io import EchoInput
 from jump.denoise.gating import HopGate
 from jump.denoise.guard import as_planar, sanitise, unprocessed
 from jump.denoise.noise import NoiseTracker
@@ -66,7 +67,7 @@ class _Loaded:
     note: str = ""  # how the model was chosen: the auto decision or a fallback
 
 
-class Denoiser:
+class Denoiser(EchoInput):
     """Streaming noise suppressor for planar float32 audio; see the module docstring.
 
     Public surface: ``push`` (= ``process``), ``flush``, ``update``, ``reset``,
@@ -137,6 +138,7 @@ class Denoiser:
             text += f"; {self._model_note}"
         if self.settings.vad_model and self._vad is None:
             text += f"; VAD model unavailable: {self._vad_error}"
+        text += self._echo_suffix
         return text
 
     @property
@@ -161,10 +163,10 @@ class Denoiser:
         with self._lock:
             self._pending = (new, loaded)
 
-    def push(self, x: Any) -> np.ndarray:
-        """Process planar ``[channels, n]`` float audio; returns ``[channels, n]`` float32."""
+    def push(self, x: Any, reference: Any = None) -> np.ndarray:
+        """Planar ``[channels, n]`` float audio (and ``reference``: see echo/) -> float32."""
         try:
-            return self._push(x)
+            return self._push(x, reference)
         except Exception:  # the audio thread must never see an exception
             if "crash" not in self._warned:
                 self._warned.add("crash")
@@ -188,6 +190,7 @@ class Denoiser:
         self._hops = 0
         self._delays: dict[str, HopDelay] = {}
         self._gate.reset()
+        self._reset_echo()
         self._rows = 0  # rebuilds the per-row state below
         self._apply(self.settings)
         if self._vad is not None:
@@ -286,8 +289,9 @@ class Denoiser:
 
     # ---- streaming --------------------------------------------------------------------
 
-    def _push(self, x: Any) -> np.ndarray:
+    def _push(self, x: Any, reference: Any = None) -> np.ndarray:
         x = as_planar(x, self.channels, self._warn_once)
+        ref = self._reference(reference, x.shape[1])
         with self._lock:
             pending, self._pending = self._pending, None
         if pending is not None:
@@ -303,6 +307,7 @@ class Denoiser:
             dst = self._in[:, self._fill : self._fill + m]
             dst[:] = x[:, pos : pos + m]
             sanitise(dst, self._warn_once)
+            self._echo_write(ref, pos, self._fill, dst)
             if self._derived.vad:
                 mono = np.add.reduce(dst, axis=0) * (1.0 / self.channels)
                 if self.probe is None:
@@ -317,6 +322,7 @@ class Denoiser:
                 self._process(hops)
                 keep = self._fill - hops * h
                 self._in[:, :keep] = self._in[:, hops * h : self._fill]
+                self._echo_keep(hops * h, self._fill)
                 self._fill = keep
             y[:, pos : pos + m] = self._out[:, :m]
             rest = self._out_len - m
@@ -339,12 +345,8 @@ class Denoiser:
     def _process(self, hops: int) -> None:
         h, n = self.hop, self.window
         d = self._derived
-        # [channels, hops, window] view of the input buffer; frames overlap by half.
-        s_c, s_t = self._in.strides
-        frames = np.lib.stride_tricks.as_strided(
-            self._in, (self.channels, hops, n), (s_c, h * s_t, s_t), writeable=False
-        )
-        spec = scipy.fft.rfft(frames * self._win, n=self.n_fft, axis=-1)
+        echo = self._cancel_echo(hops)  # the new hops become the mic minus the echo estimate
+        spec = scipy.fft.rfft(self._frames(self._in, hops), n=self.n_fft, axis=-1)
         power = spec.real * spec.real + spec.imag * spec.imag
         linked = d.rows == 1 and self.channels > 1
         if linked:
@@ -358,6 +360,7 @@ class Denoiser:
         rows_spec = None
         if any(s.needs_spectrum for s in d.chain):
             rows_spec = spec.mean(axis=0, keepdims=True) if linked else spec
+        echo_gain = self._echo_gains(echo, hops, rows_power, linked)
         block = StageInput(rows_power, noise, rows_spec)
         for stage in d.chain:
             if self.probe is None:
@@ -379,6 +382,8 @@ class Denoiser:
             dry = self._delay("rows_spec", rows_spec, lag)
             energy = np.maximum((dry * np.conj(dry)).real, 1e-24)
             gain = (out.spectrum * np.conj(dry) / energy).astype(np.complex64)
+        if echo_gain is not None:  # one gain for noise and echo: the same floor, gate, mix
+            gain = gain * self._delay("echo_gain", echo_gain, lag)
         # The gate steps with the delayed frames but may read Silero up to the newest one:
         # a stage's lookahead lets the gate open before a word starts.
         gains = self._gate.apply(rows_power, noise, gain, self._hops, self.probe, out.speech)

@@ -13,6 +13,7 @@ from typing import Any
 
 from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough, filter_spec
+from jump.filters.echo_reference import S_REFERENCE, ReferenceInput
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
 from jump.obs.registry import Source
@@ -76,11 +77,15 @@ class DenoiseFilter(JumpFilter):
         self.parent: int | None = None  # the source this filter is on, looked up once
         self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
         self.sample_rate, self.channels = audio_format()
+        self.reference = ReferenceInput(self._prefix(), self.sample_rate, self.channels)
         self.update(settings)
 
     def update(self, settings: Settings) -> None:
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
         self.latency_ns = round(self.engine.latency_samples * 1e9 / self.sample_rate)
+        self.reference.select(settings.get_str(S_REFERENCE), self.source.parent())
+        if self.reference.capture is None and self.engine is not None:
+            self.engine.drop_reference()
 
     def build_engine(self, config: Any, models_dir: str | None) -> Any:
         from jump.denoise import Denoiser
@@ -102,15 +107,16 @@ class DenoiseFilter(JumpFilter):
         if self.last_ts and abs(ts - self.last_ts) > TIMESTAMP_JUMP_NS:
             engine.reset()
         self.last_ts = ts
-        out = engine.push(np.stack(planes))
+        if self.parent is None:
+            self.parent = self.source.parent() or 0
+        ref = self.reference.read(ts, packet.frames, self.parent, engine)
+        out = engine.push(np.stack(planes), ref)
         for plane, row in zip(planes, out, strict=True):
             plane[:] = row
         # read per packet: a model with lookahead, switched in place, changes the latency
         self.latency_ns = round(engine.latency_samples * 1e9 / self.sample_rate)
         # and later by Jump Matte's "delay video" on this source, which its Sync Offset
         # cannot undo (jump.filters.av_sync)
-        if self.parent is None:
-            self.parent = self.source.parent() or 0
         packet.timestamp = ts - self.latency_ns + av_sync.video_delay_ns(self.parent)
         self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
         return packet.ptr
@@ -125,9 +131,13 @@ class DenoiseFilter(JumpFilter):
             # what runs, and a fallback's reason: a stream never breaks, but users see why
             "model": engine.model_name if engine is not None else "none",
             "model_note": engine.model_note if engine is not None else "",
+            "echo": engine.echo_status if engine is not None else "",
+            "reference": self.reference.state,
+            "reference_ahead_ms": self.reference.ahead_ms,
         }
 
     def destroy(self) -> None:
+        self.reference.close()
         self.engine = None
 
 
@@ -154,6 +164,7 @@ def defaults(settings: Settings) -> None:
     # best quality when this machine keeps up, decided from a measurement at start
     settings.set_default(S_MODEL, "auto")
     settings.set_default(S_MODELS_DIR, "")
+    settings.set_default(S_REFERENCE, "")
 
 
 def properties(instance: Any) -> Properties:
@@ -192,6 +203,13 @@ def properties(instance: Any) -> Properties:
         [(MODEL_LABELS.get(m, m), m) for m in models],
         "Automatic runs DeepFilterNet3 when this machine has the CPU for it, else NSNet2.",
     )
+    p.add_list(
+        S_REFERENCE,
+        "Remove the sound of",
+        reference_choices(instance),
+        "The source your speakers play (Desktop Audio, the game): its echo in this mic is "
+        "cancelled. For streamers without headphones.",
+    )
     p.add_group("gate", "Voice gate", gate_properties())
     monitor = Properties()
     monitor.add_list(
@@ -215,6 +233,23 @@ def properties(instance: Any) -> Properties:
         advanced.add_info("status", f"Running: {instance.engine.status}")
     p.add_group("advanced", "Advanced", advanced)
     return p
+
+
+def reference_choices(instance: Any) -> list[tuple[str, str]]:
+    """ "None" and OBS's audio sources, less the one this filter is on."""
+    from jump.obs.audio_capture import audio_source_names
+
+    own = ""
+    if isinstance(instance, DenoiseFilter) and instance.source.parent():
+        own = Source(instance.source.parent()).name
+    try:
+        names = [n for n in audio_source_names() if n != own]
+    except Exception:
+        names = []
+    current = instance.reference.name if isinstance(instance, DenoiseFilter) else ""
+    if current and current not in names:
+        names.append(current)  # keep showing a choice whose source is missing now
+    return [("None", ""), *((n, n) for n in names)]
 
 
 SPEC = filter_spec("jump_denoise", "audio", DenoiseFilter, PassthroughAudio, defaults, properties)
