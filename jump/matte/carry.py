@@ -16,6 +16,9 @@ FLOW_WIDTH = 448  # flow resolution (long side): 448×252 for 16:9 (measured: 25
 # Per-pixel residual (0–255, after a 5×5 blur) from which "fuse" starts trusting the
 # light model, and where it trusts it fully.
 FUSE_LOW, FUSE_HIGH = 10.0, 30.0
+# Mean residual (0–255) under which the chained map is taken without trying the straight
+# flow: the sensor noise of a webcam picture at flow size is about this much.
+CHAIN_GOOD = 2.0
 
 
 @dataclass
@@ -126,16 +129,20 @@ class Carrier:
         # estimate, no composed interpolation error) and the chained per-frame flows (best
         # for fast motion, which one long flow loses). The one that explains the current
         # picture from the key's better (lower residual) is used.
-        maps = [self._dis.calc(grey, key.grey, None)]
-        if frame >= 0:
-            maps.append(self._to_key(key, grey, frame))
         best = None
-        for disp in maps:
+        if frame >= 0:
+            disp = self._to_key(key, grey, frame)
+            residual = self._residual(key, grey, disp)
+            best = (disp, residual, float(residual.mean()))
+        # the chained map explains the picture to within sensor noise: the straight flow
+        # (a second DIS, the larger part of the carry's cost) cannot do better
+        if best is None or best[2] > CHAIN_GOOD:
+            disp = self._dis.calc(grey, key.grey, None)
             residual = self._residual(key, grey, disp)
             level = float(residual.mean())
             if best is None or level < best[2]:
                 best = (disp, residual, level)
-        disp, residual, level = best  # type: ignore[misc]
+        disp, residual, level = best
         ah, aw = key.alpha.shape
         sx, sy = aw / fw, ah / fh
         big = cv2.resize(disp, (aw, ah), interpolation=cv2.INTER_LINEAR)

@@ -209,4 +209,14 @@ def command(args, settings: MatteSettings, view, codec, alpha: bool) -> int:
             run.drawn[i - 1] < c <= run.drawn[i] for c in cuts)]  # fmt: skip
         scores = moving_clips.score(alphas, truth[run.drawn], shown_cuts)
         print(f"against the truth of the frames shown: {moving_clips.format_scores(scores)}")
+        # OBS shows the source unfiltered until the first mask (alpha 1 everywhere): those
+        # frames dominate MAD, so the figures from the first mask on are printed too
+        first = next((i for i, m in enumerate(run.masks) if m is not None), len(alphas))
+        if 0 < first < len(alphas) - 1:
+            later = moving_clips.score(
+                alphas[first:],
+                truth[run.drawn[first:]],
+                [c - first for c in shown_cuts if c > first],
+            )
+            print(f"from the first mask on (frame {first}): {moving_clips.format_scores(later)}")
     return 0
