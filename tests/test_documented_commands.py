@@ -31,6 +31,12 @@ SKIP = [
     (r"^eval onsets", "minutes over the mixtures; `eval denoise --quick` runs the engine"),
     (r"^-m jump\.lab\.denoise\.dfn3_rate", "a timing (no quality figure)"),
     (r"^-m jump\.lab\.denoise\.echo_eval", "minutes over the echo mixtures (test_echo.py)"),
+    (
+        r"^-m jump\.lab\.matte\.moving_clips",
+        "a minute of encoding; test_propagate.py builds frames",
+    ),
+    (r"^-m jump\.lab\.matte\.propagate_eval", "minutes of RVM over the moving clips"),
+    (r"^-m jump\.lab\.matte\.propagate_bench", "a timing (no quality figure)"),
 ]
 # Quick variants of long commands (pattern -> the arguments run instead).
 QUICK = [
