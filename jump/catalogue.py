@@ -4,7 +4,12 @@ The manifest is every ``models/*.json`` file in the project (one file per family
 so the matte and denoise engines each own theirs). Each file holds a list of entries::
 
     {"id": "mediapipe", "kind": "matte", "file": "matte/mediapipe.onnx",
-     "sha256": "...", "licence": "Apache-2.0", "url": "https://...", ...engine fields}
+     "sha256": "...", "licence": "Apache-2.0", "url": "https://...",
+     "type": "segmentation", ...fields that type reads}
+
+``"type"`` names the registered class that runs the model (a matte model type in
+``jump/matte/models/``, a denoise stage in ``jump/denoise/stages/``); entries written
+before it was called so use ``"engine"``, read the same.
 
 ``file`` is relative to a model folder. An entry with ``"variant_of": BASE`` (an FP16 or
 INT8 build made on the user's machine by ``python -m jump models optimize``) inherits every
@@ -53,13 +58,17 @@ class ModelEntry:
     def from_json(cls, raw: dict[str, Any]) -> ModelEntry:
         base = {k: raw[k] for k in ("id", "kind", "file", "sha256", "licence", "url")}
         spec = {k: v for k, v in raw.items() if k not in base}
+        if "engine" in spec:  # the field's name before "type" (a user's own manifest)
+            spec.setdefault("type", spec.pop("engine"))
         return cls(**base, spec=spec)
 
+    @property
+    def type(self) -> str | None:
+        """The manifest's ``"type"``: which registered class runs this model (a matte model
+        type, a denoise stage); None when the entry does not say."""
+        value = self.spec.get("type")
+        return None if value is None else str(value)
 
-# Default model ids, the one place that names them (settings, filters and CLI read these).
-DEFAULT_MATTE_MODEL = "mediapipe"
-DEFAULT_DENOISE_MODEL = "nsnet2-48k-int8"
-DEFAULT_VAD_MODEL = "silero-vad"
 
 # folder -> (signature of its *.json files, parsed manifest). Parsing every file cost the
 # matte filter's render thread a re-read per frame; now a call costs a few stat()s.

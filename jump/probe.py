@@ -21,7 +21,7 @@ class Probe:
     """Accumulates ``clock`` seconds per stage name; records gate decisions when asked to.
 
     gate_trace: when True, ``gate`` is a list the denoiser appends one
-    ``(Silero probability, fast detector said speech, gate 0..1)`` to per hop.
+    ``(Silero probability, per-hop SNR detector said speech, gate 0..1)`` to per hop.
     """
 
     def __init__(

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from jump import catalogue
+from jump import catalogue, defaults
 from jump.denoise import Denoiser, DenoiseSettings, stages
 from jump.denoise.stages import StageContext, StageInput, StageOutput
 from jump.denoise.stft import Framing, HopDelay
@@ -24,7 +24,7 @@ SCALE = 0.5
 
 
 @stages.register("test-late-spectrum")
-class LateSpectrum:
+class LateSpectrum(stages.Stage):
     """Gives back SCALE x its input spectrum, LAG hops late (its own state: the delay line)."""
 
     lookahead_hops = LAG
@@ -61,7 +61,7 @@ def late_model(tmp_path, monkeypatch: pytest.MonkeyPatch) -> str:
     (tmp_path / "test" / "late.bin").write_bytes(b"")
     raw = {"id": "test-late", "kind": "denoise", "file": "test/late.bin", "sha256": "-"}
     entry = catalogue.ModelEntry.from_json(
-        {**raw, "licence": "-", "url": "", "engine": "test-late-spectrum"}
+        {**raw, "licence": "-", "url": "", "type": "test-late-spectrum"}
     )
     real = catalogue.load_manifest()
     monkeypatch.setattr(catalogue, "load_manifest", lambda *a: {**real, entry.id: entry})
@@ -98,6 +98,6 @@ def test_dry_wet_mix_uses_the_delayed_dry_signal(late_model: str) -> None:
 
 def test_filter_and_cli_model_lists_come_from_the_registry(late_model: str) -> None:
     ids = stages.model_ids()
-    assert "test-late" in ids and catalogue.DEFAULT_DENOISE_MODEL in ids
+    assert "test-late" in ids and defaults.DEFAULT_DENOISE_MODEL in ids
     assert "dtln-1" not in ids  # a baseline the lab runs, no registered stage
     assert {"classical", "classical-post", "spectral-mask"} <= set(stages.names())

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from jump.catalogue import get_entry
-from jump.denoise import Denoiser, DenoiseSettings, model_choice
+from jump.denoise import Denoiser, DenoiseSettings
+from jump.denoise import auto as denoise_auto
 from jump.lab.denoise.metrics import si_sdr
 from jump.lab.denoise.mixtures import RATE
 from tests.denoise_data import mixture, push_in_chunks
@@ -106,27 +107,27 @@ def test_a_broken_dfn3_falls_back_to_nsnet2_then_classical(
     caplog.set_level(logging.INFO, logger="jump.denoise")
     monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache"))  # no prepared NSNet2 to reuse
     d = _dfn3(models_dir=_broken(tmp_path, DFN3))
-    assert d.model_name == model_choice.LOW_LATENCY
+    assert d.model_name == denoise_auto.LOW_LATENCY
     assert "fallback: deepfilternet3" in d.status and "fallback" in d.model_note
     assert d.latency_samples == d.window - 1  # NSNet2's 20 ms, reported as such
     lines = [r.message for r in caplog.records if "runs (fallback" in r.message]
     assert len(lines) == 1, lines
 
     monkeypatch.setenv("JUMP_CACHE", str(tmp_path / "cache2"))
-    d = _dfn3(models_dir=_broken(tmp_path / "both", DFN3, model_choice.LOW_LATENCY))
+    d = _dfn3(models_dir=_broken(tmp_path / "both", DFN3, denoise_auto.LOW_LATENCY))
     assert d.model_name == "classical" and d.status.startswith("classical only: deepfilternet3")
     y = d.push(mixture("fan", 5).noisy[None, : RATE // 2])
     assert np.isfinite(y).all() and np.abs(y).max() > 0
 
 
 def test_auto_picks_dfn3_when_it_keeps_up_else_nsnet2(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_choice, "RTF_LIMIT", 10.0)
+    monkeypatch.setattr(denoise_auto, "RTF_LIMIT", 10.0)
     d = Denoiser(RATE, 1, replace(DenoiseSettings(), neural_model="auto"))
     assert d.model_name == DFN3 and "auto: deepfilternet3 needs" in d.status
 
-    monkeypatch.setattr(model_choice, "RTF_LIMIT", 1e-6)  # no machine is this fast
+    monkeypatch.setattr(denoise_auto, "RTF_LIMIT", 1e-6)  # no machine is this fast
     d = Denoiser(RATE, 1, replace(DenoiseSettings(), neural_model="auto"))
-    assert d.model_name == model_choice.LOW_LATENCY
+    assert d.model_name == denoise_auto.LOW_LATENCY
     assert "limit 1e-06" in d.status and d.latency_samples == d.window - 1
 
 
@@ -138,7 +139,7 @@ def test_switching_model_in_place_changes_the_latency() -> None:
     assert d.model_name == DFN3 and d.latency_samples == d.window - 1 + 2 * d.hop
 
 
-def test_cli_model_choices(tmp_path: Path, capsys) -> None:
+def test_cli_denoise_autos(tmp_path: Path, capsys) -> None:
     import soundfile as sf
 
     from jump.cli import build_parser, main

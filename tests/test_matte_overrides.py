@@ -47,7 +47,7 @@ def test_grow_shrink_moves_a_straight_edge_by_the_radius() -> None:
 
 
 @pytest.mark.parametrize("grow", [20.0, -20.0])
-def test_grow_shrink_moves_the_edge_by_the_set_1080p_pixels(matter: MatteEngine, grow: float):
+def test_grow_shrink_moves_the_edge_by_the_set_720p_pixels(matter: MatteEngine, grow: float):
     frame, _ = md.composite("person-2", "car-2", (0.9, 0.45, 1.0), size=(1920, 1080))
     matter.update(MatteSettings())
     matter.reset()
@@ -58,7 +58,7 @@ def test_grow_shrink_moves_the_edge_by_the_set_1080p_pixels(matter: MatteEngine,
     matter.update(MatteSettings())
     shift = boundary_shift(moved, base)
     # work resolution is 288 rows for 1080: a work pixel is 3.75 px here
-    assert shift == pytest.approx(grow, abs=3.0), shift
+    assert shift == pytest.approx(grow * 1080 / 720, abs=3.0), shift
 
 
 # -- clean plate ----------------------------------------------------------------------------
@@ -250,7 +250,7 @@ def test_cli_view_grow_zones_and_plate(tmp_path) -> None:
     cut = plain < 10
     assert (overlay[cut][:, 2] - live[cut][:, 2].astype(int)).mean() > 40  # tinted red
     grown = run("--grow", "12")[..., 3]
-    assert boundary_shift(grown, plain) == pytest.approx(12 * 720 / 1080, abs=2.0)
+    assert boundary_shift(grown, plain) == pytest.approx(12, abs=2.0)  # a 720p picture
     plated = run("--plate", str(room))[..., 3]
     # the files' default model is RVM since issue 11: it errs less here (0.81; mediapipe 0.34)
     assert metrics.iou(plated, truth) >= max(0.88, metrics.iou(plain, truth) + 0.05)
@@ -310,7 +310,7 @@ def test_corrections_act_on_every_model(model: str, tmp_path) -> None:
     frame, _ = md.composite("person-2", "car-2")
     matter = MatteEngine(MatteSettings(model=model), MODELS)
     base = matter.process(frame, "bgr")
-    matter.update(MatteSettings(model=model, grow_px=15.0))
+    matter.update(MatteSettings(model=model, grow_px=10.0))
     matter.reset()
     assert boundary_shift(matter.process(frame, "bgr"), base) == pytest.approx(10.0, abs=3.0)
     zones = np.full((72, 128), 128, np.uint8)
@@ -325,3 +325,67 @@ def test_corrections_act_on_every_model(model: str, tmp_path) -> None:
     matter.reset()
     plated = matter.process(frame, "bgr")
     assert plated.shape == base.shape and not np.array_equal(plated, base)
+
+
+# -- settings saved by an older Jump -------------------------------------------------------------
+
+
+class SavedSettings:
+    """An obs_data_t as a loaded scene collection holds it: user values over defaults."""
+
+    def __init__(self, saved: dict) -> None:
+        self.user = dict(saved)
+        self.defaults: dict = {}
+
+    def set_default(self, key, value) -> None:
+        self.defaults[key] = value
+
+    def has_user_value(self, key) -> bool:
+        return key in self.user
+
+    def set_float(self, key, value) -> None:
+        self.user[key] = float(value)
+
+    def erase(self, key) -> None:
+        self.user.pop(key, None)
+
+    def _get(self, key):
+        return self.user.get(key, self.defaults.get(key))
+
+    def get_str(self, key):
+        value = self._get(key)
+        return "" if value is None else str(value)
+
+    def get_float(self, key):
+        return float(self._get(key) or 0.0)
+
+    def get_int(self, key):
+        return int(self._get(key) or 0)
+
+    def get_bool(self, key):
+        return bool(self._get(key))
+
+
+def test_grow_saved_in_1080p_pixels_keeps_its_look(matter: MatteEngine) -> None:
+    """A scene collection saved when grow/shrink was in 1080p pixels ("grow_px": 30) moves
+    the edge of a 1080p picture by the same 30 px after loading (now 20 px at 720p)."""
+    from jump.filters import matte_settings as ms
+
+    saved = SavedSettings({"grow_px": 30.0, ms.S_MODEL: "mediapipe"})
+    ms.defaults(saved)
+    ms.migrate(saved)
+    assert saved.user == {ms.S_GROW: 20.0, ms.S_MODEL: "mediapipe"}  # old key gone
+    ms.migrate(saved)  # a second load changes nothing
+    assert saved.user[ms.S_GROW] == 20.0
+    settings = ms.engine_settings(saved)
+    assert settings.grow_px == 20.0
+
+    frame, _ = md.composite("person-2", "car-2", (0.9, 0.45, 1.0), size=(1920, 1080))
+    matter.update(settings.with_(grow_px=0.0))
+    matter.reset()
+    base = matter.process(frame, "bgr")
+    matter.update(settings)
+    matter.reset()
+    moved = matter.process(frame, "bgr")
+    matter.update(MatteSettings())
+    assert boundary_shift(moved, base) == pytest.approx(30.0, abs=3.0)

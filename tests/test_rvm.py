@@ -17,7 +17,7 @@ from jump import catalogue
 from jump.lab.matte import metrics, synth
 from jump.lab.matte.evaluate_matting import clean_cutout
 from jump.matte import MatteEngine, MatteSettings, MatteWorker, decontaminate
-from jump.matte.rvm import RecurrentMattingModel, downsample_ratio
+from jump.matte.models.rvm import RecurrentMattingModel, downsample_ratio
 from tests import matte_data as md
 
 MODELS = md.MODELS
@@ -157,14 +157,14 @@ def test_worker_publishes_the_edge_colour_beside_the_mask(portraits) -> None:
         assert worker.wait_ready(60) and worker.error is None
         worker.submit(work, 1)
         deadline = time.monotonic() + 60
-        while worker.latest() is None and time.monotonic() < deadline:
+        while worker.newest() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         alpha, frame_id, colour = worker.newest()
         colour_id = frame_id  # published with the mask, in one tuple
         # a pause of more than a second in the stream starts the state over
         time.sleep(1.2)
         worker.submit(work, 2)
-        while worker.latest()[1] != 2 and time.monotonic() < deadline + 60:
+        while worker.newest()[1] != 2 and time.monotonic() < deadline + 60:
             time.sleep(0.05)
         assert worker.stats.resets == 1
     assert frame_id == colour_id == 1

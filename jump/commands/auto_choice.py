@@ -25,9 +25,9 @@ class AutoChoice:
 
 
 def _cpu_only(provider: str) -> bool:
-    from jump.matte import worker
+    from jump.matte.auto import cpu_only
 
-    return worker._cpu_only(provider)
+    return cpu_only(provider)
 
 
 def matte_auto(settings, models_dir, frame, fps: float) -> AutoChoice:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jump.commands import safe_output
 from jump.commands.errors import CommandError, UsageError, number
+from jump.defaults import DENOISE_MODEL
 
 log = logging.getLogger("jump.denoise")
 
@@ -21,7 +22,7 @@ RECORDING_EXTS = (".mp4", ".mkv", ".flv", ".mov")  # jump.commands.ffmpeg import
 MODEL_ALIASES = {"dfn3": "deepfilternet3", "nsnet2": "nsnet2-48k-int8"}
 # Files have no real-time deadline, so the command line runs the best-quality model; the
 # OBS filter's default is "auto", which measures whether this machine keeps up with it.
-DEFAULT_MODEL = "deepfilternet3"
+DEFAULT_MODEL = DENOISE_MODEL["cli"]  # jump/defaults.py: "deepfilternet3"
 
 
 def _defaults():
@@ -92,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _model_id(name: str) -> str:
     from jump.denoise import stages
-    from jump.denoise.model_choice import AUTO
+    from jump.denoise.auto import AUTO
 
     model = MODEL_ALIASES.get(name, name)
     known = stages.model_ids()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jump.commands import safe_output
 from jump.commands.errors import UsageError, number
+from jump.defaults import MATTE_MODEL
 
 log = logging.getLogger("jump.matte")
 
@@ -23,7 +24,7 @@ ALPHA_IMAGE_EXTS = (".png", ".webp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".webm")
 # Files have no frame deadline, so the command line runs the best-quality model; the OBS
 # filter's default is "auto" (what keeps up with the camera). "auto" works here too.
-DEFAULT_MODEL = "rvm"
+DEFAULT_MODEL = MATTE_MODEL["cli"]  # jump/defaults.py: "rvm"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="result; mask: the matte in black and white; overlay: what is cut away "
                         "tinted red (default: %(default)s)")  # fmt: skip
     p.add_argument("--grow", type=number(-100, 100, unit="px"), default=d.grow_px,
-                   help="move the edge out (+) or in (-), px of a 1080p picture, -100..100 "
+                   help="move the edge out (+) or in (-), px of a 720p picture, -100..100 "
                         "(default: %(default)g)")  # fmt: skip
     p.add_argument("--min-blob", type=number(0, 50, unit="%"), default=100 * d.min_blob,
                    help="remove specks under this %% of the frame, 0..50 (default: %(default)g)")  # fmt: skip

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from jump.denoise import model_choice
+from jump.denoise import auto
 from jump.denoise import stages as stage_registry
 from jump.denoise.echo.engine_io import EchoInput
 from jump.denoise.gating import HopGate
@@ -129,7 +129,7 @@ class Denoiser(EchoInput):
         stages = " + ".join(
             f"neural {s.name}" if s is self._model else "classical" for s in d.chain
         )
-        vad = f"VAD {self.settings.vad_model}" if d.vad else "energy VAD"
+        vad = f"VAD {self.settings.vad_model}" if d.vad else "per-hop SNR detector"
         text = f"{stages}, {vad}, {self.sample_rate} Hz x{self.channels}, latency "
         text += f"{1000.0 * self.latency_samples / self.sample_rate:.1f} ms"
         if wants_model and not d.neural:
@@ -227,10 +227,10 @@ class Denoiser(EchoInput):
                 self._vad_error = ""
             except Exception as exc:
                 self._vad_error = f"{s.vad_model}: {exc}".replace("\n", " ")
-                log.warning("denoise: Silero VAD off, energy VAD only (%s)", self._vad_error)
+                log.warning("denoise: Silero VAD off, per-hop SNR detector (%s)", self._vad_error)
         if s.method != "classical" and (self._model is None or self._requested != s.neural_model):
             self._requested = s.neural_model
-            choice = model_choice.choose(s.neural_model, lambda model_id: self._build(model_id, s))
+            choice = auto.effective(s.neural_model, lambda model_id: self._build(model_id, s))
             return _Loaded(choice.stage, choice.framing, choice.error, choice.note)
         return None
 
@@ -238,7 +238,7 @@ class Denoiser(EchoInput):
         from jump.catalogue import find_model, get_entry
 
         entry = get_entry(model_id)
-        kind = stage_registry.stage_type(str(entry.spec.get("engine")))
+        kind = stage_registry.stage_type(str(entry.type))
         framing = kind.framing(entry, self.sample_rate, self.window)
         ctx = self._context(framing, 1 if s.linked else self.channels, s.provider)
         return kind.create(ctx, entry, find_model(entry.id, self.models_dir)), framing
@@ -281,9 +281,8 @@ class Denoiser(EchoInput):
             self._post = stage_registry.stage_type("classical-post").create(ctx, None, None)
             if self._model is not None:
                 self._model.resize(rows)
-        configure = getattr(self._model, "configure", None)
-        if configure is not None:  # a stage with its own attenuation limit (DeepFilterNet3)
-            configure(s.strength_db)
+        if self._model is not None:  # a stage may limit its own attenuation (DeepFilterNet3)
+            self._model.configure(s.strength_db)
         self._derived = d = self._derive(s)
         self._gate.configure(s, d.vad)
 

@@ -1,7 +1,7 @@
 """The speech gate applied to any stage's gain: floor while talking, deeper in pauses.
 
 Per hop it decides "speech" from Silero's probability (when the VAD model runs) and from a
-fast detector (the speech-band SNR after the gain) and steps the grace/release gate
+per-hop SNR detector (the speech-band SNR after the gain) and steps the grace/release gate
 (``decide``); ``shape`` floors every bin at ``speech_db`` and takes pauses down by up to
 ``strength_db - speech_db`` more; then the dry/wet mix and the monitor. With an onset
 look-ahead a hop's gate value applies to a frame up to 60 ms older, so the gate is open
@@ -87,7 +87,7 @@ class HopGate:
         ``first_hop`` is the stream index of the hop whose Silero decisions the first gain
         may read: the engine passes the newest analysed hop, so behind a stage with
         lookahead the gate already knows a word is coming. ``speech`` is a stage's own
-        per-hop evidence of speech (bool), which holds the gate open as the fast detector
+        per-hop evidence of speech (bool), which holds the gate open as the per-hop SNR detector
         does. With an onset look-ahead the result belongs to the frames ``onset`` hops
         older: the engine delays the dry frames by as much.
         """
@@ -180,7 +180,7 @@ class HopGate:
     def _speech(
         self, power: np.ndarray, noise: np.ndarray, gain: np.ndarray, hop: int
     ) -> tuple[bool, bool]:
-        """(Silero says speech, fast detector says speech) for the hop ending at ``hop``."""
+        """(Silero says speech, per-hop SNR detector says speech) for the hop ending at ``hop``."""
         band = self._band
         g2 = gain[:, band] ** 2
         kept = float(np.vdot(g2, power[:, band]))

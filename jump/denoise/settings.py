@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from jump.catalogue import DEFAULT_DENOISE_MODEL, DEFAULT_VAD_MODEL
+from jump.defaults import DEFAULT_DENOISE_MODEL, DEFAULT_VAD_MODEL
 
 METHODS = ("classical", "neural", "both")
 MONITORS = ("output", "removed")
@@ -32,7 +32,7 @@ class DenoiseSettings:
     neural_model:  a manifest id: "nsnet2-48k-int8" (20 ms latency), "deepfilternet3" (best
                    quality, 40 ms), "nsnet2-48k" (NSNet2 in float); or "auto" (the OBS
                    filter's default): DeepFilterNet3 if this machine runs it with margin,
-                   measured at start, else NSNet2 (jump/denoise/model_choice.py).
+                   measured at start, else NSNet2 (jump/denoise/auto.py).
     vad_model:     manifest id of the VAD model; "" uses only the per-hop SNR detector.
     monitor:       "output" (the denoised voice) or "removed" (what the denoiser takes
                    away: the latency-aligned input minus the output), to hear whether

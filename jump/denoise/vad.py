@@ -78,7 +78,7 @@ SHORT_HOLD_MS = 60.0  # hold after a fast-detector trigger alone (a click, a bre
 class SpeechGate:
     """Gate value per hop in [0, 1]: opens at once, holds for the grace period, then releases.
 
-    A trigger from the fast detector alone (no Silero confirmation) holds only ``short_hold``
+    A trigger from the per-hop SNR detector alone (no Silero confirmation) holds only ``short_hold``
     hops, so a keyboard click opens the gate for a moment rather than for the whole grace.
     """
 

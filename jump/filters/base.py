@@ -1,17 +1,14 @@
-"""What both Jump filters share: the log prefix, update-then-swap, pass-through, the spec.
+"""What both Jump filters share: the log prefix, update-then-swap, pass-through.
 
 The registry (`jump.obs.registry`) already turns any exception in a callback into a
 pass-through (the packet or frame goes out unchanged) and logs it once; a filter only
-decides what its engine is and how it reports.
+decides what it runs (a ``Denoiser`` inline, a ``MatteWorker`` thread) and how it reports.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
-
-from jump.obs.registry import FilterSpec
 
 
 class Passthrough:
@@ -30,10 +27,12 @@ class Passthrough:
 
 
 class JumpFilter:
-    """Base of the OBS filter instances: holds one engine, rebuilt only for a new model folder.
+    """Base of the OBS filter instances: holds what the filter runs (its *backend*: the
+    denoise filter's ``engine``, the matte filter's ``worker``, each filter naming it by a
+    property), rebuilt only for a new model folder.
 
-    Subclasses set ``title`` and implement ``build_engine``; ``close_engine`` and
-    ``describe`` are optional.
+    Subclasses set ``title`` and implement ``build``; ``release`` and ``describe`` are
+    optional.
     """
 
     title = "Jump"
@@ -41,7 +40,7 @@ class JumpFilter:
     def __init__(self, source: Any, logger: str) -> None:
         self.source = source
         self.log = logging.getLogger(logger)
-        self.engine: Any = None
+        self._backend: Any = None
         self.config: Any = None
         self.models_dir: str | None = None
 
@@ -49,50 +48,30 @@ class JumpFilter:
         return f"[{self.title}: '{self.source.name}']"
 
     def apply(self, config: Any, models_dir: str | None) -> bool:
-        """Hand ``config`` to the running engine, or build a new one (first call, new model
+        """Hand ``config`` to the running backend, or build a new one (first call, new model
         folder) and swap it in with one reference assignment, so the media thread sees the
-        old engine or the new one, never half of one. True when a new engine was built."""
-        if self.engine is not None and models_dir == self.models_dir:
+        old backend or the new one, never half of one. True when a new one was built."""
+        if self._backend is not None and models_dir == self.models_dir:
             if config != self.config:
-                self.engine.update(config)  # model, method and the rest switch in place
+                self._backend.update(config)  # model, method and the rest switch in place
             self.config = config
             return False
-        old, self.engine = self.engine, self.build_engine(config, models_dir)
+        old, self._backend = self._backend, self.build(config, models_dir)
         self.config, self.models_dir = config, models_dir
         if old is not None:
-            self.close_engine(old)
+            self.release(old)
         self.log.info("%s %s", self._prefix(), self.describe())
         return True
 
-    def build_engine(self, config: Any, models_dir: str | None) -> Any:
+    def build(self, config: Any, models_dir: str | None) -> Any:
         raise NotImplementedError
 
-    def close_engine(self, engine: Any) -> None:
-        """Release an engine that was swapped out (threads, sessions)."""
+    def release(self, backend: Any) -> None:
+        """Release a backend that was swapped out (threads, sessions)."""
 
     def describe(self) -> str:
-        """One line for the log when an engine starts."""
+        """One line for the log when a backend starts."""
         return str(self.config)
 
     def stats(self) -> dict[str, float]:
         return {}
-
-
-def filter_spec(
-    type_id: str,
-    kind: str,
-    factory: type[JumpFilter],
-    passthrough: type[Passthrough],
-    defaults: Callable[[Any], None],
-    properties: Callable[[Any], Any],
-) -> FilterSpec:
-    """The registry's description of a filter; its display name is the factory's title."""
-    return FilterSpec(
-        id=type_id,
-        name=factory.title,
-        kind=kind,
-        factory=factory,
-        defaults=defaults,
-        properties=properties,
-        passthrough=passthrough,
-    )

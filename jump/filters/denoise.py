@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from jump.defaults import DENOISE_MODEL
 from jump.filters import av_sync
-from jump.filters.base import JumpFilter, Passthrough, filter_spec
+from jump.filters.base import JumpFilter, Passthrough
 from jump.filters.echo_reference import S_REFERENCE, ReferenceInput
-from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
-from jump.obs.registry import Source
+from jump.obs.registry import AUDIO_FILTER, FilterSpec
+from jump.obs.source import Source, audio_format
 
 # --- setting keys -------------------------------------------------------------------
 S_METHOD = "method"
@@ -32,20 +33,13 @@ S_LINKED = "linked"
 S_MODEL = "neural_model"
 S_MODELS_DIR = "models_dir"
 
-# The model choices users see; "auto" measures DeepFilterNet3 at start (model_choice.py).
+# The model choices users see; "auto" measures DeepFilterNet3 at start (jump/denoise/auto.py).
 MODEL_LABELS = {
     "auto": "Automatic: best quality if this machine keeps up",
     "deepfilternet3": "Best quality (DeepFilterNet3, ~30–40 ms)",
     "nsnet2-48k-int8": "Lowest latency (NSNet2, 20 ms)",
 }
 TIMESTAMP_JUMP_NS = 1_000_000_000  # like OBS's own noise suppression: reset after a gap
-
-
-def audio_format() -> tuple[int, int]:
-    """(sample rate, channels) of OBS's audio output — what every audio filter receives."""
-    f = L.fn()
-    audio = f.obs_get_audio()
-    return int(f.audio_output_get_sample_rate(audio)), int(f.audio_output_get_channels(audio))
 
 
 def engine_settings(settings: Settings) -> Any:
@@ -74,7 +68,8 @@ class DenoiseFilter(JumpFilter):
         super().__init__(source, "jump.denoise.filter")
         self.latency_ns = 0
         self.last_ts = 0
-        self.parent: int | None = None  # the source this filter is on, looked up once
+        self.parent: Source | None = None  # the source this filter is on, looked up once
+        self.parent_known = False
         self.counts = (0, 0)  # (frames in, frames out), one tuple so readers never see half
         self.sample_rate, self.channels = audio_format()
         self.reference = ReferenceInput(self._prefix(), self.sample_rate, self.channels)
@@ -83,11 +78,17 @@ class DenoiseFilter(JumpFilter):
     def update(self, settings: Settings) -> None:
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
         self.latency_ns = round(self.engine.latency_samples * 1e9 / self.sample_rate)
-        self.reference.select(settings.get_str(S_REFERENCE), self.source.parent())
+        parent = self.source.parent()
+        self.reference.select(settings.get_str(S_REFERENCE), parent.ptr if parent else None)
         if self.reference.capture is None and self.engine is not None:
             self.engine.drop_reference()
 
-    def build_engine(self, config: Any, models_dir: str | None) -> Any:
+    @property
+    def engine(self) -> Any:
+        """The ``Denoiser``, run inline on the audio thread (None once destroyed)."""
+        return self._backend
+
+    def build(self, config: Any, models_dir: str | None) -> Any:
         from jump.denoise import Denoiser
 
         return Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
@@ -96,20 +97,21 @@ class DenoiseFilter(JumpFilter):
         latency_ms = 1e3 * self.engine.latency_samples / self.sample_rate
         return f"{self.sample_rate} Hz, {self.channels} ch, latency {latency_ms:.1f} ms: {self.engine.status}"
 
-    def filter_audio(self, packet: AudioPacket) -> int:
+    def filter_audio(self, packet: AudioPacket) -> AudioPacket:
         engine = self.engine
         planes = packet.planes(self.channels)
         if engine is None or len(planes) != self.channels:
-            return packet.ptr
+            return packet
         import numpy as np
 
         ts = packet.timestamp
         if self.last_ts and abs(ts - self.last_ts) > TIMESTAMP_JUMP_NS:
             engine.reset()
         self.last_ts = ts
-        if self.parent is None:
-            self.parent = self.source.parent() or 0
-        ref = self.reference.read(ts, packet.frames, self.parent, engine)
+        if not self.parent_known:
+            self.parent, self.parent_known = self.source.parent(), True
+        parent_ptr = self.parent.ptr if self.parent is not None else None
+        ref = self.reference.read(ts, packet.frames, parent_ptr, engine)
         out = engine.push(np.stack(planes), ref)
         for plane, row in zip(planes, out, strict=True):
             plane[:] = row
@@ -119,7 +121,7 @@ class DenoiseFilter(JumpFilter):
         # cannot undo (jump.filters.av_sync)
         packet.timestamp = ts - self.latency_ns + av_sync.video_delay_ns(self.parent)
         self.counts = (self.counts[0] + packet.frames, self.counts[1] + out.shape[1])
-        return packet.ptr
+        return packet
 
     def stats(self) -> dict[str, float | str]:
         engine = self.engine
@@ -138,12 +140,12 @@ class DenoiseFilter(JumpFilter):
 
     def destroy(self) -> None:
         self.reference.close()
-        self.engine = None
+        self._backend = None
 
 
 class PassthroughAudio(Passthrough):
-    def filter_audio(self, packet: AudioPacket) -> int:
-        return packet.ptr
+    def filter_audio(self, packet: AudioPacket) -> AudioPacket:
+        return packet
 
 
 # --- defaults and properties ----------------------------------------------------------
@@ -162,7 +164,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_MONITOR, d.monitor)
     settings.set_default(S_LINKED, bool(d.linked))
     # best quality when this machine keeps up, decided from a measurement at start
-    settings.set_default(S_MODEL, "auto")
+    settings.set_default(S_MODEL, DENOISE_MODEL["filter"])
     settings.set_default(S_MODELS_DIR, "")
     settings.set_default(S_REFERENCE, "")
 
@@ -240,8 +242,8 @@ def reference_choices(instance: Any) -> list[tuple[str, str]]:
     from jump.obs.audio_capture import audio_source_names
 
     own = ""
-    if isinstance(instance, DenoiseFilter) and instance.source.parent():
-        own = Source(instance.source.parent()).name
+    if isinstance(instance, DenoiseFilter) and instance.source.parent() is not None:
+        own = instance.source.parent().name
     try:
         names = [n for n in audio_source_names() if n != own]
     except Exception:
@@ -250,9 +252,6 @@ def reference_choices(instance: Any) -> list[tuple[str, str]]:
     if current and current not in names:
         names.append(current)  # keep showing a choice whose source is missing now
     return [("None", ""), *((n, n) for n in names)]
-
-
-SPEC = filter_spec("jump_denoise", "audio", DenoiseFilter, PassthroughAudio, defaults, properties)
 
 
 def gate_properties() -> Properties:
@@ -297,3 +296,18 @@ def gate_properties() -> Properties:
         "not cut; delays the audio by as much (OBS is told, so audio and video stay in sync).",
     )
     return gate
+
+
+# --- the callback table (OBS's obs_source_info, field by field) -----------------------
+SPEC = FilterSpec(
+    id="jump_denoise",
+    name=DenoiseFilter.title,
+    output_flags=AUDIO_FILTER,
+    create=DenoiseFilter,
+    create_passthrough=PassthroughAudio,
+    get_defaults=defaults,
+    get_properties=properties,
+    update=DenoiseFilter.update,
+    destroy=DenoiseFilter.destroy,
+    filter_audio=DenoiseFilter.filter_audio,
+)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from jump.filters import av_sync
-from jump.filters.base import JumpFilter, Passthrough, filter_spec
+from jump.filters.base import JumpFilter, Passthrough
 from jump.filters.matte_settings import (
     DELAY_MS,
     PREFERRED_SPACES,
@@ -37,12 +37,14 @@ from jump.filters.matte_settings import (
     defaults,
     engine_settings,
     linear_premultiplied,
+    migrate,
     properties,
 )
 from jump.obs import graphics as G
 from jump.obs import libobs as L
 from jump.obs.data import Settings
-from jump.obs.registry import Source
+from jump.obs.registry import VIDEO_FILTER, FilterSpec
+from jump.obs.source import Source, output_fps
 
 EFFECT_FILE = Path(__file__).resolve().parent / "effects" / "matte.effect"
 
@@ -86,6 +88,7 @@ class MatteFilter(JumpFilter):
         self.update(settings)
 
     def update(self, settings: Settings) -> None:
+        migrate(settings)  # a scene collection saved by an older Jump: same look
         self.technique = TECHNIQUES.get(settings.get_str(S_BACKGROUND), "Transparent")
         self.blur_px = max(1.0, settings.get_float(S_BLUR))
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
@@ -99,24 +102,30 @@ class MatteFilter(JumpFilter):
         self.view = VIEWS.get(settings.get_str(S_VIEW))
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
 
-    def build_engine(self, config: Any, models_dir: str | None) -> Any:
+    @property
+    def worker(self) -> Any:
+        """The ``MatteWorker``: the matte engine on its own thread (None once destroyed)."""
+        return self._backend
+
+    def build(self, config: Any, models_dir: str | None) -> Any:
         from jump.matte import MatteWorker
 
         worker = MatteWorker(config, models_dir)
         worker.set_fps(output_fps())
         return worker
 
-    def close_engine(self, engine: Any) -> None:
-        engine.close()
+    def release(self, backend: Any) -> None:
+        backend.close()
 
     def capture_plate(self, seconds: float) -> None:
         """Learn the empty room from the next ``seconds`` of frames (on the worker)."""
-        if self.engine is not None:
-            self.engine.capture_plate(frames=int(seconds * 30), seconds=seconds)
+        if self.worker is not None:
+            # the frames OBS draws in that time (self.fps: its output rate, measured)
+            self.worker.capture_plate(frames=round(seconds * self.fps), seconds=seconds)
             self.log.info("%s capturing the empty room for %g s", self._prefix(), seconds)
 
     def plate_status(self) -> str:
-        overrides = getattr(self.engine, "overrides", None)
+        overrides = getattr(self.worker, "overrides", None)
         if overrides is None:
             return ""
         if overrides.capturing:
@@ -132,8 +141,8 @@ class MatteFilter(JumpFilter):
 
     def running(self) -> str:
         """The model that runs now ("rvm 448 px (auto)"), for the stats line."""
-        engine = self.engine
-        return engine.running if engine is not None else self.config.model
+        worker = self.worker
+        return worker.running if worker is not None else self.config.model
 
     def video_tick(self, seconds: float) -> None:
         for texrender in (self.capture, self.blur_a, self.blur_b):
@@ -151,13 +160,11 @@ class MatteFilter(JumpFilter):
             self.render_ms += (elapsed - self.render_ms) / min(self.render_calls, 100)
 
     def _render(self) -> bool:
-        worker = self.engine
+        worker = self.worker
         target = self.source.target()
-        if worker is None or worker.error or not target:
+        if worker is None or worker.error or target is None:
             return False
-        f = L.fn()
-        width = f.obs_source_get_base_width(target)
-        height = f.obs_source_get_base_height(target)
+        width, height = target.base_size()
         if not width or not height:
             return False
         if self.effect is None:
@@ -166,7 +173,7 @@ class MatteFilter(JumpFilter):
             self.blur_a = G.TexRender(L.GS_RGBA16F)
             self.blur_b = G.TexRender(L.GS_RGBA16F)
 
-        space = f.obs_source_get_color_space(target, 3, PREFERRED_SPACES)
+        space = target.color_space(PREFERRED_SPACES)
         self._capture(worker, target, width, height, space)
         newest = worker.newest()
         if newest is None:
@@ -198,16 +205,16 @@ class MatteFilter(JumpFilter):
         if held is not None:
             self._draw_held_frame(technique, *held[:2])
             return True
-        if not f.obs_source_process_filter_begin_with_color_space(
-            self.source.ptr, G.format_for_space(space), space, L.OBS_ALLOW_DIRECT_RENDERING
-        ):
+        if not G.filter_begin(self.source, space):
             return True  # OBS draws nothing this frame; skipping would draw twice
         self._set_effect_inputs()
         with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_INVSRCALPHA):
-            f.obs_source_process_filter_tech_end(
-                self.source.ptr, effect.ptr, 0, 0, technique.encode()
-            )
+            G.filter_end(self.source, effect, technique)
         return True
+
+    def video_get_color_space(self, preferred: tuple[int, ...]) -> int:
+        """The target's colour space: HDR and 16-bit sources stay so through the filter."""
+        return self.source.target_color_space(preferred)
 
     def _mask_for(self, frame_id: int) -> tuple[int, Any, Any]:
         """The mask of `frame_id` if held, else the newest before it (the worker skipped
@@ -227,33 +234,26 @@ class MatteFilter(JumpFilter):
 
     def _set_effect_inputs(self) -> None:
         effect = self.effect
-        effect.set_texture("mask", self.mask.ptr)
-        live = self.edge_colour_live and bool(self.edge_colour.ptr)
-        effect.set_texture("edge_colour", self.edge_colour.ptr if live else self.mask.ptr)
+        effect.set_texture("mask", self.mask)
+        live = self.edge_colour_live and self.edge_colour.loaded
+        effect.set_texture("edge_colour", self.edge_colour if live else self.mask)
         effect.set_float("decontaminate", 1.0 if live else 0.0)
         if self.technique == "Blur":
             effect.set_texture("background", self.blur_b.texture())
         elif self.technique == "Image":
-            effect.set_texture("background", self.picture.ptr, srgb=True)
+            effect.set_texture("background", self.picture, srgb=True)
         effect.set_vec4("bg_color", *self.bg_color)
 
     def _draw_held_frame(self, technique: str, texture: int, size: tuple[int, int]) -> None:
         """Draw an older frame with its own mask, the way process_filter_tech_end draws
         (linear sRGB in and out, premultiplied blend)."""
-        f = L.fn()
-        previous_linear = f.gs_set_linear_srgb(True)
-        previous_fb = f.gs_framebuffer_srgb_enabled()
-        f.gs_enable_framebuffer_srgb(True)
-        try:
+        with G.linear_srgb():
             self.effect.set_texture("image", texture, srgb=True)
             self._set_effect_inputs()
             with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_INVSRCALPHA):
                 self.effect.draw(technique, texture, *size)
-        finally:
-            f.gs_enable_framebuffer_srgb(previous_fb)
-            f.gs_set_linear_srgb(previous_linear)
 
-    def _capture(self, worker: Any, target: int, width: int, height: int, space: int) -> None:
+    def _capture(self, worker: Any, target: Source, width: int, height: int, space: int) -> None:
         """Draw the source small, stage it, and hand last frame's pixels to the worker."""
         work = worker.work_size(width, height)
         if work != self.work:
@@ -296,13 +296,13 @@ class MatteFilter(JumpFilter):
                     continue
                 source_tex = source.texture()
                 effect.set_texture("work", source_tex)
-                effect.set_texture("mask", self.mask.ptr)
+                effect.set_texture("mask", self.mask)
                 effect.set_vec2("blur_step", *uv_step)
                 with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
                     effect.draw(technique, source_tex, bw, bh)
 
     def stats(self) -> dict[str, float]:
-        worker_stats = self.engine.stats if self.engine is not None else None
+        worker_stats = self.worker.stats if self.worker is not None else None
         lag = self.frame_id - self.newest_mask if self.newest_mask >= 0 else -1
         return {
             "running": self.running(),
@@ -319,9 +319,9 @@ class MatteFilter(JumpFilter):
         }
 
     def destroy(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
         with G.graphics():
             for obj in (self.effect, self.capture, self.blur_a, self.blur_b):
                 if obj is not None:
@@ -333,18 +333,6 @@ class MatteFilter(JumpFilter):
             self.picture.destroy()
 
 
-def output_fps() -> float:
-    """OBS's output frame rate (what each source is drawn at); 30 if OBS cannot say."""
-    try:
-        f = L.fn()
-        video = f.obs_get_video() if f.obs_get_video is not None else None
-        get_rate = f.video_output_get_frame_rate
-        fps = float(get_rate(video)) if video and get_rate is not None else 0.0
-    except Exception:  # outside OBS, or an odd libobs: must not stop the filter
-        fps = 0.0
-    return fps if 1.0 <= fps <= 1000.0 else 30.0
-
-
 class PassthroughVideo(Passthrough):
     def video_tick(self, seconds: float) -> None:
         pass
@@ -352,5 +340,22 @@ class PassthroughVideo(Passthrough):
     def video_render(self) -> None:
         self.source.skip_video_filter()
 
+    def video_get_color_space(self, preferred: tuple[int, ...]) -> int:
+        return self.source.target_color_space(preferred)
 
-SPEC = filter_spec("jump_matte", "video", MatteFilter, PassthroughVideo, defaults, properties)
+
+# --- the callback table (OBS's obs_source_info, field by field) -----------------------
+SPEC = FilterSpec(
+    id="jump_matte",
+    name=MatteFilter.title,
+    output_flags=VIDEO_FILTER,
+    create=MatteFilter,
+    create_passthrough=PassthroughVideo,
+    get_defaults=defaults,
+    get_properties=properties,
+    update=MatteFilter.update,
+    destroy=MatteFilter.destroy,
+    video_tick=MatteFilter.video_tick,
+    video_render=MatteFilter.video_render,
+    video_get_color_space=MatteFilter.video_get_color_space,
+)

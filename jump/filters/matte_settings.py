@@ -3,9 +3,9 @@ they map to. No graphics and no engine here."""
 
 from __future__ import annotations
 
-from ctypes import c_int
 from typing import Any
 
+from jump.defaults import MATTE_MODEL
 from jump.obs import libobs as L
 from jump.obs.data import Properties, Settings
 
@@ -28,7 +28,11 @@ S_MODELS_DIR = "models_dir"
 S_DELAY_VIDEO = "delay_video"
 # tuning and room corrections (issue 13)
 S_VIEW = "view"
-S_GROW = "grow_px"
+# Every pixel-valued setting is in pixels of a 720p picture (jump.matte.engine's
+# REFERENCE_HEIGHT). Grow/shrink was saved in 1080p pixels under "grow_px" before; a scene
+# collection holding that key is converted on load (``migrate``), so its look stays.
+S_GROW = "grow_px_720p"
+S_GROW_1080P = "grow_px"
 S_MIN_BLOB = "min_blob_pct"  # percent of the frame in the dialog; a fraction in the engine
 S_USE_PLATE = "use_plate"
 S_PLATE_TOLERANCE = "plate_tolerance"
@@ -43,7 +47,16 @@ DELAY_MS = (100, 250)  # "delay video": default and most; 100 ms = 3 frames at 3
 TECHNIQUES = {"transparent": "Transparent", "blur": "Blur", "color": "Color", "image": "Image"}
 # view → shader technique; None = the chosen background (the normal output)
 VIEWS = {"result": None, "mask": "Mask", "overlay": "Overlay"}
-PREFERRED_SPACES = (c_int * 3)(L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
+PREFERRED_SPACES = (L.GS_CS_SRGB, L.GS_CS_SRGB_16F, L.GS_CS_709_EXTENDED)
+
+
+def migrate(settings: Settings) -> None:
+    """Bring settings saved by an older Jump to today's keys and units (on every update:
+    a scene collection may be loaded at any time). Grow/shrink: 1080p → 720p pixels."""
+    if settings.has_user_value(S_GROW_1080P):
+        if not settings.has_user_value(S_GROW):
+            settings.set_float(S_GROW, settings.get_float(S_GROW_1080P) * 720.0 / 1080.0)
+        settings.erase(S_GROW_1080P)
 
 
 def engine_settings(settings: Settings) -> Any:
@@ -93,7 +106,7 @@ def defaults(settings: Settings) -> None:
     settings.set_default(S_THRESHOLD, float(d.threshold))
     settings.set_default(S_SOFT_EDGE, float(d.soft_edge))
     settings.set_default(S_FEATHER, float(d.feather_px))
-    settings.set_default(S_MODEL, "auto")  # the filter follows the machine (jump.matte.auto)
+    settings.set_default(S_MODEL, MATTE_MODEL["filter"])  # follows the machine (jump.matte.auto)
     settings.set_default(S_REFINE, bool(d.refine))
     settings.set_default(S_TEMPORAL, float(d.temporal))
     settings.set_default(S_MOTION_GATING, bool(d.motion_gating))
@@ -154,8 +167,9 @@ def tuning_properties() -> Properties:
         40.0,
         0.5,
         " px",
-        "Moves the edge outward (positive) or into the body (negative), in pixels of a "
-        "1080p picture.",
+        "Moves the edge outward (positive) or into the body (negative). Like every size "
+        "here, in pixels of a 720p picture: the look is the same whatever the camera's "
+        "resolution.",
     )
     t.add_float(
         S_MIN_BLOB,
@@ -249,7 +263,7 @@ def properties(instance: Any) -> Properties:
         40.0,
         0.5,
         " px",
-        "Softens the edge outward from the body, never into it.",
+        "Softens the edge outward from the body, never into it (pixels of a 720p picture).",
     )
     p.add_group("tuning", "Tuning", tuning_properties())
     p.add_group("room", "Room: clean plate and keep zones", room_properties(instance))

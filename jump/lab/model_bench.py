@@ -93,7 +93,7 @@ def bench_model(
     import cv2
 
     from jump import catalogue, sessions
-    from jump.matte.model import SegmentationModel
+    from jump.matte.models.segmentation import SegmentationModel
 
     # The engine's model object does pre/post-processing; its session is replaced by
     # one on the provider under test, run through FixedShapeRunner.

@@ -106,7 +106,7 @@ def model_inputs(model_id: str, frames: Sequence[np.ndarray]) -> Iterator[np.nda
     """
     import cv2
 
-    from jump.matte.model import SegmentationModel
+    from jump.matte.models.segmentation import SegmentationModel
 
     model = SegmentationModel(model_id, threads=1, provider="cpu")
     for frame in frames:
@@ -305,7 +305,7 @@ def compare(
     import cv2
 
     from jump.lab.matte import synth
-    from jump.matte.model import SegmentationModel
+    from jump.matte.models.segmentation import SegmentationModel
 
     ref = SegmentationModel(model_id, threads=2, provider=provider)
     var = SegmentationModel(model_id, threads=2, provider=provider)

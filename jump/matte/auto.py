@@ -16,15 +16,27 @@ rest is left for OBS, the encoder and the load spikes of a shared machine.
   that had to be left again waits twice as long before the next try (up to
   ``MAX_UP_WAIT_S``): a machine on the edge settles instead of oscillating.
 
+``MatteChooser`` is Jump Matte's chooser, the one thing the worker calls: ``effective``
+turns the user's settings into the settings the engine runs ("auto" resolved to the
+current rung), ``observe`` feeds it one mask time. ``jump/denoise/auto.py`` is Jump
+Denoise's chooser, of the same shape.
+
 OBS-free; ``tests/test_auto.py`` drives it with synthetic timings.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import deque
 from dataclasses import dataclass
 
-AUTO = "auto"
+from jump.defaults import AUTO
+from jump.matte.settings import MatteSettings
+
+log = logging.getLogger("jump.matte")
+
+__all__ = ["AUTO", "LADDER", "AutoModel", "MatteChooser", "Rung"]
 BUDGET = 0.70  # mask time ≤ 70 % of the frame interval
 UP_FRACTION = 0.35  # step up only with the mask under 35 % of the interval
 DOWN_AFTER_S = 3.0
@@ -166,3 +178,59 @@ class AutoModel:
         self._samples.clear()
         self._fresh = True  # the new rung's first masks include loading: time from there
         return self.rung
+
+
+class MatteChooser:
+    """The model the engine runs for the model the user set: itself, or Auto's rung."""
+
+    def __init__(self, models_dir: str | os.PathLike[str] | None = None) -> None:
+        self.models_dir = models_dir
+        self.auto: AutoModel | None = None  # the ladder position while the setting is "auto"
+
+    def effective(self, settings: MatteSettings, fps: float) -> MatteSettings:
+        """The settings the engine runs: model "auto" resolved to its current rung."""
+        if settings.model != AUTO:
+            self.auto = None
+            return settings
+        if self.auto is None:
+            from jump.matte.model import available_matte_models
+
+            present = set(available_matte_models(self.models_dir))
+            cpu = cpu_only(settings.provider)
+            # rungs whose file is missing would silently run their fallback: leave them out
+            full = CPU_LADDER if cpu else LADDER
+            ladder = tuple(r for r in full if r.model in present) or LADDER[-1:]
+            self.auto = AutoModel(ladder, fps, start_low=cpu)
+            log.info("Jump Matte: Auto starts on %s (%s)", self.auto.rung.label, self.auto.reason)
+        rung = self.auto.rung
+        return settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every)
+
+    def observe(self, now: float, mask_ms: float, fps: float) -> bool:
+        """One finished mask's time (ms) at ``now`` (s); True when Auto changed rung (the
+        caller then asks ``effective`` again and applies it like a settings change)."""
+        auto = self.auto
+        if auto is None:
+            return False
+        auto.set_fps(fps)
+        old = auto.rung.label
+        if auto.observe(now, mask_ms) is None:
+            return False
+        log.info("Jump Matte: Auto: %s → %s (%s)", old, auto.rung.label, auto.reason)
+        return True
+
+    def label(self, running_model: str) -> str:
+        """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
+        auto = self.auto
+        return f"{auto.rung.label} (auto)" if auto is not None else running_model
+
+
+def cpu_only(provider: str) -> bool:
+    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
+    from jump.sessions import resolve_providers
+
+    try:
+        first = resolve_providers(provider)[0]
+    except Exception:
+        return True
+    name = first[0] if isinstance(first, tuple) else first
+    return name == "CPUExecutionProvider"

@@ -8,7 +8,7 @@ Pipeline (docs/matte.md has the why and the measurements):
           ─► outward feather ─► motion-adaptive temporal smoothing ─► bilinear to frame
           (and at work size: the soft-edge colour correction, jump.matte.decontaminate)
 
-A matting model (``output_kind: "alpha"``, Robust Video Matting) sees the whole work
+A matting model (``MatteModel.returns_alpha``, Robust Video Matting) sees the whole work
 picture and returns alpha at that size: the segmentation clean-up (threshold, blobs,
 guided filter) is skipped, feathering and smoothing apply.
 
@@ -27,20 +27,17 @@ import cv2
 import numpy as np
 
 from jump.matte import decontaminate, refine
-from jump.matte import rvm as _rvm  # noqa: F401  (registers the "rvm" model type)
 from jump.matte.framing import AutoFramer
 from jump.matte.lowlight import LowLightEnhancer
-from jump.matte.model import MatteModelError, load_matte_model
+from jump.matte.model import MatteModelError
+from jump.matte.models import load_matte_model
 from jump.matte.overrides import Overrides
-from jump.matte.settings import MatteSettings
+from jump.matte.settings import REFERENCE_HEIGHT, MatteSettings
 from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
 from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
 
-# Pixel sizes in settings are pixels of a 720p picture: the engine may only see the
-# filter's downscaled work image, and the look must not change with the camera's resolution.
-REFERENCE_HEIGHT = 720
 # The colour guided filter solves its 3×3 systems on a grid this much coarser than the
 # model output: a, b are box-smoothed anyway, quality on the eval set is unchanged
 # (docs/matte.md) and it costs a quarter.
@@ -131,7 +128,7 @@ class MatteEngine:
         self.last_foreground: np.ndarray | None = None
         # clean plate, grow/shrink, keep zones; survives reset() (the room did not change)
         self.overrides = Overrides()
-        self._set_inner()
+        self.model.configure(self.settings)
 
     # -- geometry -----------------------------------------------------------------------
 
@@ -172,20 +169,14 @@ class MatteEngine:
         self._smoother.motion_level = settings.motion_px
         self._gate.threshold_db = settings.gate_db
         self._gate.max_skip = settings.gate_max_skip
-        self._set_inner()
-
-    def _set_inner(self) -> None:
-        """RVM's inner-pass size from the settings (its recurrent state follows the size)."""
-        if hasattr(self.model, "inner_long"):
-            inner = self.settings.rvm_inner or max(self.model.spec.input_size)
-            self.model.inner_long = inner
+        self.model.configure(self.settings)
 
     def _low_light(self, pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
         """The model's input brightened when the room is dark (never the viewer's picture)."""
         s = self.settings
         if s.low_light == "off" or (
             s.low_light == "auto"
-            and (not self.model.spec.low_light_assist or grey.mean() >= 255.0 * s.dark_level)
+            and (not self.model.low_light_assist or grey.mean() >= 255.0 * s.dark_level)
         ):
             return pixels
         if self._enhancer is None or self._enhancer.method != s.low_light_model:
@@ -249,7 +240,7 @@ class MatteEngine:
             prob = self.model.probability(raw)
             if crop is not None:
                 prob = _paste(prob, crop, ww, wh)
-            if s.auto_frame and self.model.spec.output_kind != "alpha":
+            if s.auto_frame and not self.model.returns_alpha:
                 mw, mh = self.input_size
                 self._framer.update(prob, (mw / mh) / (ww / wh))
             self._last_prob = prob
@@ -278,7 +269,7 @@ class MatteEngine:
 
     def _crop(self, ww: int, wh: int) -> tuple[int, int, int, int] | None:
         """The auto-framing crop of the work picture in pixels, or None for the whole."""
-        if not self.settings.auto_frame or self.model.spec.output_kind == "alpha":
+        if not self.settings.auto_frame or self.model.returns_alpha:
             return None
         crop = self._framer.pixels(ww, wh)
         return None if crop == (0, 0, ww, wh) else crop
@@ -316,7 +307,7 @@ class MatteEngine:
         """Model probability -> clean, soft, edge-refined, feathered alpha at work size."""
         s = self.settings
         wh, ww = work.shape[:2]
-        if self.model.spec.output_kind == "alpha":
+        if self.model.returns_alpha:
             # already a matte at work size, edges refined by the network's own guided
             # filter; threshold and guided filter would harden its hair (docs/matte.md)
             alpha = prob

@@ -12,13 +12,10 @@ import numpy as np
 
 from jump.matte import refine
 from jump.matte.clean_plate import CleanPlate, PlateRecorder, apply_plate
-from jump.matte.settings import MatteSettings
+from jump.matte.settings import REFERENCE_HEIGHT, MatteSettings
 from jump.matte.zones import KeepZones
 
 log = logging.getLogger("jump.matte")
-
-# grow_px is in pixels of a 1080p picture (what streamers measure in)
-GROW_REFERENCE_HEIGHT = 1080
 
 
 class Overrides:
@@ -93,7 +90,7 @@ class Overrides:
             if plate is not None:
                 alpha = apply_plate(alpha, work, plate, s.plate_tolerance)
         if s.grow_px:
-            alpha = refine.grow_shrink(alpha, s.grow_px * h / GROW_REFERENCE_HEIGHT)
+            alpha = refine.grow_shrink(alpha, s.grow_px * h / REFERENCE_HEIGHT)
         zones = self.zones(s.keep_zones)
         if zones is not None:
             alpha = zones.apply(alpha)

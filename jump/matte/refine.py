@@ -193,7 +193,7 @@ def grow_shrink(alpha: np.ndarray, px: float) -> np.ndarray:
 
     Grey-level dilation/erosion with a disc shifts the whole soft ramp, so the edge keeps
     its softness. A fractional radius blends the two neighbouring integer radii, so the
-    slider moves the edge smoothly even when a 1080p step is a fraction of a work pixel.
+    slider moves the edge smoothly even when a 720p step is a fraction of a work pixel.
     """
     r = abs(float(px))
     if r < 0.05:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from jump.catalogue import DEFAULT_MATTE_MODEL
+from jump.defaults import DEFAULT_MATTE_MODEL
 
 LOW_LIGHT_MODES = ("off", "auto", "on")
+# Every pixel-valued setting is in pixels of a picture this tall: the engine may only see
+# the filter's downscaled work image, and the look must not change with the camera.
+REFERENCE_HEIGHT = 720
 
 # Settings whose change needs a new ONNX session; everything else applies between frames.
 SESSION_KEYS = frozenset({"model", "threads", "provider", "key_every"})
@@ -37,9 +40,9 @@ class MatteSettings:
     # Fill enclosed background holes smaller than this fraction. Off by default: whether a
     # gap is enclosed flips with one pixel (flicker), and gaps (hand on hip) are often real.
     fill_holes: float = 0.0
-    feather_px: float = 0.0  # soft edge grown *outward* from the body, source pixels
+    feather_px: float = 0.0  # soft edge grown *outward* from the body, pixels at 720p
     # the user's corrections (jump.matte.overrides), applied after the model for every model
-    grow_px: float = 0.0  # move the edge out (> 0) or in (< 0), pixels of a 1080p picture
+    grow_px: float = 0.0  # move the edge out (> 0) or in (< 0), pixels at 720p
     use_plate: bool = False  # the captured empty room overrules the model where it is sure
     plate_tolerance: float = 4.0  # "matches the room" within this many noise σ
     keep_zones: str = ""  # mask picture: white = always keep, black = always remove
@@ -91,12 +94,6 @@ class MatteSettings:
 
     def with_(self, **changes: Any) -> MatteSettings:
         return replace(self, **changes)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> MatteSettings:
-        """Settings from a dict, ignoring unknown keys (old OBS scene files)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
     def needs_new_session(self, other: MatteSettings) -> bool:
         return any(getattr(self, k) != getattr(other, k) for k in SESSION_KEYS)

@@ -3,7 +3,7 @@
 The render thread must never wait on inference, so the hand-over is a single slot:
 ``submit`` copies the frame into it (replacing any frame not yet started — latest frame
 wins, there is never a backlog) and returns; the worker takes the slot, runs the engine
-and publishes ``(alpha, frame_id)``; ``latest`` returns that pair by reference. Every
+and publishes ``(alpha, frame_id, edge colour)``; ``newest`` returns it by reference. Every
 call on the caller's side only takes a lock around a few assignments.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.matte.auto import AUTO, CPU_LADDER, LADDER, AutoModel
+from jump.matte.auto import AUTO, MatteChooser
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
@@ -52,7 +52,7 @@ class MatteWorker:
     """A MatteEngine on its own thread. Never blocks and never raises on the caller's side.
 
     ``submit`` **copies** the frame (the caller may reuse or unmap its buffer at once).
-    If the model cannot be loaded, ``error`` holds a user-facing message, ``latest``
+    If the model cannot be loaded, ``error`` holds a user-facing message, ``newest``
     stays None and submitted frames are ignored: the filter passes video through.
     """
 
@@ -68,9 +68,9 @@ class MatteWorker:
         self.stats = WorkerStats()
         self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
         settings = settings or MatteSettings()
-        self._auto: AutoModel | None = None
+        self._chooser = MatteChooser(models_dir)
         self._wanted_settings = settings  # what the caller asked for last ("auto" included)
-        self._settings = self._effective(settings)  # what the engine runs
+        self._settings = self._chooser.effective(settings, self.fps)  # what the engine runs
         self._running_model = self._settings.model
         self._input_size: tuple[str, tuple[int, int]] | None = None
         self._pending_settings: MatteSettings | None = None
@@ -130,18 +130,12 @@ class MatteWorker:
     @property
     def running(self) -> str:
         """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
-        auto = self._auto
-        return f"{auto.rung.label} (auto)" if auto is not None else self._running_model
+        return self._chooser.label(self._running_model)
 
     def set_fps(self, fps: float) -> None:
         """The source's frame rate: Auto's budget is a share of its frame interval."""
         if fps > 0 and fps == fps:
             self.fps = float(fps)
-
-    def latest(self) -> tuple[np.ndarray, int] | None:
-        """(alpha uint8 HxW, frame_id) of the newest finished mask, or None. Do not modify it."""
-        result = self._result
-        return None if result is None else (result[0], result[1])
 
     def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
         """(alpha, frame_id, soft-edge colour) of the newest mask, read at once; None before
@@ -196,7 +190,7 @@ class MatteWorker:
         from jump.matte.propagate import make_engine
 
         try:
-            matter = make_engine(settings, self.models_dir)
+            engine = make_engine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -206,51 +200,19 @@ class MatteWorker:
             log.exception("Jump Matte: engine failed to start")
             return None
         self.error = None
-        matter.overrides = self.overrides
-        return matter
-
-    def _effective(self, settings: MatteSettings) -> MatteSettings:
-        """The settings the engine runs: model "auto" resolved to its current rung."""
-        if settings.model != AUTO:
-            self._auto = None
-            return settings
-        if self._auto is None:
-            from jump.matte.model import available_matte_models
-
-            present = set(available_matte_models(self.models_dir))
-            cpu = _cpu_only(settings.provider)
-            # rungs whose file is missing would silently run their fallback: leave them out
-            full = CPU_LADDER if cpu else LADDER
-            ladder = tuple(r for r in full if r.model in present) or LADDER[-1:]
-            self._auto = AutoModel(ladder, self.fps, start_low=cpu)
-            log.info("Jump Matte: Auto starts on %s (%s)", self._auto.rung.label, self._auto.reason)
-        rung = self._auto.rung
-        return settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every)
-
-    def _follow_auto(self, matter, mask_ms: float):  # -> MatteEngine | None
-        """Feed Auto one mask time; on a change of rung, apply it like a settings change."""
-        auto = self._auto
-        if auto is None:
-            return matter
-        auto.set_fps(self.fps)
-        old = auto.rung.label
-        if auto.observe(time.perf_counter(), mask_ms) is None:
-            return matter
-        log.info("Jump Matte: Auto: %s → %s (%s)", old, auto.rung.label, auto.reason)
-        effective = self._effective(self._wanted_settings)
-        self._running_model = effective.model
-        return self._apply_effective(matter, effective)
+        engine.overrides = self.overrides
+        return engine
 
     def _run(self) -> None:
         _lower_priority()
-        matter = self._load(self._settings)
+        engine = self._load(self._settings)
         self._ready.set()
         while True:
             with self._cond:
                 while not self._closing and self._slot is None and self._pending_settings is None:
                     self._cond.wait()
                 if self._closing:
-                    _close(matter)
+                    _close(engine)
                     return
                 job, self._slot = self._slot, None
                 settings, self._pending_settings = self._pending_settings, None
@@ -259,16 +221,16 @@ class MatteWorker:
             if capture is not None:
                 self.overrides.capture(*capture)
             if settings is not None:
-                matter = self._apply(matter, settings)
-            if matter is None or job is None:
+                engine = self._apply(engine, settings)
+            if engine is None or job is None:
                 continue
             if do_reset:
-                matter.reset()
+                engine.reset()
                 self.stats.resets += 1
             frame, frame_id, t_submit = job
             t0 = time.perf_counter()
             try:
-                out = matter.process_detailed(frame, self.fmt, want_raw=False)
+                out = engine.process_detailed(frame, self.fmt, want_raw=False)
                 colour = out.delta
                 if colour is not None and colour.dtype != np.uint8:  # a carried one comes encoded
                     colour = encode_delta_bgra(colour)
@@ -278,23 +240,23 @@ class MatteWorker:
             t1 = time.perf_counter()
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
-            self.stats.add(matter.last_inference_ms, (t1 - t_submit) * 1e3)
+            self.stats.add(engine.last_inference_ms, (t1 - t_submit) * 1e3)
             self.stats.model_runs += int(out.inferred)
-            # a carried rung's cost per frame is the carry plus its share of the model runs
-            matter = self._follow_auto(matter, getattr(matter, "frame_cost_ms", (t1 - t0) * 1e3))
+            # a carried rung (jump.matte.propagate) says its own cost per frame
+            cost = getattr(engine, "frame_cost_ms", (t1 - t0) * 1e3)
+            if self._chooser.observe(t1, cost, self.fps):
+                engine = self._apply(engine, self._wanted_settings)
 
-    def _apply(self, matter, settings: MatteSettings):  # -> MatteEngine | None
-        effective = self._effective(settings)
-        self._running_model = effective.model
-        return self._apply_effective(matter, effective)
-
-    def _apply_effective(self, matter, settings: MatteSettings):  # -> MatteEngine | None
+    def _apply(self, engine, wanted: MatteSettings):  # -> MatteEngine | None
+        """Settings the user set (or Auto's new rung for them), applied on this thread."""
+        settings = self._chooser.effective(wanted, self.fps)
+        self._running_model = settings.model
         old, self._settings = self._settings, settings
-        if matter is None or settings.needs_new_session(old):
-            _close(matter)
+        if engine is None or settings.needs_new_session(old):
+            _close(engine)
             return self._load(settings)
-        matter.update(settings)
-        return matter
+        engine.update(settings)
+        return engine
 
 
 # When the CPU is saturated, a late mask is better than a lagging stream: the worker (and
@@ -313,20 +275,8 @@ def _lower_priority() -> None:
     thread_priority.lower_current_thread(nice=WORKER_NICE)
 
 
-def _close(matter) -> None:
+def _close(engine) -> None:
     # a carrying engine (jump.matte.propagate) owns a thread of its own
-    close = getattr(matter, "close", None)
+    close = getattr(engine, "close", None)
     if close is not None:
         close()
-
-
-def _cpu_only(provider: str) -> bool:
-    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
-    from jump.sessions import resolve_providers
-
-    try:
-        first = resolve_providers(provider)[0]
-    except Exception:
-        return True
-    name = first[0] if isinstance(first, tuple) else first
-    return name == "CPUExecutionProvider"

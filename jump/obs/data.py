@@ -8,6 +8,7 @@ from ctypes import POINTER, c_float, cast
 from typing import Any
 
 from jump.obs import libobs as L
+from jump.obs.instances import instance_for
 
 
 def _b(text: str) -> bytes:
@@ -32,6 +33,16 @@ class Settings:
     def get_str(self, key: str) -> str:
         raw = L.fn().obs_data_get_string(self._ptr, _b(key))
         return raw.decode("utf-8", "replace") if raw else ""
+
+    def has_user_value(self, key: str) -> bool:
+        """Whether the user (or a saved scene collection) set ``key``, not only its default."""
+        return bool(L.fn().obs_data_has_user_value(self._ptr, _b(key)))
+
+    def set_float(self, key: str, value: float) -> None:
+        L.fn().obs_data_set_double(self._ptr, _b(key), float(value))
+
+    def erase(self, key: str) -> None:
+        L.fn().obs_data_erase(self._ptr, _b(key))
 
     def set_default(self, key: str, value: bool | int | float | str) -> None:
         f = L.fn()
@@ -75,8 +86,6 @@ def _button_trampoline(fn: Callable[[Any], None]) -> object:
 
         def call(_props: int, _prop: int, data: int) -> bool:
             # OBS passes the source's data pointer: Jump's key for the filter instance
-            from jump.obs.registry import instance_for
-
             try:
                 inst = instance_for(data or 0)
                 if inst is not None:

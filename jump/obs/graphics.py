@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jump.obs import libobs as L
+from jump.obs.source import Source
 
 
 def _b(text: str) -> bytes:
@@ -44,7 +45,21 @@ def blend(src: int, dst: int):
         f.gs_blend_state_pop()
 
 
-def render_source(source: int, parent: int | None) -> None:
+@contextmanager
+def linear_srgb():
+    """Linear sRGB in and out for the draws inside, as process_filter_tech_end draws."""
+    f = L.fn()
+    previous_linear = f.gs_set_linear_srgb(True)
+    previous_fb = f.gs_framebuffer_srgb_enabled()
+    f.gs_enable_framebuffer_srgb(True)
+    try:
+        yield
+    finally:
+        f.gs_enable_framebuffer_srgb(previous_fb)
+        f.gs_set_linear_srgb(previous_linear)
+
+
+def render_source(source: Source, parent: Source | None) -> None:
     """Draw `source` into the current target the way obs_source_process_filter_begin does.
 
     A plain (synchronous, not custom-draw) parent source draws with whatever effect is
@@ -52,13 +67,30 @@ def render_source(source: int, parent: int | None) -> None:
     other filters, bring their own.
     """
     f = L.fn()
-    flags = f.obs_source_get_output_flags(source)
+    flags = source.output_flags()
     if source == parent and not flags & (L.OBS_SOURCE_ASYNC | L.OBS_SOURCE_CUSTOM_DRAW):
         effect = f.obs_get_base_effect(L.OBS_EFFECT_DEFAULT)
         while f.gs_effect_loop(effect, b"Draw"):
-            f.obs_source_video_render(source)
+            f.obs_source_video_render(source.ptr)
     else:
-        f.obs_source_video_render(source)
+        f.obs_source_video_render(source.ptr)
+
+
+def filter_begin(filter_source: Source, space: int) -> bool:
+    """obs_source_process_filter_begin_with_color_space: False when OBS draws nothing this
+    frame (then the filter must not skip either, or the source would be drawn twice)."""
+    return bool(
+        L.fn().obs_source_process_filter_begin_with_color_space(
+            filter_source.ptr, format_for_space(space), space, L.OBS_ALLOW_DIRECT_RENDERING
+        )
+    )
+
+
+def filter_end(filter_source: Source, effect: Effect, technique: str) -> None:
+    """obs_source_process_filter_tech_end: draw the filtered source through ``effect``."""
+    L.fn().obs_source_process_filter_tech_end(
+        filter_source.ptr, effect.ptr, 0, 0, technique.encode()
+    )
 
 
 class TexRender:
@@ -125,8 +157,8 @@ class FrameHistory:
         self,
         frame_id: int,
         time_ns: int,
-        source: int,
-        parent: int | None,
+        source: Source,
+        parent: Source | None,
         size: tuple[int, int],
         space: int,
     ) -> None:
@@ -257,6 +289,10 @@ class DynamicTexture:
             self.size = (w, h)
         f.gs_texture_set_image(self.ptr, pixels.ctypes.data, w * self.bpp, False)
 
+    @property
+    def loaded(self) -> bool:
+        return bool(self.ptr)
+
     def destroy(self) -> None:
         if self.ptr:
             L.fn().gs_texture_destroy(self.ptr)
@@ -304,10 +340,14 @@ class Effect:
             self._params[name] = L.fn().gs_effect_get_param_by_name(self.ptr, _b(name))
         return self._params[name]
 
-    def set_texture(self, name: str, texture: int, srgb: bool = False) -> None:
+    def set_texture(
+        self, name: str, texture: int | DynamicTexture | FileTexture, srgb: bool = False
+    ) -> None:
+        """Bind a texture: a texture object of this module, or a handle one returned."""
         f = L.fn()
+        handle = texture.ptr if isinstance(texture, DynamicTexture | FileTexture) else texture
         (f.gs_effect_set_texture_srgb if srgb else f.gs_effect_set_texture)(
-            self.param(name), texture
+            self.param(name), handle
         )
 
     def set_float(self, name: str, value: float) -> None:

@@ -206,6 +206,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_data_set_default_double": (None, [P, c_char_p, c_double]),
     "obs_data_set_default_bool": (None, [P, c_char_p, c_bool]),
     "obs_data_set_default_string": (None, [P, c_char_p, c_char_p]),
+    "obs_data_has_user_value": (c_bool, [P, c_char_p]),
+    "obs_data_set_double": (None, [P, c_char_p, c_double]),
+    "obs_data_erase": (None, [P, c_char_p]),
     # obs_properties
     "obs_properties_create": (P, []),
     "obs_properties_add_bool": (P, [P, c_char_p, c_char_p]),

@@ -1,35 +1,48 @@
 """Register OBS filter types from Python through `obs_register_source_s`.
 
+A filter file ends with its ``FilterSpec``: like the ``obs_source_info`` literal at the end
+of OBS's own filters, it names every callback the filter implements. This module turns
+that table into an ``obs_source_info`` with one trampoline per named callback.
+
 Why this module looks the way it does:
 - libobs copies the function pointers and keeps the `id` pointer for the life of the
   process, so the CFUNCTYPE trampolines, the struct and the string buffers live here, in a
   module that stays in `sys.modules`: an OBS script reload re-runs `jump_obs.py` but never
   frees them. A type is registered once per process; registering it again only swaps the
   Python implementation the trampolines dispatch to.
-- An exception escaping a ctypes callback returns garbage to C. Every trampoline catches
-  everything, logs it once per (filter type, callback), and returns a safe value: the
-  audio packet unchanged, the video passed through, NULL or 0.
-- `data` handed to OBS is a small integer key into `_instances`, never a Python pointer.
+- An exception escaping a ctypes callback returns garbage to C. Every trampoline goes
+  through ``_safely``: it catches everything, logs it once per (filter type, callback,
+  exception type), and returns a safe value: the audio packet unchanged, the video passed
+  through, NULL or 0.
+- `data` handed to OBS is a small integer key into ``jump.obs.instances``, never a Python
+  pointer. Instance callbacks are looked up on the instance by name at each call, so a
+  pass-through instance answers with its own methods of the same names.
 """
 
 from __future__ import annotations
 
 import ctypes
-import itertools
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from jump.obs import instances
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
+from jump.obs.source import Source
+
+__all__ = ["AUDIO_FILTER", "VIDEO_FILTER", "FilterSpec", "Source", "register_filter"]
 
 log = logging.getLogger("jump.obs")
 
+AUDIO_FILTER = L.OBS_SOURCE_AUDIO
+# colour and picture backgrounds are mixed in linear space, so OBS hands us linear sRGB
+VIDEO_FILTER = L.OBS_SOURCE_VIDEO | L.OBS_SOURCE_SRGB
+
 
 class Filter(Protocol):
-    """What a filter instance implements. Optional callbacks may be missing."""
+    """What every filter instance implements; the spec names its other callbacks."""
 
     def update(self, settings: Settings) -> None: ...
 
@@ -38,34 +51,52 @@ class Filter(Protocol):
 
 @dataclass
 class FilterSpec:
+    """A filter type, field by field as OBS's ``obs_source_info`` names them.
+
+    Type callbacks are plain functions; instance callbacks name the filter class's method
+    of the same name (``update=MatteFilter.update``), None when not implemented.
+    """
+
     id: str
-    name: str
-    kind: str  # "audio" or "video"
-    factory: Callable[[Settings, Source], Filter]
-    defaults: Callable[[Settings], None]
-    properties: Callable[[Filter | None], Properties]
-    passthrough: Callable[[Settings, Source], Filter]  # used when `factory` fails
+    name: str  # get_name
+    output_flags: int  # AUDIO_FILTER or VIDEO_FILTER
+    create: Callable[[Settings, Source], Filter]
+    create_passthrough: Callable[[Settings, Source], Filter]  # when `create` fails
+    get_defaults: Callable[[Settings], None]
+    get_properties: Callable[[Filter | None], Properties]
+    update: Callable[..., None]
+    destroy: Callable[..., None]
+    filter_audio: Callable[..., AudioPacket] | None = None
+    video_tick: Callable[..., None] | None = None
+    video_render: Callable[..., None] | None = None
+    video_get_color_space: Callable[..., int] | None = None
 
 
-class Source:
-    """The filter's own obs_source_t* (borrowed; valid until destroy)."""
+def _skip_video(source: Source | None, _effect: int) -> None:
+    if source is not None:
+        source.skip_video_filter()
 
-    def __init__(self, ptr: int) -> None:
-        self.ptr = ptr
 
-    @property
-    def name(self) -> str:
-        raw = L.fn().obs_source_get_name(self.ptr)
-        return raw.decode("utf-8", "replace") if raw else "?"
-
-    def target(self) -> int | None:
-        return L.fn().obs_filter_get_target(self.ptr) or None
-
-    def parent(self) -> int | None:
-        return L.fn().obs_filter_get_parent(self.ptr) or None
-
-    def skip_video_filter(self) -> None:
-        L.fn().obs_source_skip_video_filter(self.ptr)
+# Instance callbacks: C prototype, C arguments -> Python arguments, Python result -> C
+# result, and what C gets when the instance is gone or raised: (source or None, *C args).
+_INSTANCE_CALLS: dict[str, tuple[Any, Callable[..., tuple], Callable[[Any], Any], Callable]] = {
+    "update": (L.UPDATE, lambda settings: (Settings(settings),), lambda r: None, lambda s, _: None),
+    "destroy": (L.DESTROY, lambda: (), lambda r: None, lambda s: None),
+    "filter_audio": (
+        L.FILTER_AUDIO,
+        lambda audio: (AudioPacket(audio),),
+        lambda packet: packet.ptr,
+        lambda s, audio: audio,  # the packet unchanged: audio is never lost
+    ),
+    "video_tick": (L.VIDEO_TICK, lambda seconds: (seconds,), lambda r: None, lambda s, _: None),
+    "video_render": (L.VIDEO_RENDER, lambda _effect: (), lambda r: None, _skip_video),
+    "video_get_color_space": (
+        L.VIDEO_GET_COLOR_SPACE,
+        lambda count, preferred: (tuple(preferred[i] for i in range(count)),),
+        int,
+        lambda s, *_: L.GS_CS_SRGB,
+    ),
+}
 
 
 @dataclass
@@ -76,9 +107,6 @@ class _Registered:
 
 
 _types: dict[str, _Registered] = {}
-_instances: dict[int, tuple[str, Filter, Source]] = {}
-_keys = itertools.count(1)
-_lock = threading.Lock()
 _reported: set[tuple[str, str, str]] = set()
 
 
@@ -98,12 +126,36 @@ def _report(type_id: str, callback: str, exc: BaseException) -> None:
         )
 
 
-def _lookup(data: int) -> tuple[str, Filter, Source] | None:
-    return _instances.get(data or 0)
+def _safely(type_id: str, callback: str, call: Callable[[], Any], on_error: Callable[[], Any]):
+    """The one error wrapper: ``call()``, or on any exception report it once and return
+    ``on_error()`` (itself guarded: nothing ever escapes into C)."""
+    try:
+        return call()
+    except Exception as exc:
+        _report(type_id, callback, exc)
+    try:
+        return on_error()
+    except Exception as exc:
+        _report(type_id, f"{callback}(on error)", exc)
+        return None
 
 
-def _render(inst: Filter) -> None:
-    inst.video_render()
+def _instance_trampoline(type_id: str, field: str) -> Any:
+    prototype, args_in, result_out, on_error = _INSTANCE_CALLS[field]
+
+    def trampoline(data: int, *c_args: Any) -> Any:
+        entry = instances.remove(data) if field == "destroy" else instances.lookup(data)
+        if entry is None:
+            return on_error(None, *c_args)
+        _, inst, source = entry
+        return _safely(
+            type_id,
+            field,
+            lambda: result_out(getattr(inst, field)(*args_in(*c_args))),
+            lambda: on_error(source, *c_args),
+        )
+
+    return prototype(trampoline)
 
 
 def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_info:
@@ -111,124 +163,53 @@ def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_
     id_bytes = type_id.encode("utf-8")
     keep += [name_buf, id_bytes]
 
-    def current() -> FilterSpec:
+    def current() -> FilterSpec:  # the spec of the latest script load
         return _types[type_id].spec
 
     def get_name(_type_data: int) -> int:
         return ctypes.addressof(name_buf)
 
-    def guarded(
-        callback: str,
-        data: int,
-        call: Callable[[Filter], None],
-        on_error: Callable[[Source], None] | None = None,
-    ) -> None:
-        """``call(instance)`` for the filter behind ``data``; on an exception, report it
-        and run ``on_error(source)``."""
-        entry = _lookup(data)
-        if entry is None:
-            return
-        try:
-            call(entry[1])
-        except Exception as exc:
-            _report(type_id, callback, exc)
-            if on_error is not None:
-                on_error(entry[2])
-
     def create(settings: int, source: int) -> int | None:
         src = Source(source)
         spec_now = current()
-        try:
-            inst = spec_now.factory(Settings(settings), src)
-        except Exception as exc:
-            _report(type_id, "create", exc)
-            try:
-                inst = spec_now.passthrough(Settings(settings), src)
-            except Exception as exc2:
-                _report(type_id, "create(passthrough)", exc2)
-                return None
-        with _lock:
-            key = next(_keys)
-            _instances[key] = (type_id, inst, src)
-        return key
-
-    def destroy(data: int) -> None:
-        with _lock:
-            entry = _instances.pop(data or 0, None)
-        if entry is None:
-            return
-        try:
-            entry[1].destroy()
-        except Exception as exc:
-            _report(type_id, "destroy", exc)
+        inst = _safely(
+            type_id,
+            "create",
+            lambda: spec_now.create(Settings(settings), src),
+            lambda: spec_now.create_passthrough(Settings(settings), src),
+        )
+        return None if inst is None else instances.add(type_id, inst, src)
 
     def get_defaults(settings: int) -> None:
-        try:
-            current().defaults(Settings(settings))
-        except Exception as exc:
-            _report(type_id, "get_defaults", exc)
+        _safely(type_id, "get_defaults", lambda: current().get_defaults(Settings(settings)), list)
 
     def get_properties(data: int) -> int | None:
-        entry = _lookup(data)
-        try:
-            return current().properties(entry[1] if entry else None).ptr
-        except Exception as exc:
-            _report(type_id, "get_properties", exc)
-            return L.fn().obs_properties_create()
-
-    def update(data: int, settings: int) -> None:
-        guarded("update", data, lambda inst: inst.update(Settings(settings)))
+        inst = instances.instance_for(data)
+        return _safely(
+            type_id,
+            "get_properties",
+            lambda: current().get_properties(inst).ptr,
+            L.fn().obs_properties_create,
+        )
 
     cbs: dict[str, Any] = {
         "get_name": L.GET_NAME(get_name),
         "create": L.CREATE(create),
-        "destroy": L.DESTROY(destroy),
         "get_defaults": L.GET_DEFAULTS(get_defaults),
         "get_properties": L.GET_PROPERTIES(get_properties),
-        "update": L.UPDATE(update),
     }
-
-    if spec.kind == "audio":
-        flags = L.OBS_SOURCE_AUDIO
-
-        def filter_audio(data: int, audio: int) -> int:
-            entry = _lookup(data)
-            if entry is None:
-                return audio
-            try:
-                return entry[1].filter_audio(AudioPacket(audio))
-            except Exception as exc:
-                _report(type_id, "filter_audio", exc)
-                return audio
-
-        cbs["filter_audio"] = L.FILTER_AUDIO(filter_audio)
-    else:
-        flags = L.OBS_SOURCE_VIDEO | L.OBS_SOURCE_SRGB
-
-        def video_render(data: int, effect: int) -> None:
-            guarded("video_render", data, _render, Source.skip_video_filter)
-
-        def video_tick(data: int, seconds: float) -> None:
-            guarded("video_tick", data, lambda inst: inst.video_tick(seconds))
-
-        def color_space(data: int, count: int, preferred: Any) -> int:
-            entry = _lookup(data)
-            try:
-                target = entry[2].target() if entry else None
-                if target:
-                    return L.fn().obs_source_get_color_space(target, count, preferred)
-            except Exception as exc:
-                _report(type_id, "video_get_color_space", exc)
-            return L.GS_CS_SRGB
-
-        cbs["video_render"] = L.VIDEO_RENDER(video_render)
-        cbs["video_tick"] = L.VIDEO_TICK(video_tick)
-        cbs["video_get_color_space"] = L.VIDEO_GET_COLOR_SPACE(color_space)
+    for field in _INSTANCE_CALLS:
+        method = getattr(spec, field)
+        if method is None:
+            continue
+        if getattr(method, "__name__", field) != field:
+            raise ValueError(f"{type_id}: {field} names {method.__name__}, not {field}")
+        cbs[field] = _instance_trampoline(type_id, field)
 
     info = L.obs_source_info()
     info.id = id_bytes
     info.type = L.OBS_SOURCE_TYPE_FILTER
-    info.output_flags = flags
+    info.output_flags = spec.output_flags
     for field, cb in cbs.items():
         setattr(info, field, cb)
     keep += list(cbs.values())
@@ -253,15 +234,3 @@ def register_filter(spec: FilterSpec) -> bool:
     L.fn().obs_register_source_s(ctypes.byref(reg.info), ctypes.sizeof(L.obs_source_info))
     log.info("registered filter %r (%s)", spec.name, spec.id)
     return True
-
-
-def instance_for(data: int) -> Filter | None:
-    """The live filter instance behind OBS's ``data`` pointer (property buttons), or None."""
-    entry = _lookup(data)
-    return entry[1] if entry else None
-
-
-def instances(type_id: str) -> list[Filter]:
-    """Live instances of a type (tests and diagnostics)."""
-    with _lock:
-        return [inst for tid, inst, _ in _instances.values() if tid == type_id]

@@ -71,7 +71,7 @@ def _poll():
 def _write_stats():
     import json
 
-    from jump.obs.registry import instances
+    from jump.obs.instances import instances
 
     rows = [
         {"kind": kind, **inst.stats()}

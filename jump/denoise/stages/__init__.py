@@ -7,9 +7,9 @@ forgets it, ``resize(rows)`` restarts it for another row count. ``lookahead_hops
 how many hops late its output is (output frame t belongs to input frame t - L); the
 engine delays what it mixes with it and reports the extra latency.
 
-Stages that run a model are found by the manifest entry's ``"engine"`` field
+Stages that run a model are found by the manifest entry's ``"type"`` field
 (``"spectral-mask"`` -> ``stages/spectral_mask.py``); the filter's model list and the
-CLI's ``--model`` choices are the manifest's denoise entries whose engine is registered
+CLI's ``--model`` choices are the manifest's denoise entries whose type is registered
 here. Adding a model family is one file here (decorated with ``@register("name")``) plus
 a manifest entry — see docs/design.md.
 
@@ -81,17 +81,38 @@ class StageOutput:
     speech: np.ndarray | None = None
 
 
-class Stage(Protocol):
-    name: str  # what the status line shows: the model id, or the method
-    rows: int
-    lookahead_hops: int
-    needs_spectrum: bool
+class Stage:
+    """What the engine calls on a stage. Stage classes subclass it: the optional hooks
+    have harmless defaults here, so the engine calls every hook on every stage.
 
-    def __call__(self, block: StageInput) -> StageOutput: ...
+    Required: ``name``, ``rows``, ``__call__``, ``resize`` and ``reset``; the class
+    methods of ``StageType`` build it.
+    """
 
-    def resize(self, rows: int) -> None: ...
+    name: str = ""  # what the status line shows: the model id, or the method
+    rows: int = 1
+    lookahead_hops: int = 0  # output frame t belongs to input frame t - lookahead_hops
+    needs_spectrum: bool = False  # the block carries the complex spectrum
 
-    def reset(self) -> None: ...
+    def __call__(self, block: StageInput) -> StageOutput:
+        raise NotImplementedError
+
+    def resize(self, rows: int) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    # -- optional hooks ------------------------------------------------------------------
+
+    def configure(self, strength_db: float) -> None:
+        """The user's strength (largest attenuation, dB), for a stage that limits its own
+        attenuation (DeepFilterNet3); called on every settings change."""
+
+    def realtime_factor(self) -> float:
+        """CPU seconds per audio second on this machine, measured now; ``jump.denoise.auto``
+        asks the best-quality candidate before choosing it. 0 = not measured."""
+        return 0.0
 
 
 class StageType(Protocol):
@@ -131,11 +152,7 @@ def model_ids() -> list[str]:
     from jump.catalogue import load_manifest
 
     _load_all()
-    return [
-        e.id
-        for e in load_manifest().values()
-        if e.kind == "denoise" and e.spec.get("engine") in _TYPES
-    ]
+    return [e.id for e in load_manifest().values() if e.kind == "denoise" and e.type in _TYPES]
 
 
 def framing_for(entry: ModelEntry | None, sample_rate: int, window: int) -> Framing:
@@ -143,6 +160,6 @@ def framing_for(entry: ModelEntry | None, sample_rate: int, window: int) -> Fram
     if entry is None:
         return default_framing(window)
     try:
-        return stage_type(str(entry.spec.get("engine"))).framing(entry, sample_rate, window)
+        return stage_type(str(entry.type)).framing(entry, sample_rate, window)
     except Exception:
         return default_framing(window)

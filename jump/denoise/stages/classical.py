@@ -1,7 +1,7 @@
 """The model-free stages: a decision-directed LSA gain, and the post-filter used after a model.
 
 ``classical`` computes its gain from the engine's noise PSD (the same SPP tracker the gate's
-fast detector reads). ``classical-post`` trims the stationary residual a model leaves: it
+per-hop SNR detector reads). ``classical-post`` trims the stationary residual a model leaves: it
 tracks the noise of the model's output with its own tracker, and its floor keeps it from
 removing more than 3 dB or adding artefacts.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from jump.denoise.gain import DecisionDirectedGain
 from jump.denoise.noise import NoiseTracker
-from jump.denoise.stages import StageContext, StageInput, StageOutput, register
+from jump.denoise.stages import Stage, StageContext, StageInput, StageOutput, register
 from jump.denoise.stft import Framing, default_framing
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 POST_FLOOR = 0.7  # the post-filter removes at most 3 dB
 
 
-class _ModelFree:
+class _ModelFree(Stage):
     """Shared plumbing: no model, no lookahead, state sized [rows, bins]."""
 
     lookahead_hops = 0

@@ -21,7 +21,7 @@ import numpy as np
 
 from jump.catalogue import ModelEntry
 from jump.denoise.dfn3 import Dfn3, Dfn3Config
-from jump.denoise.stages import StageContext, StageInput, StageOutput, register
+from jump.denoise.stages import Stage, StageContext, StageInput, StageOutput, register
 from jump.denoise.stft import Framing
 
 # DeepFilterNet3's local SNR estimate spans -15..35 dB; on the eval mixtures pauses stay
@@ -31,7 +31,7 @@ LSNR_SPEECH_DB = -12.0
 
 
 @register("deepfilternet3")
-class DeepFilterNet3Stage:
+class DeepFilterNet3Stage(Stage):
     needs_spectrum = True
 
     def __init__(self, ctx: StageContext, entry: ModelEntry, core: Dfn3) -> None:

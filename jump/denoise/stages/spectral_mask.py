@@ -20,12 +20,12 @@ import numpy as np
 
 from jump.catalogue import ModelEntry
 from jump.denoise.graph_edit import STATE_PREFIX, prepared_copy
-from jump.denoise.stages import StageContext, StageInput, StageOutput, register
+from jump.denoise.stages import Stage, StageContext, StageInput, StageOutput, register
 from jump.denoise.stft import Framing, smooth_fft_size
 
 
 @register("spectral-mask")
-class SpectralMaskStage:
+class SpectralMaskStage(Stage):
     """Log-power features on the model's grid in, the model's mask (clamped) out."""
 
     lookahead_hops = 0
@@ -77,7 +77,7 @@ class MaskModel:
         from jump.sessions import create_session
 
         spec = entry.spec
-        if spec.get("engine") != "spectral-mask":
+        if entry.type != "spectral-mask":
             raise ValueError(f"{entry.id} is not a spectral-mask model")
         self.id = entry.id
         self.sample_rate = int(spec["sample_rate"])

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from jump.commands.errors import number
-from jump.denoise.model_choice import BEST_QUALITY, LOW_LATENCY
+from jump.denoise.auto import BEST_QUALITY, LOW_LATENCY
 from jump.lab.paths import DOCS_IMG
 from jump.sessions import PROVIDER_CHOICES
 

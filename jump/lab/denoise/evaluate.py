@@ -73,7 +73,7 @@ def jump_method(method: str, models_dir: str | None, model: str = "auto") -> tup
 
 
 def methods(models_dir: str | None) -> dict[str, tuple[Method, float | None]]:
-    from jump.denoise.model_choice import BEST_QUALITY, LOW_LATENCY
+    from jump.denoise.auto import BEST_QUALITY, LOW_LATENCY
     from jump.lab.denoise import baselines
 
     table: dict[str, tuple[Method, float | None]] = {"noisy input": (lambda x, r: x, 0.0)}
@@ -185,7 +185,7 @@ def run_vad(
     threshold = d.settings.vad_threshold
     return [
         _scores("Silero VAD (p >= threshold)", trace[:, 0] >= threshold, truth),
-        _scores("fast per-hop SNR detector", trace[:, 1] > 0.5, truth),
+        _scores("per-hop SNR detector", trace[:, 1] > 0.5, truth),
         _scores("gate (incl. 200 ms grace)", trace[:, 2] >= 0.5, truth),
     ]
 

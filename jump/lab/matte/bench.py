@@ -116,7 +116,7 @@ def bench_lag(
             target = start + n * period
             time.sleep(max(0.0, target - time.perf_counter()))
             worker.submit(work, n)
-            latest = worker.latest()
+            latest = worker.newest()
             if n > 0:
                 lags.append(n - latest[1] if latest and latest[1] >= 0 else n + 1)
         time.sleep(0.2)

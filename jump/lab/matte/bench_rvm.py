@@ -21,7 +21,7 @@ import numpy as np
 
 from jump.lab.matte import synth
 from jump.matte.engine import MatteEngine
-from jump.matte.rvm import STATE_NAMES
+from jump.matte.models.rvm import STATE_NAMES
 from jump.matte.settings import MatteSettings
 
 INNER_SIZES = (256, 288, 320, 384, 448)

@@ -10,8 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from jump.catalogue import DEFAULT_MATTE_MODEL
 from jump.commands.errors import number
+from jump.defaults import DEFAULT_MATTE_MODEL
 from jump.lab.paths import DOCS_IMG
 
 log = logging.getLogger("jump.matte")

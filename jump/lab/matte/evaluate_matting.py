@@ -28,7 +28,7 @@ import numpy as np
 from jump.lab.matte import metrics, synth
 from jump.matte import decontaminate
 from jump.matte.engine import MatteEngine
-from jump.matte.rvm import RecurrentMattingModel
+from jump.matte.models.rvm import RecurrentMattingModel
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")

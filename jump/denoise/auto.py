@@ -1,5 +1,7 @@
-"""Which neural stage runs: the one asked for, or ``auto`` decided by a measured rate, with
-the fallback DeepFilterNet3 -> NSNet2 (-> the engine's classical stage).
+"""Jump Denoise's chooser: which neural stage runs — the one asked for, or ``auto`` decided
+by a measured rate, with the fallback DeepFilterNet3 -> NSNet2 (-> the engine's classical
+stage). The engine only calls ``effective``; ``jump/matte/auto.py`` is Jump Matte's chooser,
+of the same shape.
 
 ``auto`` (the filter's default) loads DeepFilterNet3 and measures its CPU time per second
 of audio on this machine, for the engine's row count, right there (about 50 ms of work on
@@ -16,13 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jump.catalogue import DEFAULT_DENOISE_MODEL
+from jump.defaults import AUTO, DENOISE_BEST_QUALITY, DENOISE_LOW_LATENCY
 
 log = logging.getLogger("jump.denoise")
 
-AUTO = "auto"
-BEST_QUALITY = "deepfilternet3"
-LOW_LATENCY = DEFAULT_DENOISE_MODEL
+BEST_QUALITY = DENOISE_BEST_QUALITY
+LOW_LATENCY = DENOISE_LOW_LATENCY
 # DeepFilterNet3 needs about 0.1 s CPU per audio second on a 2-vCPU VM; beyond 0.35 the
 # audio thread (shared with every other source and OBS's mixing) has too little margin.
 RTF_LIMIT = 0.35
@@ -45,8 +46,10 @@ def candidates(requested: str) -> list[str]:
     return [requested] if requested == LOW_LATENCY else [requested, LOW_LATENCY]
 
 
-def choose(requested: str, build: Callable[[str], tuple[Any, Any]]) -> Choice:
-    """Build the first candidate that loads (and, for ``auto``, keeps up); log the outcome.
+def effective(requested: str, build: Callable[[str], tuple[Any, Any]]) -> Choice:
+    """The stage that runs for the setting ``requested``: the first candidate that loads
+    (and, for ``auto``, keeps up: the measurement is the built stage's ``realtime_factor``);
+    logs the outcome.
 
     ``build(model_id)`` returns ``(stage, framing)`` or raises.
     """

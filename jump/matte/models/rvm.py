@@ -25,7 +25,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from jump.matte.model import MatteModelError, ModelSpec, model_type, open_session
+from jump.matte.model import MatteModel, MatteModelError, ModelSpec, open_session
+from jump.matte.models import model_type
 
 log = logging.getLogger("jump.matte")
 
@@ -106,10 +107,9 @@ def thumbnail(rgb: np.ndarray) -> np.ndarray:
 
 
 @model_type("rvm")
-class RecurrentMattingModel:
+class RecurrentMattingModel(MatteModel):
     """An RVM session, its recurrent state and the ratio choice, behind the engine's
-    model seam (``content_rect`` / ``tensor`` / ``run`` / ``probability`` /
-    ``foreground`` / ``reset``).
+    model seam (``jump.matte.model.MatteModel``).
 
     It sees the whole work picture (``content_rect`` is the full frame, any size) and
     returns alpha at that size (``output_kind: "alpha"``). The manifest's ``input_size``
@@ -148,12 +148,17 @@ class RecurrentMattingModel:
         self._thumb: np.ndarray | None = None
 
     @property
-    def input_size(self) -> tuple[int, int]:
-        return self.spec.input_size
-
-    @property
     def colour(self) -> str:
         return "RGB"
+
+    @property
+    def returns_alpha(self) -> bool:
+        return True  # a matting network: alpha at work size, its own edge refinement
+
+    def configure(self, settings: Any) -> None:
+        """The inner pass's long side: ``rvm_inner`` (Auto lowers it), else the manifest's
+        (the recurrent state follows the size)."""
+        self.inner_long = settings.rvm_inner or max(self.spec.input_size)
 
     def reset(self) -> None:
         self.state.reset("request")
