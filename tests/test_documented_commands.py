@@ -32,6 +32,12 @@ SKIP = [
     (r"^-m jump\.lab\.denoise\.dfn3_rate", "a timing (no quality figure)"),
     (r"^-m jump\.lab\.denoise\.echo_eval", "minutes over the echo mixtures (test_echo.py)"),
     (r"^-m jump\.lab\.matte\.device_quality", "minutes of RVM 768 (test_matte_device_graph)"),
+    (
+        r"^-m jump\.lab\.matte\.moving_clips",
+        "a minute of encoding; test_propagate.py builds frames",
+    ),
+    (r"^-m jump\.lab\.matte\.propagate_eval", "minutes of RVM over the moving clips"),
+    (r"^-m jump\.lab\.matte\.propagate_bench", "a timing (no quality figure)"),
 ]
 # Quick variants of long commands (pattern -> the arguments run instead).
 QUICK = [

@@ -15,6 +15,7 @@ COMMANDS_USING_THE_LAB = {
     JUMP / "commands" / "demo.py",  # scores its results with the lab's mixtures and metrics
     JUMP / "commands" / "models.py",  # `models fetch` of a variant builds it (conversion);
     # optimize / compare / bench are the lab's actions in the same group
+    JUMP / "commands" / "matte.py",  # `matte --live` plays through the worker and scores
 }
 
 

@@ -109,6 +109,14 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--models", default=None, metavar="DIR", help="folder searched first for model files"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--live", action="store_true",
+                   help="play the video through the OBS filter's worker in real time (model "
+                        "auto unless --model names another) and write what the filter shows "
+                        "at each frame; prints model runs/s and the worker's CPU cores")  # fmt: skip
+    p.add_argument("--fps", type=number(1, 240), default=None,
+                   help="--live: frames fed per second (default: the clip's)")  # fmt: skip
+    p.add_argument("--delay-video", type=number(0, 250, int, unit="ms"), default=0,
+                   metavar="MS", help="--live: the filter's 'delay video' (default: off)")  # fmt: skip
     p.set_defaults(func=run)
     return p
 
@@ -234,6 +242,10 @@ def run(args: argparse.Namespace) -> int:
     plate = _read_picture(args.plate, "clean plate") if args.plate is not None else None
     settings = settings_from(args)
     view = args.view if args.view != "result" else background
+    if getattr(args, "live", False) and not picture_in:
+        from jump.lab.matte import live  # a lab tool: it plays, measures and scores
+
+        return live.command(args, settings, view, codec, alpha)
     if picture_in:
         return _picture(args, settings, view, plate)
     return _video(args, settings, view, plate, codec, alpha)

@@ -50,10 +50,18 @@ class Rung:
     model: str
     inner: int = 0  # RVM inner-pass long side; 0 = the manifest's
     cost: float = 1.0  # nominal time relative to the top rung, only to skip rungs going down
+    # > 1: the model runs on every ``every``-th frame at most and its matte is carried to
+    # the others with motion (jump.matte.propagate); its time is counted per frame
+    every: int = 1
 
     @property
     def label(self) -> str:
-        return f"{self.model} {self.inner} px" if self.inner else self.model
+        label = f"{self.model} {self.inner} px" if self.inner else self.model
+        return f"{label} every {_nth(self.every)} frame + motion" if self.every > 1 else label
+
+
+def _nth(n: int) -> str:
+    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
 # RVM's cost follows the inner pass's area; MediaPipe is ~20× cheaper than RVM 448 on CPU
@@ -63,6 +71,17 @@ LADDER: tuple[Rung, ...] = (
     Rung("rvm", 320, 0.55),
     Rung("rvm", 256, 0.38),
     Rung("mediapipe", 0, 0.05),
+)
+# On the CPU alone the heavy model cannot run on every frame of a webcam: RVM on every
+# 3rd frame, carried by optical flow to the others (jump.matte.propagate; the rung's time
+# is the larger of the carry per frame and RVM's run over MAX_KEY_FRAMES: the carry must
+# keep up, a key must come every 0.5 s) measured better than MediaPipe on every frame
+# (docs/benchmarks.md, "RVM carried by motion").
+CPU_LADDER: tuple[Rung, ...] = (
+    *LADDER[:3],
+    Rung("rvm", 320, 0.25, every=3),
+    Rung("rvm", 256, 0.2, every=3),
+    LADDER[-1],
 )
 
 
@@ -95,6 +114,12 @@ class AutoModel:
         self.reason = (
             "start: cheapest model first (CPU)" if start_low else "start: best model first"
         )
+        carried = [i for i, r in enumerate(ladder) if r.every > 1]
+        if start_low and carried:
+            # a carried rung runs its model only when its thread is free, at low priority:
+            # it cannot starve OBS the way RVM on every frame did, so start there
+            self.index = carried[-1]
+            self.reason = "start: the cheapest carried rung (CPU)"
         self._samples: deque[tuple[float, float]] = deque()  # (time s, mask ms) on this rung
         self._since = 0.0  # when the current rung started (first sample's time)
         self._fresh = True
@@ -180,16 +205,16 @@ class MatteChooser:
 
             present = set(available_matte_models(self.models_dir))
             gpu = wanted(settings)  # the mask's work on an accelerator: room above 448
-            rungs = GPU_LADDER if gpu else LADDER
+            cpu = cpu_only(settings.provider)
+            full = GPU_LADDER if gpu and not cpu else CPU_LADDER if cpu else LADDER
             # rungs whose file is missing would silently run their fallback: leave them out
-            ladder = tuple(r for r in rungs if r.model in present) or LADDER[-1:]
-            start_low = cpu_only(settings.provider)
-            self.auto = AutoModel(ladder, fps, start_low=start_low)
-            if gpu and not start_low and rungs[GPU_START] in ladder:  # higher rungs are earned
-                self.auto.index = ladder.index(rungs[GPU_START])
+            ladder = tuple(r for r in full if r.model in present) or LADDER[-1:]
+            self.auto = AutoModel(ladder, fps, start_low=cpu)
+            if full is GPU_LADDER and full[GPU_START] in ladder:  # higher rungs are earned
+                self.auto.index = ladder.index(full[GPU_START])
             log.info("Jump Matte: Auto starts on %s (%s)", self.auto.rung.label, self.auto.reason)
         rung = self.auto.rung
-        return settings.with_(model=rung.model, rvm_inner=rung.inner)
+        return settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every)
 
     def observe(self, now: float, mask_ms: float, fps: float) -> bool:
         """One finished mask's time (ms) at ``now`` (s); True when Auto changed rung (the

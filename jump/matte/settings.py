@@ -13,7 +13,7 @@ LOW_LIGHT_MODES = ("off", "auto", "on")
 REFERENCE_HEIGHT = 720
 
 # Settings whose change needs a new ONNX session; everything else applies between frames.
-SESSION_KEYS = frozenset({"model", "threads", "provider"})
+SESSION_KEYS = frozenset({"model", "threads", "provider", "key_every"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class MatteSettings:
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
     dark_level: float = 0.25  # mean luma (0–1) under which "auto" low-light kicks in
     threads: int = 2  # ONNX Runtime intra-op threads
+    # > 1: the model runs on every key_every-th frame at most, its matte carried to the
+    # others by optical flow (jump.matte.propagate); Auto sets it on the CPU alone
+    key_every: int = 1
     provider: str = "auto"  # "auto" | "cpu" | "cuda" | "tensorrt" | "dml" | "coreml"
 
     def __post_init__(self) -> None:
@@ -85,6 +88,7 @@ class MatteSettings:
         inner = int(self.rvm_inner) if self.rvm_inner == self.rvm_inner else 0
         object.__setattr__(self, "rvm_inner", 0 if inner <= 0 else max(64, min(2048, inner)))
         object.__setattr__(self, "threads", max(1, min(64, int(self.threads))))
+        object.__setattr__(self, "key_every", max(1, min(30, int(self.key_every))))
         if self.low_light not in LOW_LIGHT_MODES:
             object.__setattr__(self, "low_light", "off")
 

@@ -37,6 +37,7 @@ class WorkerStats:
     masks: int = 0
     dropped: int = 0  # frames replaced in the slot before the worker took them
     resets: int = 0  # temporal/recurrent state forgotten (request, pause)
+    model_runs: int = 0  # masks that came from a model run (not carried, not gated)
     mean_inference_ms: float = 0.0
     mean_end_to_end_ms: float = 0.0
 
@@ -186,12 +187,14 @@ class MatteWorker:
 
     def _load(self, settings: MatteSettings):  # -> MatteEngine | None
         from jump.matte import device_engine
-        from jump.matte.engine import MatteEngine
         from jump.matte.model import MatteModelError
+        from jump.matte.propagate import make_engine
 
-        kind = device_engine.DeviceMatteEngine if device_engine.wanted(settings) else MatteEngine
         try:
-            engine = kind(settings, self.models_dir)
+            if device_engine.wanted(settings):  # the whole mask on the accelerator
+                engine = device_engine.DeviceMatteEngine(settings, self.models_dir)
+            else:
+                engine = make_engine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -213,6 +216,7 @@ class MatteWorker:
                 while not self._closing and self._slot is None and self._pending_settings is None:
                     self._cond.wait()
                 if self._closing:
+                    _close(engine)
                     return
                 job, self._slot = self._slot, None
                 settings, self._pending_settings = self._pending_settings, None
@@ -231,9 +235,10 @@ class MatteWorker:
             t0 = time.perf_counter()
             try:
                 out = engine.process_detailed(frame, self.fmt, want_raw=False)
-                colour = out.edge_colour  # the device path encodes it on the provider
-                if colour is None and out.delta is not None:
-                    colour = encode_delta_bgra(out.delta)
+                # the device path encodes it on the provider; a carried one comes encoded
+                colour = out.edge_colour if out.edge_colour is not None else out.delta
+                if colour is not None and colour.dtype != np.uint8:
+                    colour = encode_delta_bgra(colour)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
                 continue
@@ -241,7 +246,10 @@ class MatteWorker:
             # one reference swap: readers never see a torn (alpha, id, colour)
             self._result = (out.alpha, frame_id, colour)
             self.stats.add(engine.last_inference_ms, (t1 - t_submit) * 1e3)
-            if self._chooser.observe(t1, (t1 - t0) * 1e3, self.fps):
+            self.stats.model_runs += int(out.inferred)
+            # a carried rung (jump.matte.propagate) says its own cost per frame
+            cost = getattr(engine, "frame_cost_ms", (t1 - t0) * 1e3)
+            if self._chooser.observe(t1, cost, self.fps):
                 engine = self._apply(engine, self._wanted_settings)
 
     def _apply(self, engine, wanted: MatteSettings):  # -> MatteEngine | None
@@ -250,6 +258,7 @@ class MatteWorker:
         self._running_model = settings.model
         old, self._settings = self._settings, settings
         if engine is None or settings.needs_new_session(old):
+            _close(engine)
             return self._load(settings)
         engine.update(settings)
         return engine
@@ -269,3 +278,10 @@ def _lower_priority() -> None:
     from jump import thread_priority
 
     thread_priority.lower_current_thread(nice=WORKER_NICE)
+
+
+def _close(engine) -> None:
+    # a carrying engine (jump.matte.propagate) owns a thread of its own
+    close = getattr(engine, "close", None)
+    if close is not None:
+        close()
