@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.obs_harness import OBS_BIN, SHARED, XVFB_BIN, ObsProcess
+from tests.helpers.obs_harness import OBS_BIN, SHARED, XVFB_BIN, ObsProcess
 
 DATA = Path(__file__).resolve().parent / "data"
 HAVE_SHARED = (SHARED / "models").is_dir()

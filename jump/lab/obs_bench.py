@@ -33,8 +33,14 @@ def _render_ms(obs, seconds: float) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tests import media
-    from tests.obs_harness import REPO, ObsProcess, image_source, read_stats, scene_collection
+    from tests.helpers import media
+    from tests.helpers.obs_harness import (
+        REPO,
+        ObsProcess,
+        image_source,
+        read_stats,
+        scene_collection,
+    )
 
     home = Path(tempfile.mkdtemp(prefix="jump-bench-obs-"))
     rgb, _ = media.composite("person-2.png", "plants-1.jpg", (1920, 1080), crop=0.6)
@@ -42,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     media.write_png(png, rgb)
     stats_file = home / "stats.jsonl"
     cam = image_source("Cam", png)
-    hooks = REPO / "tests" / "obs_scripts" / "jump_test_hooks.py"
+    hooks = REPO / "tests" / "helpers" / "obs_scripts" / "jump_test_hooks.py"
     obs = ObsProcess(
         home,
         scene_collection([cam], [REPO / "jump_obs.py", hooks]),

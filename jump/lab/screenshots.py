@@ -76,9 +76,9 @@ def _painted(png: Path) -> bool:
 
 
 def scene(folder: Path) -> dict:
-    from tests import stream_media as sm
-    from tests.obs_harness import jump_filter, scene_collection
-    from tests.stream_session import JUMP, build_clips, looping_media
+    from tests.helpers import stream_media as sm
+    from tests.helpers.obs_harness import jump_filter, scene_collection
+    from tests.helpers.stream_session import JUMP, build_clips, looping_media
 
     game, webcam = build_clips(folder, CANVAS)
     mic = folder / "mic.wav"
@@ -99,8 +99,8 @@ def scene(folder: Path) -> dict:
 
 
 def run(out_dir: Path) -> list[Path]:
-    from tests.obs_harness import ObsProcess
-    from tests.stream_session import (
+    from tests.helpers.obs_harness import ObsProcess
+    from tests.helpers.stream_session import (
         Receiver,
         place_webcam,
         start_stream,

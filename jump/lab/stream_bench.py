@@ -38,7 +38,7 @@ def _set_jump(obs, enabled: bool) -> None:
 
 
 def _counters(obs) -> dict[str, float]:
-    from tests.stream_session import cpu_seconds
+    from tests.helpers.stream_session import cpu_seconds
 
     stats, stream = obs.request("GetStats"), obs.request("GetStreamStatus")
     return {
@@ -84,7 +84,7 @@ def _sum(phases: list[dict[str, float]]) -> dict[str, float]:
 
 def measure(canvas: tuple[int, int], seconds: float, rounds: int) -> dict[bool, dict]:
     """{jump on?: summed phases} for one canvas, in one OBS run."""
-    from tests.stream_session import streaming
+    from tests.helpers.stream_session import streaming
 
     folder = Path(tempfile.mkdtemp(prefix="jump-bench-stream-"))
     phases: dict[bool, list[dict]] = {False: [], True: []}

@@ -40,7 +40,7 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
 def _read_stats(stats_file: Path, kind: str) -> dict:
     """The filter's latest stats; the test hooks rewrite the file every second, so a read
     can meet it half written: try again."""
-    from tests.obs_harness import read_stats
+    from tests.helpers.obs_harness import read_stats
 
     for _ in range(20):
         try:
@@ -54,7 +54,7 @@ NO_FILTER = {"frames_in": 0, "frames_out": 0, "masks": 0, "mask_lag_frames": 0, 
 
 
 def _sample(obs, stats_file: Path, start: float, cpu0: float, with_jump: bool) -> dict:
-    from tests.stream_session import cpu_seconds, rss_mb
+    from tests.helpers.stream_session import cpu_seconds, rss_mb
 
     stats = obs.request("GetStats")
     stream = obs.request("GetStreamStatus")
@@ -105,7 +105,7 @@ HEADER = (
 
 
 def run(args: argparse.Namespace) -> int:
-    from tests.stream_session import (
+    from tests.helpers.stream_session import (
         cpu_seconds,
         jump_errors,
         lagged_frames,

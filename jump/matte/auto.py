@@ -21,7 +21,7 @@ turns the user's settings into the settings the engine runs ("auto" resolved to 
 current rung), ``observe`` feeds it one mask time. ``jump/denoise/auto.py`` is Jump
 Denoise's chooser, of the same shape.
 
-OBS-free; ``tests/test_auto.py`` drives it with synthetic timings.
+OBS-free; ``tests/unit/test_auto.py`` drives it with synthetic timings.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ grey picture motion is measured on) are graph inputs and outputs, which
 ``jump.matte.device_path`` keeps on the device with IO binding.
 
 Only operators that ONNX Runtime's DirectML and CoreML (ML Program) providers run are
-used around the model (``OPS_USED`` lists them; ``tests/test_matte_device_graph.py``
+used around the model (``OPS_USED`` lists them; ``tests/unit/test_matte_device_graph.py``
 checks every built graph against both providers' tables): no Gather, Pad, Abs, Min or
 comparisons — channel picks are 1×1 convolutions, borders are handled by pooling that
 does not count the outside (``count_include_pad=0``) or by dividing by a known weight

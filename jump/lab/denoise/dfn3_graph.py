@@ -20,7 +20,7 @@ in which frame the outputs are applied to). The edit:
 The result is what Jump ships (``models/denoise/deepfilternet3-stream.onnx``), built with
 ``python -m jump.lab.denoise.dfn3_graph DeepFilterNet3_onnx.tar.gz OUT.onnx``; nothing is
 edited at run time. Streaming it hop by hop equals the original graphs run on the whole
-sequence within float rounding (tests/test_dfn3.py).
+sequence within float rounding (tests/unit/test_dfn3.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,13 @@ DIALOG = (980, 900)
 
 
 def run(out_dir: Path) -> list[Path]:
-    from tests.obs_harness import REPO, ObsProcess, jump_filter, media_source, scene_collection
+    from tests.helpers.obs_harness import (
+        REPO,
+        ObsProcess,
+        jump_filter,
+        media_source,
+        scene_collection,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="jump-denoise-shots-"))

@@ -52,8 +52,14 @@ def shoot(display: str, out: Path, settle: float = 12.0, size: tuple[int, int] =
 
 
 def run(out_dir: Path) -> list[Path]:
-    from tests import media
-    from tests.obs_harness import REPO, ObsProcess, image_source, jump_filter, scene_collection
+    from tests.helpers import media
+    from tests.helpers.obs_harness import (
+        REPO,
+        ObsProcess,
+        image_source,
+        jump_filter,
+        scene_collection,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="jump-matte-shots-"))

@@ -1,0 +1,1 @@
+"""End-to-end tests in a real, headless OBS (Xvfb + obs + obs-websocket)."""

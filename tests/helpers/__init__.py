@@ -1,0 +1,1 @@
+"""What the tests share: the headless OBS harness, media builders, data readers."""

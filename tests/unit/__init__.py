@@ -1,0 +1,1 @@
+"""Unit tests: the engines, the glue and the command line on real data, no OBS."""

@@ -1,0 +1,98 @@
+"""RVM's matte carried by motion (jump.matte.propagate) on moving clips with exact alpha."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from jump.lab.matte import metrics, moving_clips
+from jump.matte.auto import CPU_LADDER, AutoModel
+from jump.matte.carry import Carrier, Key
+from jump.matte.engine import MatteEngine
+from jump.matte.propagate import PropagatingEngine, make_engine
+from jump.matte.settings import MatteSettings
+from tests.helpers import matte_data as md
+
+WORK = (896, 504)  # RVM's work size for a 16:9 source
+
+
+def _work(frame: np.ndarray) -> np.ndarray:
+    return cv2.resize(frame, WORK, interpolation=cv2.INTER_AREA)
+
+
+def _alpha(a: np.ndarray) -> np.ndarray:
+    return cv2.resize(np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8), WORK, cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def sway() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first 24 frames of a clip (the person swaying), and the frames around its cut."""
+    frames = moving_clips.frames("sway-person")
+    head = list(itertools.islice(frames, 24))
+    return head
+
+
+def test_flow_carries_the_matte_where_holding_it_would_lag(sway) -> None:
+    carrier = Carrier()
+    key_alpha = sway[0][1]
+    grey = lambda f: carrier.grey(_work(f), cv2.COLOR_BGR2GRAY)  # noqa: E731
+    greys = [grey(f) for f, _ in sway[:9]]
+    key = Key(_alpha(key_alpha), greys[0], 0, 0, 0.0)
+    for t, g in enumerate(greys):
+        carrier.observe(g, t)  # the motion frame to frame, chained back to the key
+    for t, least in ((4, 0.96), (8, 0.94)):  # 4 and 8 frames on: ~20 and ~40 px of sway
+        truth = sway[t][1]
+        # frame 8: the better of the chained flows and one flow straight to the key;
+        # frame 4 (the history runs past it): straight to the key only
+        carried, _, residual, _ = carrier.carry(key, greys[t], t if t == 8 else -1)
+        held = metrics.iou(key.alpha, _alpha(truth))
+        moved = metrics.iou(carried, _alpha(truth))
+        assert moved > least and moved > held + 0.1, (t, moved, held)
+        assert residual < 6.0  # the flow explains the picture: no hurry, no fallback
+
+
+def test_carried_rvm_matches_the_truth_on_every_frame(sway) -> None:
+    matter = PropagatingEngine(
+        MatteSettings(model="rvm", rvm_inner=256, threads=2), md.MODELS, every=3, inline=True
+    )
+    ious = [metrics.iou(matter.process_detailed(f, "bgr").alpha, a) for f, a in sway]
+    every = MatteEngine(MatteSettings(model="rvm", rvm_inner=256, threads=2), md.MODELS)
+    rvm = [metrics.iou(every.process(f, "bgr"), a) for f, a in sway]
+    light = MatteEngine(MatteSettings(model="mediapipe", threads=2), md.MODELS)
+    mp = [metrics.iou(light.process(f, "bgr"), a) for f, a in sway]
+    # the first frames show MediaPipe until the first key is back (3 frames)
+    assert np.mean(ious[4:]) > np.mean(rvm[4:]) - 0.02, (ious, rvm)
+    assert np.mean(ious[4:]) > np.mean(mp[4:]) + 0.02, (ious, mp)
+    assert matter.keys.engine.model.state.resets <= 1  # one coherent recurrent sequence
+
+
+def test_scene_cut_shows_the_light_model_not_the_old_key() -> None:
+    frames = moving_clips.frames("sway-person")
+    clip = list(itertools.islice(frames, moving_clips.CUT - 8, moving_clips.CUT + 5))
+    matter = PropagatingEngine(
+        MatteSettings(model="rvm", rvm_inner=256, threads=2), md.MODELS, every=3, inline=True
+    )
+    out = [matter.process_detailed(f, "bgr").alpha for f, _ in clip]
+    cut = 8
+    before = matter.fallbacks
+    assert before >= 1
+    truth_cut = clip[cut][1]
+    old_key_iou = metrics.iou(clip[cut - 1][1], truth_cut)  # what carrying the old key shows
+    assert metrics.iou(out[cut], truth_cut) > old_key_iou + 0.2  # the new scene's mask
+    assert metrics.iou(out[-1], clip[-1][1]) > metrics.iou(out[cut], truth_cut) - 0.05
+
+
+def test_cpu_auto_starts_on_a_carried_rung_and_the_worker_builds_it() -> None:
+    auto = AutoModel(CPU_LADDER, 30.0, start_low=True)
+    assert auto.rung.every == 3 and auto.rung.label == "rvm 256 px every 3rd frame + motion"
+    assert "carried" in auto.reason
+    settings = MatteSettings(model="rvm", rvm_inner=256, key_every=3, threads=1)
+    matter = make_engine(settings, md.MODELS)
+    try:
+        assert isinstance(matter, PropagatingEngine) and matter.every == 3
+    finally:
+        matter.close()
+    assert not isinstance(make_engine(settings.with_(key_every=1), md.MODELS), PropagatingEngine)
