@@ -17,9 +17,9 @@ import pytest
 from jump.commands.audio import denoise_array
 from jump.denoise import DenoiseSettings
 from jump.filters import denoise as f
+from tests.e2e.test_obs_denoise import noisy_speech  # noqa: F401  (a fixture)
 from tests.helpers import media
 from tests.helpers.obs_harness import REPO, jump_filter, media_source, read_stats, scene_collection
-from tests.test_obs_denoise import noisy_speech  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from jump.filters import matte_settings as ms
+from tests.e2e.test_obs_matte import core, set_matte, wait_for_mask
 from tests.helpers import media
 from tests.helpers.obs_harness import REPO, image_source, jump_filter, scene_collection
-from tests.test_obs_matte import core, set_matte, wait_for_mask
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import pytest
 from tests.helpers import media
 from tests.helpers.obs_harness import REPO, ObsProcess, media_source, scene_collection
 from tests.helpers.stream_media import locate, si_sdr
-from tests.test_cli_safety import decode_audio, jump, video_md5, video_start
+from tests.unit.test_cli_safety import decode_audio, jump, video_md5, video_start
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.test_obs_matte import JUMP, core, matte, wait_for_mask
 from tests.helpers import media
 from tests.helpers.obs_harness import image_source, scene_collection
-from tests.test_obs_matte import JUMP, core, matte, wait_for_mask
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from jump.denoise import Denoiser, DenoiseSettings, stages
 from jump.lab.denoise.mixtures import RATE
 from jump.lab.denoise.onsets import find_edges, pooled
 from tests.helpers.denoise_data import mixture, push_in_chunks
-from tests.test_denoise_stages import late_model  # noqa: F401  (a fixture: the late stage)
+from tests.unit.test_denoise_stages import late_model  # noqa: F401  (a fixture: the late stage)
 
 METHODS = [("classical", None), ("neural", None), ("both", None)]
 METHODS += [("neural", m) for m in stages.model_ids() if m != DenoiseSettings().neural_model]
