@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 SPEECH = DATA / "audio" / "speech"
 NOISE = DATA / "audio" / "noise"
 MATTE = DATA / "matte"

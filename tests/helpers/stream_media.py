@@ -19,7 +19,7 @@ import numpy as np
 
 from tests.helpers.media import read_mono
 
-DATA = Path(__file__).resolve().parents[2] / "data"  # in the repository: a fresh clone has it
+DATA = Path(__file__).resolve().parents[1] / "data"  # in the repository: a fresh clone has it
 FPS = 30
 BITS = 16
 BAR_ROWS = 16  # the barcode's height in canvas pixels: big enough to survive H.264
