@@ -24,34 +24,46 @@ class AutoChoice:
     mask_ms: dict  # rung label -> measured ms
 
 
-def _cpu_only(provider: str) -> bool:
-    from jump.matte.auto import cpu_only
+def _time_rung(settings, models_dir, frame, rung, fps: float) -> float:
+    """The time the worker would feed Auto for ``rung`` (ms): the whole engine call, or a
+    carried rung's own cost per frame (``frame_cost_ms``: the carry, or its key's share)."""
+    from jump.matte.propagate import make_engine
 
-    return cpu_only(provider)
+    engine = make_engine(
+        settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every), models_dir
+    )
+    try:
+        engine.process_detailed(frame, "bgr", want_raw=False)  # warm-up: session and buffers
+        if rung.every > 1:  # its key runs on a thread of its own: play a second of frames
+            for _ in range(max(TIMED_MASKS, round(fps))):
+                engine.process_detailed(frame, "bgr", want_raw=False)
+                time.sleep(1.0 / max(1.0, fps))
+            return float(engine.frame_cost_ms)
+        times = []
+        for _ in range(TIMED_MASKS):
+            t0 = time.perf_counter()
+            engine.process_detailed(frame, "bgr", want_raw=False)
+            times.append(1e3 * (time.perf_counter() - t0))
+        return statistics.median(times)
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()
 
 
 def matte_auto(settings, models_dir, frame, fps: float) -> AutoChoice:
     """The rung the filter's Auto settles on for this frame size at ``fps`` on this machine."""
-    from jump.matte.auto import LADDER, UP_FRACTION, AutoModel
-    from jump.matte.engine import MatteEngine
-    from jump.matte.model import available_matte_models
+    from jump.matte.auto import AUTO, UP_FRACTION, MatteChooser
 
-    present = set(available_matte_models(models_dir))
-    # as the worker does: rungs whose file is missing would silently run their fallback
-    ladder = tuple(r for r in LADDER if r.model in present) or LADDER[-1:]
-    auto = AutoModel(ladder, fps, start_low=_cpu_only(settings.provider))
+    # the filter's own chooser: the same ladder (CPU, GPU or plain) and the same start rung
+    chooser = MatteChooser(models_dir)
+    chooser.effective(settings.with_(model=AUTO), fps)
+    auto = chooser.auto
     measured: dict[str, float] = {}
 
     def mask_ms(rung) -> float:
         if rung.label not in measured:
-            matter = MatteEngine(settings.with_(model=rung.model, rvm_inner=rung.inner), models_dir)
-            matter.process(frame, "bgr")  # warm-up: session and buffers
-            times = []
-            for _ in range(TIMED_MASKS):
-                t0 = time.perf_counter()
-                matter.process(frame, "bgr")
-                times.append(1e3 * (time.perf_counter() - t0))
-            measured[rung.label] = statistics.median(times)
+            measured[rung.label] = _time_rung(settings, models_dir, frame, rung, fps)
         return measured[rung.label]
 
     interval = 1.0 / max(1.0, fps)
