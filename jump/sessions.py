@@ -374,3 +374,13 @@ def _fixed_shape(shape: Sequence[Any]) -> tuple[int, ...]:
     if not all(isinstance(d, int) and d > 0 for d in shape):
         raise ValueError(f"FixedShapeRunner needs a model of fixed shapes, got {list(shape)}")
     return tuple(shape)
+
+
+def cpu_only(provider: str) -> bool:
+    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
+    try:
+        first = resolve_providers(provider)[0]
+    except Exception:
+        return True
+    name = first[0] if isinstance(first, tuple) else first
+    return name == "CPUExecutionProvider"

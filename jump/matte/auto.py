@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from jump.defaults import AUTO
 from jump.matte.settings import MatteSettings
+from jump.sessions import cpu_only
 
 log = logging.getLogger("jump.matte")
 
@@ -233,15 +234,3 @@ class MatteChooser:
         """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
         auto = self.auto
         return f"{auto.rung.label} (auto)" if auto is not None else running_model
-
-
-def cpu_only(provider: str) -> bool:
-    """True when ``provider`` resolves to the CPU alone (no GPU provider in this build)."""
-    from jump.sessions import resolve_providers
-
-    try:
-        first = resolve_providers(provider)[0]
-    except Exception:
-        return True
-    name = first[0] if isinstance(first, tuple) else first
-    return name == "CPUExecutionProvider"

@@ -56,12 +56,7 @@ def wanted(settings: MatteSettings) -> bool:
     choice = os.environ.get(ENV, "").strip().lower()
     if choice in ("device", "engine"):
         return choice == "device"
-    try:
-        first = resolve_providers(settings.provider)[0]
-    except MatteModelError:
-        return False
-    name = first[0] if isinstance(first, tuple) else first
-    return name != "CPUExecutionProvider"
+    return not sessions.cpu_only(settings.provider)
 
 
 def unsupported(settings: MatteSettings, overrides: Overrides) -> str | None:

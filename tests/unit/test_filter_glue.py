@@ -10,23 +10,7 @@ import pytest
 from jump.filters import denoise as denoise_filter
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket
-
-
-class FakeSettings:
-    def __init__(self, values: dict) -> None:
-        self.values = values
-
-    def get_str(self, key):
-        return str(self.values.get(key, ""))
-
-    def get_float(self, key):
-        return float(self.values.get(key, 0.0))
-
-    def get_int(self, key):
-        return int(self.values.get(key, 0))
-
-    def get_bool(self, key):
-        return bool(self.values.get(key, False))
+from tests.helpers.fakes import FakeSettings
 
 
 class FakeSource:

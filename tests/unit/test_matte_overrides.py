@@ -14,6 +14,7 @@ from jump.lab.matte import metrics, plate_eval
 from jump.matte import MatteEngine, MatteSettings, MatteWorker, refine
 from jump.matte.clean_plate import CleanPlate, PlateRecorder
 from tests.helpers import matte_data as md
+from tests.helpers.fakes import FakeSettings
 
 MODELS = md.MODELS
 
@@ -270,26 +271,7 @@ def test_filter_defaults_give_todays_engine_settings() -> None:
     """The new dialog settings at their defaults map to MatteSettings() (output unchanged)."""
     from jump.filters import matte_settings as ms
 
-    class DefaultsOnly:
-        def __init__(self) -> None:
-            self.values: dict = {}
-
-        def set_default(self, key, value) -> None:
-            self.values[key] = value
-
-        def get_str(self, key):
-            return str(self.values.get(key, ""))
-
-        def get_float(self, key):
-            return float(self.values.get(key, 0.0))
-
-        def get_int(self, key):
-            return int(self.values.get(key, 0))
-
-        def get_bool(self, key):
-            return bool(self.values.get(key, False))
-
-    settings = DefaultsOnly()
+    settings = FakeSettings()
     ms.defaults(settings)
     # (the filter's model default is its own, "auto" since issue 11; the rest is the engine's)
     expected = MatteSettings(model=settings.values[ms.S_MODEL])
