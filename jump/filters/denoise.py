@@ -78,8 +78,7 @@ class DenoiseFilter(JumpFilter):
     def update(self, settings: Settings) -> None:
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
         self.latency_ns = round(self.engine.latency_samples * 1e9 / self.sample_rate)
-        parent = self.source.parent()
-        self.reference.select(settings.get_str(S_REFERENCE), parent.ptr if parent else None)
+        self.reference.select(settings.get_str(S_REFERENCE), self.source.parent())
         if self.reference.capture is None and self.engine is not None:
             self.engine.drop_reference()
 
@@ -110,8 +109,7 @@ class DenoiseFilter(JumpFilter):
         self.last_ts = ts
         if not self.parent_known:
             self.parent, self.parent_known = self.source.parent(), True
-        parent_ptr = self.parent.ptr if self.parent is not None else None
-        ref = self.reference.read(ts, packet.frames, parent_ptr, engine)
+        ref = self.reference.read(ts, packet.frames, self.parent, engine)
         out = engine.push(np.stack(planes), ref)
         for plane, row in zip(planes, out, strict=True):
             plane[:] = row

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jump.obs.source import Source
 
 log = logging.getLogger("jump.denoise.filter")
 
@@ -33,7 +36,7 @@ class ReferenceInput:
             self._said.add(key)
             log.info("%s %s", self.prefix, message)
 
-    def select(self, name: str, parent: int | None) -> None:
+    def select(self, name: str, parent: Source | None) -> None:
         """The user's choice ("" = none); call from OBS's UI thread (update)."""
         if name == self.name and (self.capture is not None or not name):
             return
@@ -45,7 +48,7 @@ class ReferenceInput:
         if name:
             self._attach(parent)
 
-    def _attach(self, parent: int | None) -> None:
+    def _attach(self, parent: Source | None) -> None:
         from jump.obs.audio_capture import AudioCapture
 
         self._next_try = time.monotonic() + RETRY_S
@@ -60,14 +63,14 @@ class ReferenceInput:
         else:
             self._say(cap.error, f"echo reference off: {cap.error}")
 
-    def read(self, ts: int, n: int, parent: int | None, engine: Any) -> Any:
+    def read(self, ts: int, n: int, parent: Source | None, engine: Any) -> Any:
         """The reference for a mic packet at ``ts`` of ``n`` samples, or None."""
         cap = self.capture
         if cap is None:
             if self.name and "self" not in self._said and time.monotonic() > self._next_try:
                 self._attach(parent)  # the source may load after the mic, or come back
             return None
-        if parent and cap.ptr == parent:  # known only once the filter sits on its source
+        if cap.is_source(parent):  # the parent is known only once the filter sits on it
             self.capture = None
             cap.close()
             engine.drop_reference()

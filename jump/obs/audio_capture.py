@@ -20,9 +20,12 @@ import ctypes
 import logging
 import threading
 from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_void_p
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jump.obs import libobs as L
+
+if TYPE_CHECKING:
+    from jump.obs.source import Source
 
 log = logging.getLogger("jump.obs")
 
@@ -150,7 +153,9 @@ class ReferenceRing:
 class AudioCapture:
     """A weak hold on one source and a capture callback into a ``ReferenceRing``."""
 
-    def __init__(self, name: str, sample_rate: int, channels: int, own_parent: int | None) -> None:
+    def __init__(
+        self, name: str, sample_rate: int, channels: int, own_parent: Source | None
+    ) -> None:
         self.name = name
         self.channels = int(channels)
         self.ring = ReferenceRing(sample_rate)
@@ -165,7 +170,7 @@ class AudioCapture:
             self.error = f"no source named '{name}'"
             return
         try:
-            if own_parent and src == own_parent:
+            if own_parent is not None and src == own_parent.ptr:
                 self.error = (
                     f"'{name}' is the mic this filter is on; it cannot be its own reference"
                 )
@@ -178,6 +183,10 @@ class AudioCapture:
             self._weak = _f("obs_source_get_weak_source")(src)
         finally:
             _f("obs_source_release")(src)
+
+    def is_source(self, source: Source | None) -> bool:
+        """Whether ``source`` is the one this captures (e.g. the filter's own parent)."""
+        return source is not None and bool(self.ptr) and source.ptr == self.ptr
 
     @property
     def attached(self) -> bool:
