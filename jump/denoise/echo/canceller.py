@@ -52,6 +52,7 @@ class LinearCanceller:
         self._head = 0  # ring index of the newest spectrum
         self._last_ref = np.zeros(h, dtype=np.float32)
         self._start: int | None = None  # ring offset of partition 0 (hops ago)
+        self.uncertainty = np.zeros((0, self.rows, h + 1), dtype=np.float32)
         self.filter.reset()
         self.delay.reset()
 
@@ -65,6 +66,8 @@ class LinearCanceller:
         h = self.hop
         hops = mic.shape[1] // h
         err = np.empty((self.rows, hops * h), dtype=np.float32)
+        # per hop, the echo power the filter may still miss (zero before a delay is found)
+        self.uncertainty = np.zeros((hops, self.rows, h + 1), dtype=np.float32)
         echo = np.zeros((self.rows, hops * h), dtype=np.float32)
         # fresh copies: SIMD rounding depends on alignment, and a view's alignment on how
         # the caller chunked its pushes; the filter's thresholds would amplify the difference
@@ -74,6 +77,8 @@ class LinearCanceller:
             d = mic[:, t * h : (t + 1) * h]
             x = ref[t * h : (t + 1) * h]
             err[:, t * h : (t + 1) * h], echo[:, t * h : (t + 1) * h] = self._hop(d, x)
+            if self._start is not None:
+                self.uncertainty[t] = self.filter.uncertainty
         return err, echo
 
     def _hop(self, d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
