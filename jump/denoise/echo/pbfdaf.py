@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-P_INIT = 2.0  # initial coefficient uncertainty: 1.0 converged slower (-2 dB ERLE)
+P_INIT = 1.0  # initial coefficient uncertainty until ``start`` scales it
 P_FLOOR = 1e-6
 A2 = 0.9995  # state transition squared: how fast the echo path may change
 NOISE_SMOOTH = 0.5
@@ -48,6 +48,12 @@ class Pbfdaf:
         self._mic = np.zeros(self.rows)
         self.copies = 0
         self.uncertainty = np.zeros((self.rows, self.bins), dtype=np.float32)
+
+    def start(self, uncertainty: float) -> None:
+        """Set the coefficients' initial uncertainty (before adapting): the echo path's
+        expected power gain, so that the step and the residual estimate do not depend
+        on how loud the reference is against the mic."""
+        self._p[:] = max(float(uncertainty), P_FLOOR)
 
     def shift(self, partitions: int) -> None:
         """The bulk delay grew by ``partitions`` blocks (shrank if negative): move the taps
