@@ -30,7 +30,7 @@ FILTER_S = 0.25
 MARGIN_HOPS = 2  # the filter starts this much before the estimated delay
 LIVE_DBFS = -65.0  # a reference hop quieter than this is silence
 # the filter's initial uncertainty, in mic-to-reference power ratios: larger converges
-# (and suppresses) faster in the first seconds (measured ERLE 34.9-36.6 dB over 2-16)
+# (and suppresses) faster in the first seconds (measured rooms: ERLE 33.7-36.6 dB over 2-16)
 P_START = 4.0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.fft
 
 P_INIT = 1.0  # initial coefficient uncertainty until ``start`` scales it
-P_FLOOR = 1e-6
+P_FLOOR = 1e-6  # of the initial uncertainty
 A2 = 0.9995  # state transition squared: how fast the echo path may change
 NOISE_SMOOTH = 0.5
 SMOOTH = 0.9  # energy smoothing of the two paths' comparison, per block (~100 ms)
@@ -42,6 +42,7 @@ class Pbfdaf:
         self.w_bg = np.zeros(shape, dtype=np.complex64)
         # Kalman state: per-partition, per-bin variance of the coefficient error
         self._p = np.full((self.rows, self.partitions, self.bins), P_INIT, dtype=np.float32)
+        self._floor = P_FLOOR * P_INIT
         self._noise = np.full((self.rows, self.bins), 1e-6, dtype=np.float32)
         self._e_fg = np.zeros(self.rows)
         self._e_bg = np.zeros(self.rows)
@@ -53,7 +54,9 @@ class Pbfdaf:
         """Set the coefficients' initial uncertainty (before adapting): the echo path's
         expected power gain, so that the step and the residual estimate do not depend
         on how loud the reference is against the mic."""
-        self._p[:] = max(float(uncertainty), P_FLOOR)
+        p0 = max(float(uncertainty), 1e-12)
+        self._p[:] = p0
+        self._floor = P_FLOOR * p0
 
     def shift(self, partitions: int) -> None:
         """The bulk delay grew by ``partitions`` blocks (shrank if negative): move the taps
@@ -107,7 +110,7 @@ class Pbfdaf:
         g[..., b:] = 0.0
         self.w_bg += scipy.fft.rfft(g)
         w2 = self.w_bg.real**2 + self.w_bg.imag**2
-        self._p = A2 * (1.0 - 0.5 * mu * xp[None]) * p + (1 - A2) * w2 + P_FLOOR
+        self._p = A2 * (1.0 - 0.5 * mu * xp[None]) * p + (1 - A2) * w2 + self._floor
         self._compare(mic, e_fg, e_bg)
         return e_fg, y_fg
 
