@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from jump.matte.settings import MatteSettings
-from jump.matte.worker import MatteWorker
+from jump.matte.worker import MatteWorker, display_lead
 
 log = logging.getLogger("jump.matte")
 
@@ -113,6 +113,7 @@ def play(
     newest_id = -1
     with MatteWorker(settings, models_dir) as worker:
         worker.set_fps(fps)
+        worker.set_display_lead(display_lead(round(delay_ms * fps / 1000)))
         worker.wait_ready(60.0)
         if worker.error:
             raise RuntimeError(worker.error)

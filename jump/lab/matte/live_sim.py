@@ -23,8 +23,9 @@ import cv2
 import numpy as np
 
 from jump.lab.matte import moving_clips
+from jump.matte.worker import FILTER_HANDOVER_FRAMES, display_lead
 
-HANDOVER = 2  # frames between a picture and the newest mask the filter has when drawing it
+HANDOVER = FILTER_HANDOVER_FRAMES  # frames between a picture and the newest mask drawn on it
 
 
 def shown(
@@ -48,11 +49,6 @@ def worker_frames(frames: list[np.ndarray], size: tuple[int, int]) -> list[np.nd
     ]
 
 
-def lead_for(delay_frames: int, handover: int = HANDOVER) -> int:
-    """Frames between a mask's picture and the picture it is drawn on (the worker's lead)."""
-    return max(0, handover - max(0, delay_frames))
-
-
 def simulate(
     engine,
     frames: list[np.ndarray],
@@ -64,7 +60,7 @@ def simulate(
     worker would, and return (frame drawn, alpha shown) per tick at the frames' size.
     ``lead``: the carry's lead (None: what the worker sets for this delay)."""
     if hasattr(engine, "lead"):
-        engine.lead = lead_for(delay_frames, handover) if lead is None else lead
+        engine.lead = display_lead(delay_frames) if lead is None else lead
     h, w = frames[0].shape[:2]
     work = worker_frames(frames, engine.work_size(w, h))
     masks = [engine.process_detailed(f, "bgra", want_raw=False).alpha for f in work]
@@ -81,10 +77,17 @@ def simulate(
 
 
 def score(
-    drawn: list[int], alphas: list[np.ndarray], truth: np.ndarray, cuts: list[int]
+    drawn: list[int],
+    alphas: list[np.ndarray],
+    truth: np.ndarray,
+    cuts: list[int],
+    first: int = 0,
 ) -> dict[str, float]:
-    """The live command's score: against the truth of the frame drawn at each tick."""
+    """The live command's score: against the truth of the frame drawn at each tick, from
+    tick ``first`` on (``HANDOVER``: from the first mask on, as the live command prints)."""
     shown_cuts = [
-        i for i in range(1, len(drawn)) if any(drawn[i - 1] < c <= drawn[i] for c in cuts)
+        i - first
+        for i in range(first + 1, len(drawn))
+        if any(drawn[i - 1] < c <= drawn[i] for c in cuts)
     ]
-    return moving_clips.score(alphas, truth[drawn], shown_cuts)
+    return moving_clips.score(alphas[first:], truth[drawn[first:]], shown_cuts)
