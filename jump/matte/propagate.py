@@ -22,7 +22,14 @@ key is asked for at once and RVM forgets its state (its own cut detector,
 ``jump.matte.rvm.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
 asked for a frame early, and "fuse" takes the light model where the flow failed.
 
-OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips.
+The filter draws a mask 2 frames after its picture (its hand-over, ``jump.matte.worker``)
+unless "delay video" holds the picture back: the worker sets ``lead`` and the carry moves
+the matte on by that many frames at the last frame's speed. The key runs at its model's
+input size (the size everything is carried at), and waits when it would push the worker
+(key thread + carry) over ``WORKER_CORES``.
+
+OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips, and with
+``--simulate-latency`` what the live viewer sees (``jump.lab.matte.live_sim``).
 """
 
 from __future__ import annotations
