@@ -9,7 +9,10 @@ on the wall clock, exactly the filter's hand-over (``jump.filters.matte``):
   to its predecessor when only that one has a mask) with the newest mask of a frame at or
   before the drawn one; before the first mask OBS shows the source unfiltered.
 
-The worker is the filter's: same default settings (model "auto"), threads and priority.
+The worker is the filter's: same default settings (model "auto"), threads and priority,
+and the same lead for a carried matte (``MatteWorker.set_display_lead``: 2 frames without
+"delay video", 0 with it). ``jump.lab.matte.live_sim`` replays this hand-over without a
+clock (for figures that do not depend on the machine's load).
 What the downscale on the GPU does in OBS is done before the clock starts (every frame at
 every work size Auto may ask for), and nothing is written while playing: the shown frames
 are kept in memory (references to the worker's masks) and composed and written after the
