@@ -151,12 +151,12 @@ def _phase(seconds: float, sample: Any = None) -> dict[str, Any]:
         if sample is not None:
             samples.append(sample())
     end = host.counters()
-    rendered, skipped = end.since(start)
+    intervals, skipped = end.since(start)
     return {
         "seconds": seconds,
-        "frames_rendered": rendered,
+        "frames_rendered": intervals - skipped,
         "renders_skipped": skipped,
-        "skipped_pct": 100.0 * skipped / max(1, rendered + skipped),
+        "skipped_pct": 100.0 * skipped / max(1, intervals),
         "obs_frame_ms": float(np.mean(frame_ms)) if frame_ms else 0.0,
         "fps": end.fps,
         "samples": samples,

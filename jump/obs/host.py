@@ -332,15 +332,16 @@ def remove_filter(source: Handle, filter_: Handle) -> None:
 # --- what the render loop did -------------------------------------------------------------
 @dataclass(frozen=True)
 class Counters:
-    total_frames: int  # frames the graphics thread rendered
-    lagged_frames: int  # renders skipped because a frame took longer than its interval
+    total_frames: int  # frame intervals the graphics thread went through
+    lagged_frames: int  # of them, renders skipped because a frame overran its interval
     frame_time_ms: float  # libobs's moving average of the graphics thread's time per frame
     fps: float  # libobs's own measure of rendered frames per second
 
     def since(self, start: Counters) -> tuple[int, int]:
-        """(frames rendered, renders skipped) between `start` and now (uint32 counters)."""
-        rendered = (self.total_frames - start.total_frames) & 0xFFFFFFFF
-        return rendered, (self.lagged_frames - start.lagged_frames) & 0xFFFFFFFF
+        """(frame intervals, renders skipped) between `start` and now (uint32 counters);
+        frames rendered = intervals − skipped, as OBS's stats count them."""
+        total = (self.total_frames - start.total_frames) & 0xFFFFFFFF
+        return total, (self.lagged_frames - start.lagged_frames) & 0xFFFFFFFF
 
 
 def counters() -> Counters:
