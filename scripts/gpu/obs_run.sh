@@ -5,7 +5,8 @@
 # harness (jump.lab.libobs_render) with OpenGL on the NVIDIA GPU (EGL device platform, via
 # the shim) and the matte model through CUDA (onnxruntime-gpu in /tmp/site, as bench.sh
 # installs it). Settings by environment: CANVAS (1920x1080) FPS (60) SECONDS_EACH (15)
-# MODELS ("auto": one run per model setting) PROVIDER (cuda).
+# SETTLE (5 s after the first mask) MODELS ("auto": one run per model setting, e.g.
+# "auto rvm") PROVIDER (cuda).
 # OBS_LOCAL=1 runs the same bundle on a Debian machine without a GPU (Mesa llvmpipe, CPU).
 set -u -o pipefail
 ROOT=$PWD
@@ -19,7 +20,7 @@ if [ -n "${OBS_LOCAL:-}" ]; then
   : "${CANVAS:=640x360}" "${FPS:=30}" "${SECONDS_EACH:=4}" "${PROVIDER:=cpu}"
   : "${PYTHON:=$ROOT/.venv/bin/python}" "${OBS_KEEP_ALL:=1}"
 fi
-CANVAS=${CANVAS:-1920x1080} FPS=${FPS:-60} SECONDS_EACH=${SECONDS_EACH:-15}
+CANVAS=${CANVAS:-1920x1080} FPS=${FPS:-60} SECONDS_EACH=${SECONDS_EACH:-15} SETTLE=${SETTLE:-5}
 MODELS=${MODELS:-auto} PROVIDER=${PROVIDER:-cuda} PY=${PYTHON:-python3}
 CODE=$B/code
 [ -f "$CODE/jump/lab/libobs_render.py" ] || CODE=$ROOT
@@ -39,9 +40,15 @@ fi
 if [ -z "${OBS_KEEP_ALL:-}" ]; then
   mkdir -p $O/lib/unused
   ldconfig -p | awk 'NR > 1 {print $1}' | sort -u > /tmp/obs-have
+  # libglvnd's libraries talk to each other: all this machine's, or all ours
+  GLVND="libEGL.so.1 libGL.so.1 libGLX.so.0 libGLdispatch.so.0"
+  for n in $GLVND; do grep -qxF "$n" /tmp/obs-have || GLVND=; done
   for f in $O/lib/*.so*; do
     n=${f##*/}
-    case $n in libobs*|libjump_egl_device.so) continue ;; esac
+    case $n in
+      libobs*|libjump_egl_device.so) continue ;;
+      libEGL.so.1|libGL.so.1|libGLX.so.0|libGLdispatch.so.0) [ -n "$GLVND" ] || continue ;;
+    esac
     grep -qxF "$n" /tmp/obs-have && mv "$f" $O/lib/unused/
   done
   echo "using this machine's: $(ls $O/lib/unused | tr '\n' ' ')"
@@ -99,7 +106,7 @@ RC=0
 for model in $MODELS; do
   mkdir -p "$OUT/$model"
   (cd "$CODE" && LD_PRELOAD=$O/lib/libjump_egl_device.so timeout 400 $PY -m jump.lab.libobs_render \
-    --canvas "$CANVAS" --fps "$FPS" --seconds "$SECONDS_EACH" --model "$model" \
+    --canvas "$CANVAS" --fps "$FPS" --seconds "$SECONDS_EACH" --settle "$SETTLE" --model "$model" \
     --provider "$PROVIDER" --data "$ROOT/tests/data/matte" --plugins $O/lib/obs-plugins \
     --plugin-data $O/share/obs-plugins --out "$OUT/$model" --json "$OUT/$model/libobs.json" \
     2>&1 | grep -v "deprecated pixel format") || RC=1
