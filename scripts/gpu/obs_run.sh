@@ -85,10 +85,10 @@ fi
 export JUMP_EGL_DEVICE=${JUMP_EGL_DEVICE:-0} JUMP_MODELS=${JUMP_MODELS:-$ROOT/models}
 export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/site:$CODE
 
-# 4. onnxruntime-gpu: as bench.sh installs it, if this machine has not got it yet
-if [ -z "${OBS_LOCAL:-}" ] && [ ! -d /tmp/site/onnxruntime ] && ls /tmp/stage/part* >/dev/null 2>&1; then
-  cat /tmp/stage/part* > /tmp/ort.whl
-  $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/ort.whl
+# 4. onnxruntime-gpu: as bench.sh unpacks it, if this machine has the parts but not it
+if [ -z "${OBS_LOCAL:-}" ] && [ ! -d /tmp/site/onnxruntime ] && [ -f /tmp/stage/ort.sha ] &&
+  [ "$(cat /tmp/stage/part* | sha256sum | cut -d' ' -f1)" = "$(cat /tmp/stage/ort.sha)" ]; then
+  mkdir -p /tmp/site && cat /tmp/stage/part* | xz -d | tar -C /tmp/site -xf -
 fi
 $PY -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())"
 
