@@ -241,6 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 handle.release()
         host.shutdown()
         shutil.rmtree(work, ignore_errors=True)
+    result["renderer"] = host.log_lines(log_path, "OpenGL")[:3]  # which GPU drew
     result["log"] = host.log_lines(log_path, "[jump]")
     result["log_errors"] = host.log_lines(log_path, "error:")
     return result
@@ -281,6 +282,7 @@ def report(result: dict[str, Any]) -> str:
     a, b = result["without_jump"], result.get("with_jump")
     w, h = result["canvas"]
     lines = [f"libobs {w}x{h} at {result['fps']} fps, {a['seconds']:g} s per phase"]
+    lines += [f"  {line}" for line in result.get("renderer", [])]
     for name, p in (("without Jump", a), ("with Jump Matte", b)):
         if p:
             lines.append(
@@ -311,6 +313,10 @@ def report(result: dict[str, Any]) -> str:
         )
     lines += [f"  log: {line}" for line in result["log"][-8:] + result["log_errors"][-8:]]
     return "\n".join(lines)
+
+
+def _tail(path: Path, n: int = 25) -> list[str]:
+    return path.read_text(errors="replace").splitlines()[-n:] if path.is_file() else []
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -349,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DISPLAY"] = display
     try:
         result = run(args)
+    except Exception:
+        print("libobs log, last lines:", *_tail(args.out / "libobs.log"), sep="\n  ")
+        raise
     finally:
         if xvfb is not None:
             xvfb.terminate()
