@@ -34,6 +34,15 @@ def register(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--without-jump", action="store_true", help="the same scene without Jump's filters"
     )
+    p.add_argument(
+        "--matte-path",
+        choices=("default", "device", "engine"),
+        default="default",
+        help="force Jump Matte's path (JUMP_MATTE_PATH): device = the graph path, also on the CPU",
+    )
+    p.add_argument(
+        "--env", action="append", default=[], metavar="K=V", help="add to OBS's environment"
+    )
     p.set_defaults(func=run)
 
 
@@ -117,10 +126,22 @@ def run(args: argparse.Namespace) -> int:
     received = folder / "recv.flv"
     samples: list[dict] = []
     out = open(args.json, "w") if args.json else None  # noqa: SIM115 (closed below)
-    print(f"soak: {args.minutes:g} min at {CANVAS[0]}x{CANVAS[1]}, folder {folder}", flush=True)
+    from jump.matte.device_engine import ENV
+
+    env = dict(kv.split("=", 1) for kv in args.env)
+    if args.matte_path != "default":
+        env[ENV] = args.matte_path
+    print(
+        f"soak: {args.minutes:g} min at {CANVAS[0]}x{CANVAS[1]}, env {env}, folder {folder}",
+        flush=True,
+    )
     try:
         with_jump = not args.without_jump
-        with streaming(folder, CANVAS, received, with_jump) as (obs, _receiver, stats_file):
+        with streaming(folder, CANVAS, received, with_jump, env=env) as (
+            obs,
+            _receiver,
+            stats_file,
+        ):
             start, cpu0 = time.monotonic(), cpu_seconds(obs.obs.pid)
             end = start + args.minutes * 60
             # the first sample, the base for memory growth, once the models, ONNX Runtime's
