@@ -62,6 +62,13 @@ def _read_stats(stats_file: Path, kind: str) -> dict:
 NO_FILTER = {"frames_in": 0, "frames_out": 0, "masks": 0, "mask_lag_frames": 0, "render_ms": 0}
 
 
+def _python(stats_file: Path) -> dict:
+    """Python's allocated blocks and glibc's heap (MB in use, free, mmapped) inside OBS."""
+    row = _read_stats(stats_file, "python")
+    keys = ("malloc_used", "malloc_free", "malloc_mmap")
+    return {"py_blocks": row["blocks"], **{k: float(row.get(k, 0.0)) for k in keys}}
+
+
 def _sample(obs, stats_file: Path, start: float, cpu0: float, with_jump: bool) -> dict:
     from tests.helpers.stream_session import cpu_seconds, rss_mb
 
@@ -75,7 +82,7 @@ def _sample(obs, stats_file: Path, start: float, cpu0: float, with_jump: bool) -
         "rss_mb": rss_mb(obs.obs.pid),
         "anon_mb": rss_mb(obs.obs.pid, "RssAnon"),
         "file_mb": rss_mb(obs.obs.pid, "RssFile"),
-        "py_blocks": _read_stats(stats_file, "python")["blocks"],
+        **_python(stats_file),
         "cpu_cores": (cpu_seconds(obs.obs.pid) - cpu0) / elapsed,
         "render_ms": stats["averageFrameRenderTime"],
         "render_skipped": stats["renderSkippedFrames"],
@@ -96,6 +103,9 @@ def _row(s: dict, first: dict) -> str:
         f"| {s['minute']:5.1f} | {s['rss_mb']:7.1f} | {s['rss_mb'] - first['rss_mb']:+6.1f} | "
         f"{s['anon_mb'] - first['anon_mb']:+6.1f} | {s['file_mb'] - first['file_mb']:+5.1f} | "
         f"{s['py_blocks'] - first['py_blocks']:+7d} | "
+        f"{s['malloc_used'] - first['malloc_used']:+6.1f} | "
+        f"{s['malloc_free'] - first['malloc_free']:+6.1f} | "
+        f"{s['malloc_mmap'] - first['malloc_mmap']:+6.1f} | "
         f"{s['cpu_cores']:5.2f} | {s['render_ms']:6.1f} | "
         f"{s['render_skipped'] - first['render_skipped']:6d} | "
         f"{s['output_skipped'] - first['output_skipped']:6d} / "
@@ -106,10 +116,11 @@ def _row(s: dict, first: dict) -> str:
 
 
 HEADER = (
-    "| minute | OBS RSS MB | growth | heap (anon) | files | Python blocks | CPU cores | "
+    "| minute | OBS RSS MB | growth | heap (anon) | files | Python blocks | "
+    "malloc used | malloc free | malloc mmap | CPU cores | "
     "render ms | render skipped | output skipped / frames | congestion | samples in−out | "
     "masks | mask lag |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
