@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 CANVAS = (640, 360)
-MEMORY_GROWTH_LIMIT_MB = 20.0
+MEMORY_GROWTH_LIMIT_MB = 10.0  # issue 18: ≤ 10 MB after the first minute (was 20)
 
 
 def register(bench_sub: argparse._SubParsersAction) -> None:
