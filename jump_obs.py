@@ -123,12 +123,10 @@ def script_load(settings: object) -> None:
 
     from jump import catalogue
     from jump.filters import register_all
-    from jump.obs import heap
     from jump.obs import log as obs_log
 
     catalogue.forget_manifests()  # a script reload reads models/*.json afresh
     obs_log.install()
-    heap.limit_arenas()  # before the filters start their threads (jump/obs/heap.py)
     import logging
 
     log = logging.getLogger("jump")
