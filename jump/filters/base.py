@@ -22,6 +22,9 @@ class Passthrough:
     def update(self, settings: Any) -> None:
         pass
 
+    def save(self, settings: Any) -> None:
+        pass
+
     def destroy(self) -> None:
         pass
 

@@ -136,6 +136,13 @@ class DenoiseFilter(JumpFilter):
             "reference_ahead_ms": self.reference.ahead_ms,
         }
 
+    def save(self, settings: Settings) -> None:
+        """A reference source renamed in OBS is saved under its new name, so that it is
+        found again when the scene collection next loads."""
+        if self.reference.renamed():
+            settings.set_str(S_REFERENCE, self.reference.name)
+            self.reference.chosen = self.reference.name
+
     def destroy(self) -> None:
         self.reference.close()
         self._backend = None
@@ -306,6 +313,7 @@ SPEC = FilterSpec(
     get_defaults=defaults,
     get_properties=properties,
     update=DenoiseFilter.update,
+    save=DenoiseFilter.save,
     destroy=DenoiseFilter.destroy,
     filter_audio=DenoiseFilter.filter_audio,
 )

@@ -26,7 +26,7 @@ class ReferenceInput:
         self.prefix = prefix
         self.sample_rate, self.channels = sample_rate, channels
         self.name = ""  # the source's name now (it follows a rename)
-        self.chosen = ""  # the name the settings hold (a renamed source keeps its old one)
+        self.chosen = ""  # the name the settings hold (the filter's save writes a new one)
         self.capture: Any = None
         self._next_try = 0.0
         self._said: set[str] = set()
@@ -92,6 +92,10 @@ class ReferenceInput:
             )
         self.ahead_ms = cap.ring.ahead_ms(ts)
         return cap.ring.read(ts, n)
+
+    def renamed(self) -> bool:
+        """The attached source now has another name than the one the settings hold."""
+        return bool(self.chosen) and self.capture is not None and self.name != self.chosen
 
     @property
     def state(self) -> str:

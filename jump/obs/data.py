@@ -41,6 +41,9 @@ class Settings:
     def set_float(self, key: str, value: float) -> None:
         L.fn().obs_data_set_double(self._ptr, _b(key), float(value))
 
+    def set_str(self, key: str, value: str) -> None:
+        L.fn().obs_data_set_string(self._ptr, _b(key), _b(value))
+
     def erase(self, key: str) -> None:
         L.fn().obs_data_erase(self._ptr, _b(key))
 

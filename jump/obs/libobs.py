@@ -116,7 +116,7 @@ class obs_source_info(Structure):
         ("filter_video", P),
         ("filter_audio", FILTER_AUDIO),
         ("enum_active_sources", P),
-        ("save", P),
+        ("save", UPDATE),
         ("load", P),
         ("mouse_click", P),
         ("mouse_move", P),
@@ -208,6 +208,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_data_set_default_string": (None, [P, c_char_p, c_char_p]),
     "obs_data_has_user_value": (c_bool, [P, c_char_p]),
     "obs_data_set_double": (None, [P, c_char_p, c_double]),
+    "obs_data_set_string": (None, [P, c_char_p, c_char_p]),
     "obs_data_erase": (None, [P, c_char_p]),
     # obs_properties
     "obs_properties_create": (P, []),

@@ -70,6 +70,7 @@ class FilterSpec:
     video_tick: Callable[..., None] | None = None
     video_render: Callable[..., None] | None = None
     video_get_color_space: Callable[..., int] | None = None
+    save: Callable[..., None] | None = None  # before OBS writes the settings to disk
 
 
 def _skip_video(source: Source | None, _effect: int) -> None:
@@ -81,6 +82,7 @@ def _skip_video(source: Source | None, _effect: int) -> None:
 # result, and what C gets when the instance is gone or raised: (source or None, *C args).
 _INSTANCE_CALLS: dict[str, tuple[Any, Callable[..., tuple], Callable[[Any], Any], Callable]] = {
     "update": (L.UPDATE, lambda settings: (Settings(settings),), lambda r: None, lambda s, _: None),
+    "save": (L.UPDATE, lambda settings: (Settings(settings),), lambda r: None, lambda s, _: None),
     "destroy": (L.DESTROY, lambda: (), lambda r: None, lambda s: None),
     "filter_audio": (
         L.FILTER_AUDIO,

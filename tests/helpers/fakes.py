@@ -16,6 +16,9 @@ class FakeSettings:
     def get_str(self, key):
         return str(self.values.get(key, ""))
 
+    def set_str(self, key, value) -> None:
+        self.values[key] = value
+
     def get_float(self, key):
         return float(self.values.get(key, 0.0))
 

@@ -8,7 +8,9 @@ import logging
 
 import numpy as np
 
-from jump.filters.echo_reference import ReferenceInput
+from jump.filters.denoise import DenoiseFilter
+from jump.filters.echo_reference import S_REFERENCE, ReferenceInput
+from tests.helpers.fakes import FakeSettings
 
 
 class FakeRing:
@@ -69,3 +71,20 @@ def test_renamed_reference_keeps_cancelling_with_one_log_line(caplog):
     assert ref.read(9, 480, None, engine) is None
     assert engine.dropped == 1 and cap.closed and ref.state == "off"
     assert any("'Game 2' was removed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_renamed_reference_is_saved_under_its_new_name():
+    """OBS calls the filter's ``save`` before it writes the scene collection: the new name
+    goes into the settings, so the next OBS start finds the source again."""
+    ref, cap = attached("Game")
+    filt = type("F", (), {"reference": ref})()
+    settings = FakeSettings({S_REFERENCE: "Game"})
+    DenoiseFilter.save(filt, settings)  # not renamed: nothing to write
+    assert settings.get_str(S_REFERENCE) == "Game" and not ref.renamed()
+    cap.name = "Game 2"
+    ref.read(0, 480, None, FakeEngine())
+    assert ref.renamed()
+    DenoiseFilter.save(filt, settings)
+    assert settings.get_str(S_REFERENCE) == "Game 2" and not ref.renamed()
+    ref.select("Game 2", None)  # the update that follows keeps the capture
+    assert ref.capture is cap and not cap.closed
