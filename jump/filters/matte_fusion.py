@@ -44,7 +44,6 @@ class Fusion:
         self.work = work
         self.size = rw, rh = fusion_size(*work)
         block_f, block_b, box_f, box_b, out_f, out_b = self.targets
-        self._uniforms(effect)
         passes = (
             (block_f, "FuseBlockF", capture, None),
             (block_b, "FuseBlockB", capture, None),
@@ -60,6 +59,9 @@ class Fusion:
                 texture = source() if callable(source) else source
                 effect.set_texture("work", texture)
                 effect.set_texture("mask", mask)
+                # set with the textures, inside the target (set before it, the passes
+                # read zeros on OBS 29's OpenGL renderer: measured)
+                self._uniforms(effect)
                 if means is not None:
                     effect.set_texture("fuse_f", means[0].texture())
                     effect.set_texture("fuse_b", means[1].texture())
