@@ -12,8 +12,9 @@ matte is nearly opaque (``FADE``), so the inside of the person is never touched.
 RVM predicts ``F`` itself (``fgr``), but on the eval composites its colour in the edge
 band was further from the truth than the camera's own pixel, while blur fusion on RVM's
 alpha was closer (docs/benchmarks.md, "Jump Matte: RVM"), so blur fusion serves every
-model. The OBS shader does the same addition (``effects/matte.effect``), with ``Δ``
-uploaded as an 8-bit texture around mid-grey.
+model. In OBS the shader decontaminates from the mask by itself (blur fusion at a quarter
+of the work size, ``jump/filters/matte_fusion.py``); ``decontaminate_frame`` below is its
+twin, which the CLI's compositor uses.
 """
 
 from __future__ import annotations
