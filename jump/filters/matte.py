@@ -105,6 +105,15 @@ class MatteFilter(JumpFilter):
         self.held_frames = math.ceil(delay_ms * self.fps / 1000) + 2 if self.delay_video else 0
         self.view = VIEWS.get(settings.get_str(S_VIEW))
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
+        if self.worker is not None:
+            self.worker.set_display_lead(self._display_lead())
+
+    def _display_lead(self) -> int:
+        """Frames between a mask's picture and the one it is drawn on (the worker's lead)."""
+        from jump.matte.worker import display_lead
+
+        delay = round(self.delay_ns * self.fps / 1e9) if self.delay_video else 0
+        return display_lead(delay)
 
     @property
     def worker(self) -> Any:
@@ -116,6 +125,7 @@ class MatteFilter(JumpFilter):
 
         worker = MatteWorker(config, models_dir)
         worker.set_fps(output_fps())
+        worker.set_display_lead(self._display_lead())
         return worker
 
     def release(self, backend: Any) -> None:
