@@ -1,7 +1,7 @@
 """Decontamination's passes for Jump Matte: blur fusion in the effect, on the GPU.
 
-Six small draws per frame into textures of a quarter of the work size
-(``jump.matte.decontaminate.fusion_size``), from the work capture and the mask: round 1's
+Six small draws per frame into textures of a quarter (or half) of the work
+size (``jump.matte.decontaminate.fusion_size``), from the work capture and the mask: round 1's
 block sums of both sides, their 3×3 boxes, round 2's block sums of round 1's estimates.
 ``effects/matte.effect`` then takes blur fusion's step on each full-resolution pixel
 (``person_at``). ``jump.matte.decontaminate.fusion_means`` is the same maths in numpy,
@@ -13,13 +13,18 @@ from __future__ import annotations
 from jump.obs import graphics as G
 from jump.obs import libobs as L
 
-# jump.matte.decontaminate's REDUCE (a unit test holds them equal): the filter module
-# stays free of numpy/OpenCV until a worker is built
-REDUCE = 4
+# jump.matte.decontaminate's block_size and fusion_size (a unit test holds them equal):
+# the filter module stays free of numpy/OpenCV until a worker is built
+BLOCKS = (4, 2)
+
+
+def block_size(work_h: int) -> int:
+    return BLOCKS[0] if work_h >= 400 else BLOCKS[1]
 
 
 def fusion_size(work_w: int, work_h: int) -> tuple[int, int]:
-    return -(-work_w // REDUCE), -(-work_h // REDUCE)
+    b = block_size(work_h)
+    return -(-work_w // b), -(-work_h // b)
 
 
 class Fusion:
@@ -77,9 +82,11 @@ class Fusion:
 
     def _uniforms(self, effect: G.Effect) -> None:
         (ww, wh), (rw, rh) = self.work, self.size
+        b = block_size(wh)
+        effect.set_float("block_px", float(b))
         effect.set_vec2("work_texel", 1.0 / ww, 1.0 / wh)
         effect.set_vec2("fuse_texel", 1.0 / rw, 1.0 / rh)
-        effect.set_vec2("fuse_uv", ww / (REDUCE * rw), wh / (REDUCE * rh))
+        effect.set_vec2("fuse_uv", ww / (b * rw), wh / (b * rh))
 
     def destroy(self) -> None:
         for texrender in self.targets:

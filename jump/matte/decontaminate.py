@@ -125,29 +125,40 @@ def encode_delta_bgra(delta: np.ndarray) -> np.ndarray:
 # effects/matte.effect decontaminates on the GPU from the work capture, the mask and the
 # full-resolution source; the CLI's compositor runs the same maths here, step for step, so
 # both show the same colour (tests/unit/test_decontaminate.py holds them together). Blur
-# fusion in two rounds, both at 1/REDUCE of the work size, since the local means are
-# smooth: round 1 averages each REDUCE×REDUCE block of (rgb·α, α) and (rgb·(1−α), 1−α)
+# fusion in two rounds, both at 1/4 of the work size (1/2 below 400 work rows), since the local means are
+# smooth: round 1 averages each block of (rgb·α, α) and (rgb·(1−α), 1−α)
 # and boxes 3×3 blocks; round 2 averages the blocks of round 1's per-pixel estimates
 # (F̂·α, B̂·(1−α)) without a box. Measured on the eval composites (docs/benchmarks.md,
 # "Decontamination in the shader"): better than the work-size rounds it replaced.
 
-REDUCE = 4  # work pixels per reduced texel, per axis
+BLOCKS = (4, 2)  # work pixels per reduced texel, per axis: from 400 work rows, below
+
+
+def block_size(work_h: int) -> int:
+    """Work pixels per reduced texel: 4 at RVM's 504 rows, 2 at MediaPipe's 288, so a
+    block stays 5–6 px of a 720p frame (wider boxes lost colour on the loose masks of the
+    eval's mixed set: benchmarks.md)."""
+    return BLOCKS[0] if work_h >= 400 else BLOCKS[1]
+
+
 BOX = 1  # round 1's box half-width, reduced texels
 EPS = 1e-5  # as blur fusion's: an empty side's mean is 0, never a division by zero
 
 
 def fusion_size(work_w: int, work_h: int) -> tuple[int, int]:
-    """(w, h) of the reduced means: the work size / REDUCE, rounded up (edge texels clamp)."""
-    return -(-work_w // REDUCE), -(-work_h // REDUCE)
+    """(w, h) of the reduced means: the work size / block, rounded up (edge texels clamp)."""
+    b = block_size(work_h)
+    return -(-work_w // b), -(-work_h // b)
 
 
 def _blocks(sums: np.ndarray) -> np.ndarray:
-    """Mean of each REDUCE×REDUCE block, the picture padded by its edge pixels (the
+    """Mean of each block (``block_size``), the picture padded by its edge pixels (the
     shader's clamped taps)."""
     h, w, c = sums.shape
     rw, rh = fusion_size(w, h)
-    sums = np.pad(sums, ((0, rh * REDUCE - h), (0, rw * REDUCE - w), (0, 0)), mode="edge")
-    return sums.reshape(rh, REDUCE, rw, REDUCE, c).mean(axis=(1, 3), dtype=np.float32)
+    b = block_size(h)
+    sums = np.pad(sums, ((0, rh * b - h), (0, rw * b - w), (0, 0)), mode="edge")
+    return sums.reshape(rh, b, rw, b, c).mean(axis=(1, 3), dtype=np.float32)
 
 
 def _means(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,10 +171,11 @@ def _means(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _sample(means: np.ndarray, w: int, h: int, work_size: tuple[int, int]) -> np.ndarray:
     """The reduced sums sampled bilinearly at the centres of a w×h grid over the picture
-    (the reduced texture spans fusion_size·REDUCE work pixels, so the uv is scaled)."""
+    (the reduced texture spans fusion_size·block work pixels, so the uv is scaled)."""
     ww, wh = work_size
-    xs = (np.arange(w, dtype=np.float32) + 0.5) * (ww / (w * REDUCE)) - 0.5
-    ys = (np.arange(h, dtype=np.float32) + 0.5) * (wh / (h * REDUCE)) - 0.5
+    b = block_size(wh)
+    xs = (np.arange(w, dtype=np.float32) + 0.5) * (ww / (w * b)) - 0.5
+    ys = (np.arange(h, dtype=np.float32) + 0.5) * (wh / (h * b)) - 0.5
     mx, my = np.meshgrid(xs, ys)
     return np.concatenate(
         [

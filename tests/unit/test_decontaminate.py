@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from jump.matte.decontaminate import FADE, EdgeDecontaminator, edge_delta
 
@@ -92,19 +93,20 @@ def bilinear(texture: np.ndarray, u: float, v: float) -> np.ndarray:
 def shader_passes(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """effects/matte.effect's FuseBlock, FuseBox and FuseRound2 passes, written out texel
     by texel from the shader's text (slow: only for small pictures)."""
-    from jump.filters.matte_fusion import REDUCE, fusion_size
+    from jump.filters.matte_fusion import block_size, fusion_size
 
     wh, ww = mask.shape
     rw, rh = fusion_size(ww, wh)
+    b = block_size(wh)
     work_texel, fuse_texel = (1 / ww, 1 / wh), (1 / rw, 1 / rh)
-    fuse_uv = (ww / (REDUCE * rw), wh / (REDUCE * rh))
+    fuse_uv = (ww / (b * rw), wh / (b * rh))
     rgb_tex, a_tex = work[..., :3] / 255.0, mask / 255.0
 
     def taps(x: int, y: int):
-        u0 = (x * 4 + 0.5) * work_texel[0]
-        v0 = (y * 4 + 0.5) * work_texel[1]
-        for j in range(4):
-            for i in range(4):
+        u0 = (x * b + 0.5) * work_texel[0]
+        v0 = (y * b + 0.5) * work_texel[1]
+        for j in range(b):
+            for i in range(b):
                 u, v = u0 + i * work_texel[0], v0 + j * work_texel[1]
                 yield u, v, bilinear(rgb_tex, u, v), float(bilinear(a_tex, u, v))
 
@@ -115,8 +117,8 @@ def shader_passes(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nd
     for y in range(rh):
         for x in range(rw):
             for _, _, rgb, a in taps(x, y):
-                block_f[y, x] += np.append(rgb * a, a) / 16
-                block_b[y, x] += np.append(rgb * (1 - a), 1 - a) / 16
+                block_f[y, x] += np.append(rgb * a, a) / b**2
+                block_b[y, x] += np.append(rgb * (1 - a), 1 - a) / b**2
     box_f, box_b = np.zeros_like(block_f), np.zeros_like(block_b)
     for y in range(rh):
         for x in range(rw):
@@ -134,8 +136,8 @@ def shader_passes(work: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nd
                 mf, mb = mean(bilinear(box_f, *uv_r)), mean(bilinear(box_b, *uv_r))
                 fg = np.clip(mf + a * (rgb - a * mf - (1 - a) * mb), 0, 1)
                 bg = mb if a > 0 else rgb
-                out_f[y, x] += np.append(fg * a, a) / 16
-                out_b[y, x] += np.append(bg * (1 - a), 1 - a) / 16
+                out_f[y, x] += np.append(fg * a, a) / b**2
+                out_b[y, x] += np.append(bg * (1 - a), 1 - a) / b**2
     return out_f, out_b
 
 
@@ -143,12 +145,13 @@ def shader_person(
     frame: np.ndarray, mask: np.ndarray, sums: tuple[np.ndarray, np.ndarray]
 ) -> np.ndarray:
     """``person_at`` at every frame pixel (in sRGB values, as the shader computes it)."""
-    from jump.filters.matte_fusion import REDUCE, fusion_size
+    from jump.filters.matte_fusion import block_size, fusion_size
 
     h, w = frame.shape[:2]
     wh, ww = mask.shape
     rw, rh = fusion_size(ww, wh)
-    fuse_uv = (ww / (REDUCE * rw), wh / (REDUCE * rh))
+    b = block_size(wh)
+    fuse_uv = (ww / (b * rw), wh / (b * rh))
     out = np.empty((h, w, 3))
     for y in range(h):
         for x in range(w):
@@ -163,19 +166,31 @@ def shader_person(
     return out
 
 
-def test_the_twin_is_the_shader_step_for_step_on_a_soft_edge() -> None:
-    """A soft-edged disc at an odd work size (edge blocks clamp), the mask at the work
-    size and a frame twice as large, as the filter has them."""
+def test_the_filter_sizes_the_passes_as_the_twin() -> None:
     from jump.filters import matte_fusion
     from jump.matte import decontaminate as d
 
-    assert matte_fusion.REDUCE == d.REDUCE  # the filter's copy (it imports no OpenCV)
+    for size in [(896, 504), (512, 288), (42, 30), (333, 401), (1, 1)]:
+        assert matte_fusion.fusion_size(*size) == d.fusion_size(*size)
+        assert matte_fusion.block_size(size[1]) == d.block_size(size[1])
+    assert d.block_size(504) == 4 and d.block_size(288) == 2
+
+
+@pytest.mark.parametrize("block", [2, 4])
+def test_the_twin_is_the_shader_step_for_step_on_a_soft_edge(block, monkeypatch) -> None:
+    """A soft-edged disc at an odd work size (edge blocks clamp), the mask at the work
+    size and a frame twice as large, as the filter has them; both block sizes."""
+    from jump.filters import matte_fusion
+    from jump.matte import decontaminate as d
+
+    monkeypatch.setattr(d, "BLOCKS", (block, block))
+    monkeypatch.setattr(matte_fusion, "BLOCKS", (block, block))
     work, alpha, _ = composite(30, 42)
     mask = np.round(alpha * 255).astype(np.uint8)
     frame = cv2.resize(work, (84, 60), interpolation=cv2.INTER_LINEAR)
     sums = shader_passes(work, mask)
     means = d.fusion_means(work, mask / 255.0)
-    assert means.shape == (8, 11, 8)
+    assert means.shape == {2: (15, 21, 8), 4: (8, 11, 8)}[block]
     assert np.abs(means - np.concatenate(sums, axis=2)).max() < 1e-4
     # the mask upsampled as the shader samples it (the CLI has it at 8 bits)
     frame_alpha = cv2.resize(mask / np.float32(255), (84, 60), interpolation=cv2.INTER_LINEAR)
