@@ -261,20 +261,24 @@ def _engine(args: argparse.Namespace, settings, first_frame, fps: float, plate):
         choice = matte_auto(settings, args.models, first_frame, fps)
         log.info("--model auto: %s (%s)", choice.rung.label, choice.reason)
         settings = settings.with_(model=choice.rung.model, rvm_inner=choice.rung.inner)
-    matter = MatteEngine(settings, args.models)
+    # the soft edges are decontaminated after the engine, as the OBS shader does
+    matter = MatteEngine(settings.with_(decontaminate=False), args.models)
     if plate is not None:
         h, w = first_frame.shape[:2]
         matter.overrides.set_plate(CleanPlate.from_image(plate, matter.work_size(w, h)))
     return matter
 
 
-def _matte_frame(matter, frame):
-    """(colour, alpha): the frame with its soft edges decontaminated, and the matte."""
-    from jump.matte import decontaminate
+def _matte_frame(matter, frame, decontaminate: bool):
+    """(colour, alpha): the frame with its soft edges decontaminated (the shader's twin,
+    ``jump.matte.decontaminate.decontaminate_frame``) when asked, and the matte."""
+    from jump.matte.decontaminate import decontaminate_frame
 
     r = matter.process_detailed(frame, "bgr", want_raw=False)
-    colour = frame if r.delta is None else decontaminate.apply_delta(frame, r.delta)
-    return colour, r.alpha
+    if not decontaminate:
+        return frame, r.alpha
+    h, w = frame.shape[:2]
+    return decontaminate_frame(frame, r.alpha, matter.work_size(w, h)), r.alpha
 
 
 def _compose(frame, alpha, background):
@@ -298,7 +302,7 @@ def _picture(args: argparse.Namespace, settings, view, plate) -> int:
 
     image = _read_picture(args.input, "picture")
     matter = _engine(args, settings, image, 30.0, plate)
-    out = _compose(*_matte_frame(matter, image), view)
+    out = _compose(*_matte_frame(matter, image, settings.decontaminate), view)
     with safe_output.atomic(args.output) as tmp:
         if not write_image(tmp, out):
             raise OSError(f"OpenCV could not write {args.output}")
@@ -338,7 +342,7 @@ def _video(args: argparse.Namespace, settings, view, plate, codec, alpha: bool) 
             pattern = dst.name if "%" in dst.name else f"{dst.stem}_%05d.png"
             with safe_output.atomic_folder(dst) as folder:
                 for frame in _chain(first, frames):
-                    out = _compose(*_matte_frame(matter, frame), view)
+                    out = _compose(*_matte_frame(matter, frame, settings.decontaminate), view)
                     if not write_image(folder / (pattern % done), out):
                         raise CommandError(f"OpenCV could not write {pattern % done}")
                     done += 1
@@ -350,7 +354,9 @@ def _video(args: argparse.Namespace, settings, view, plate, codec, alpha: bool) 
                                             media.of("audio"), dst.suffix.lower())  # fmt: skip
                 try:
                     for frame in _chain(first, frames):
-                        writer.write(_compose(*_matte_frame(matter, frame), view))
+                        writer.write(
+                            _compose(*_matte_frame(matter, frame, settings.decontaminate), view)
+                        )
                         done += 1
                         bar.update(done)
                 except BaseException:

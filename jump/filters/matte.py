@@ -6,7 +6,8 @@ Per frame, on OBS's graphics thread, the filter only draws and copies:
    GPU has finished long ago, so the render thread never waits; hands it to the worker,
 3. uploads the newest finished mask as an R8 texture,
 4. draws the source through `effects/matte.effect`, which upsamples the mask bilinearly and
-   applies it as premultiplied alpha, or composites a colour, a picture or a background
+   applies it as premultiplied alpha (soft edges decontaminated by blur fusion in the
+   shader, `matte_fusion`), or composites a colour, a picture or a background
    blur that only samples background pixels (no halo).
 Inference, edge refinement and temporal smoothing run in the worker's thread.
 """
@@ -21,12 +22,14 @@ from typing import Any
 
 from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough
+from jump.filters.matte_fusion import Fusion
 from jump.filters.matte_settings import (
     DELAY_MS,
     PREFERRED_SPACES,
     S_BACKGROUND,
     S_BLUR,
     S_COLOR,
+    S_DECONTAMINATE,
     S_DELAY_MS,
     S_DELAY_VIDEO,
     S_IMAGE,
@@ -60,20 +63,20 @@ class MatteFilter(JumpFilter):
         self.blur_px = 3.0
         self.bg_color = (0.0, 0.0, 0.0, 1.0)
         self.bg_image = ""
+        self.decontaminate = True
         # graphics objects, created lazily on the graphics thread
         self.effect: G.Effect | None = None
         self.capture: G.TexRender | None = None
         self.blur_a: G.TexRender | None = None
         self.blur_b: G.TexRender | None = None
+        self.fusion: Fusion | None = None
         self.ring = G.StageRing(2)
         self.mask = G.DynamicTexture(L.GS_R8, 1)
-        self.edge_colour = G.DynamicTexture(L.GS_BGRA, 4)  # decontamination, work size
-        self.edge_colour_live = False
         self.picture = G.FileTexture()
         self.history = G.FrameHistory(0)
-        # "delay video": the newest masks, (frame id, alpha, edge colour), so that a held
+        # "delay video": the newest masks, (frame id, alpha), so that a held
         # frame is drawn with its own mask however late the worker finished it
-        self.masks: deque[tuple[int, Any, Any]] = deque(maxlen=1)
+        self.masks: deque[tuple[int, Any]] = deque(maxlen=1)
         self.delay_video = False
         self.delay_ns = DELAY_MS[0] * 1_000_000
         self.drawn_lag = 0  # frames between the picture drawn and the mask applied to it
@@ -93,6 +96,7 @@ class MatteFilter(JumpFilter):
         self.blur_px = max(1.0, settings.get_float(S_BLUR))
         self.bg_color = linear_premultiplied(settings.get_int(S_COLOR))
         self.bg_image = settings.get_str(S_IMAGE)
+        self.decontaminate = settings.get_bool(S_DECONTAMINATE)
         self.delay_video = settings.get_bool(S_DELAY_VIDEO)
         delay_ms = min(max(settings.get_int(S_DELAY_MS), 0), DELAY_MS[1])
         self.delay_ns = delay_ms * 1_000_000
@@ -158,6 +162,8 @@ class MatteFilter(JumpFilter):
         for texrender in (self.capture, self.blur_a, self.blur_b):
             if texrender is not None:
                 texrender.reset()
+        if self.fusion is not None:
+            self.fusion.reset()
 
     def video_render(self) -> None:
         start = time.perf_counter()
@@ -182,16 +188,17 @@ class MatteFilter(JumpFilter):
             self.capture = G.TexRender(L.GS_BGRA)
             self.blur_a = G.TexRender(L.GS_RGBA16F)
             self.blur_b = G.TexRender(L.GS_RGBA16F)
+            self.fusion = Fusion()
 
         space = target.color_space(PREFERRED_SPACES)
         self._capture(worker, target, width, height, space)
         newest = worker.newest()
         if newest is None:
             return False
-        alpha, mask_id, colour = newest
+        alpha, mask_id = newest
         if mask_id != self.newest_mask:
             self.newest_mask = mask_id
-            self.masks.append((mask_id, alpha, colour))
+            self.masks.append((mask_id, alpha))
 
         held = None
         if self.delay_video:
@@ -208,6 +215,8 @@ class MatteFilter(JumpFilter):
 
         effect = self.effect
         technique = self.view or self.technique
+        if self.decontaminate and technique in TECHNIQUES.values():
+            self.fusion.render(effect, self.capture.texture(), self.mask, self.work)
         if technique == "Blur":
             self._blur_background()
         elif technique == "Image" and not self.picture.load(self.bg_image):
@@ -226,27 +235,25 @@ class MatteFilter(JumpFilter):
         """The target's colour space: HDR and 16-bit sources stay so through the filter."""
         return self.source.target_color_space(preferred)
 
-    def _mask_for(self, frame_id: int) -> tuple[int, Any, Any]:
+    def _mask_for(self, frame_id: int) -> tuple[int, Any]:
         """The mask of `frame_id` if held, else the newest before it (the worker skipped
         the frame or has not finished it), else the oldest held."""
         earlier = [m for m in self.masks if m[0] <= frame_id]
         return earlier[-1] if earlier else self.masks[0]
 
-    def _use_mask(self, mask: tuple[int, Any, Any]) -> None:
-        mask_id, alpha, colour = mask
+    def _use_mask(self, mask: tuple[int, Any]) -> None:
+        mask_id, alpha = mask
         if mask_id == self.mask_id:
             return
         self.mask.upload(alpha)
         self.mask_id = mask_id
-        self.edge_colour_live = colour is not None and colour.shape[:2] == alpha.shape
-        if self.edge_colour_live:
-            self.edge_colour.upload(colour)
 
     def _set_effect_inputs(self) -> None:
         effect = self.effect
         effect.set_texture("mask", self.mask)
-        live = self.edge_colour_live and self.edge_colour.loaded
-        effect.set_texture("edge_colour", self.edge_colour if live else self.mask)
+        live = self.decontaminate and self.fusion.ready
+        if live:
+            self.fusion.bind(effect)
         effect.set_float("decontaminate", 1.0 if live else 0.0)
         if self.technique == "Blur":
             effect.set_texture("background", self.blur_b.texture())
@@ -333,13 +340,12 @@ class MatteFilter(JumpFilter):
             self._backend.close()
             self._backend = None
         with G.graphics():
-            for obj in (self.effect, self.capture, self.blur_a, self.blur_b):
+            for obj in (self.effect, self.capture, self.blur_a, self.blur_b, self.fusion):
                 if obj is not None:
                     obj.destroy()
             self.ring.destroy()
             self.history.destroy()
             self.mask.destroy()
-            self.edge_colour.destroy()
             self.picture.destroy()
 
 

@@ -3,7 +3,7 @@
 The render thread must never wait on inference, so the hand-over is a single slot:
 ``submit`` copies the frame into it (replacing any frame not yet started — latest frame
 wins, there is never a backlog) and returns; the worker takes the slot, runs the engine
-and publishes ``(alpha, frame_id, edge colour)``; ``newest`` returns it by reference. Every
+and publishes ``(alpha, frame_id)``; ``newest`` returns it by reference. Every
 call on the caller's side only takes a lock around a few assignments.
 """
 
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from jump.matte.auto import AUTO, MatteChooser
-from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
 
@@ -94,8 +93,8 @@ class MatteWorker:
         self._cond = threading.Condition()
         self._slot: tuple[np.ndarray, int, float] | None = None
         self._last_submit: float | None = None
-        # (alpha, frame_id, edge colour BGRA or None), swapped in as one reference
-        self._result: tuple[np.ndarray, int, np.ndarray | None] | None = None
+        # (alpha, frame_id), swapped in as one reference
+        self._result: tuple[np.ndarray, int] | None = None
         self._closing = False
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jump-matte", daemon=True)
@@ -154,10 +153,9 @@ class MatteWorker:
         (``display_lead``): a carried matte is moved on by that much."""
         self.display_lead = max(0, int(frames))
 
-    def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
-        """(alpha, frame_id, soft-edge colour) of the newest mask, read at once; None before
-        the first. The colour is None while decontamination is off; it is BGRA uint8,
-        ``jump.matte.decontaminate.encode_delta_bgra``'s encoding, which the shader decodes."""
+    def newest(self) -> tuple[np.ndarray, int] | None:
+        """(alpha, frame_id) of the newest mask, read at once; None before the first. The
+        soft edges' colour is the shader's work (``jump.filters.matte_fusion``)."""
         return self._result
 
     def update(self, settings: MatteSettings) -> None:
@@ -207,6 +205,8 @@ class MatteWorker:
         from jump.matte.model import MatteModelError
         from jump.matte.propagate import make_engine
 
+        # decontamination runs in the filter's shader, from the mask: not in the engine
+        settings = settings.with_(decontaminate=False)
         try:
             if device_engine.wanted(settings):  # the whole mask on the accelerator
                 engine = device_engine.DeviceMatteEngine(settings, self.models_dir)
@@ -254,16 +254,12 @@ class MatteWorker:
             t0 = time.perf_counter()
             try:
                 out = engine.process_detailed(frame, self.fmt, want_raw=False)
-                # the device path encodes it on the provider; a carried one comes encoded
-                colour = out.edge_colour if out.edge_colour is not None else out.delta
-                if colour is not None and colour.dtype != np.uint8:
-                    colour = encode_delta_bgra(colour)
             except Exception:  # a bad frame must not stop the stream
                 log.exception("Jump Matte: frame %d failed", frame_id)
                 continue
             t1 = time.perf_counter()
-            # one reference swap: readers never see a torn (alpha, id, colour)
-            self._result = (out.alpha, frame_id, colour)
+            # one reference swap: readers never see a torn (alpha, id)
+            self._result = (out.alpha, frame_id)
             self.stats.add(engine.last_inference_ms, (t1 - t_submit) * 1e3)
             self.stats.model_runs += int(out.inferred)
             # a carried rung (jump.matte.propagate) says its own cost per frame
@@ -279,7 +275,7 @@ class MatteWorker:
         if engine is None or settings.needs_new_session(old):
             _close(engine)
             return self._load(settings)
-        engine.update(settings)
+        engine.update(settings.with_(decontaminate=False))  # as _load
         return engine
 
 

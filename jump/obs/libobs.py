@@ -46,6 +46,7 @@ GS_R8 = 2
 GS_RGBA = 3
 GS_BGRA = 5
 GS_RGBA16F = 9
+GS_RGBA32F = 10
 GS_ZS_NONE = 0
 GS_DYNAMIC = 1 << 1
 # enum gs_color_space

@@ -253,7 +253,7 @@ def test_worker_latest_frame_wins_without_backlog(handful: list) -> None:
         deadline = time.time() + 20
         while (w.newest() is None or w.newest()[1] != 59) and time.time() < deadline:
             time.sleep(0.01)
-        alpha, frame_id, _ = w.newest()
+        alpha, frame_id = w.newest()
         assert frame_id == 59 and alpha.shape == (288, 512)
         assert w.stats.masks < 60 and w.stats.dropped > 0  # older frames were replaced
         time.sleep(0.1)

@@ -149,11 +149,12 @@ class RawRVM:
 class JumpMethod:
     """``MatteEngine.process_detailed`` and the colour the CLI's compositor shows.
 
-    ``colour``: "engine" (the engine's decontamination, or the camera's pixel when it is
-    off) or "fgr" (RVM's own foreground prediction, for comparison).
+    ``colour``: "shader" (the OBS shader's decontamination through its numpy twin, as the
+    CLI shows it, or the camera's pixel when it is off), "work" (the engine's blur fusion
+    at work size, which the shader replaced) or "fgr" (RVM's own foreground prediction).
     """
 
-    def __init__(self, matter: MatteEngine, colour: str = "engine") -> None:
+    def __init__(self, matter: MatteEngine, colour: str = "shader") -> None:
         self.matter, self.colour = matter, colour
 
     def reset(self) -> None:
@@ -167,8 +168,12 @@ class JumpMethod:
             work = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
             delta = decontaminate.foreground_delta(fgr, work, "bgr")
             return r.alpha, decontaminate.apply_delta(frame, delta)
-        if r.delta is not None:
+        if self.colour == "work" and r.delta is not None:
             return r.alpha, decontaminate.apply_delta(frame, r.delta)
+        if self.colour == "shader" and self.matter.settings.decontaminate:
+            h, w = frame.shape[:2]
+            work_size = self.matter.work_size(w, h)
+            return r.alpha, decontaminate.decontaminate_frame(frame, r.alpha, work_size)
         return r.alpha, frame
 
 
@@ -206,6 +211,10 @@ def methods(
     return [
         ("raw RVM (768, ratio 0.5, 3 passes, bilinear)", lambda: RawRVM(models_dir, threads)),
         ("Jump-RVM", lambda: JumpMethod(MatteEngine(rvm, models_dir))),
+        (
+            "Jump-RVM, colour = work-size blur fusion on the CPU (before the shader's)",
+            lambda: JumpMethod(MatteEngine(rvm, models_dir), "work"),
+        ),
         ("Jump-RVM, colour = RVM's fgr", lambda: JumpMethod(MatteEngine(rvm, models_dir), "fgr")),
         ("Jump-MediaPipe", lambda: JumpMethod(MatteEngine(mediapipe, models_dir))),
         (
