@@ -19,7 +19,7 @@ stays coherent (it is the same video, sampled), it only reacts a few keys later 
 changed. On a scene cut the key is from another picture: carrying it is wrong, so the
 cut frame and those until the next key show the light model's mask (MediaPipe, ~4 ms), a
 key is asked for at once and RVM forgets its state (its own cut detector,
-``jump.matte.rvm.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
+``jump.matte.model.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
 asked for a frame early, and "fuse" takes the light model where the flow failed.
 
 OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips.
@@ -37,7 +37,9 @@ import numpy as np
 
 from jump.matte.carry import Carrier, Key, fuse
 from jump.matte.decontaminate import encode_delta_bgra
-from jump.matte.engine import MatteEngine, MatteResult, sanitise_frame
+from jump.matte.engine import MatteEngine
+from jump.matte.interface import Engine, MatteResult
+from jump.matte.model import MatteModel
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
@@ -121,7 +123,7 @@ class KeyRunner:
         out = self.engine.process_detailed(work, fmt, want_raw=False)
         # per pass: a fresh recurrent state runs its first picture several times (warm-up),
         # which must not count as the rung's steady cost for Auto
-        passes = max(1, int(getattr(self.engine.model, "last_passes", 1) or 1))
+        passes = max(1, self.engine.model.last_passes)
         ms = (time.perf_counter() - t0) * 1e3 / passes
         # encoded once here, on the key thread, as the shader takes it (BGRA8 around 128,
         # linear in Δ): the carry then warps 8-bit pixels, and no frame encodes it again
@@ -167,10 +169,11 @@ _GREY = {
 }
 
 
-class PropagatingEngine:
-    """Engine-shaped (``process_detailed``, ``reset``, ``update``, ``work_size``): the
-    heavy model every ``every``-th frame at most (when its thread is free), the carried
-    matte on every frame. ``inline``/``latency``: see ``KeyRunner``."""
+class PropagatingEngine(Engine):
+    """The heavy model every ``every``-th frame at most (when its thread is free), the
+    carried matte on every frame. ``model``: the heavy model, loaded with
+    ``key_settings(settings)`` (None loads it here). ``inline``/``latency``: see
+    ``KeyRunner``."""
 
     def __init__(
         self,
@@ -180,6 +183,7 @@ class PropagatingEngine:
         method: str = "flow",
         inline: bool = False,
         latency: int | None = None,
+        model: MatteModel | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}")
@@ -187,7 +191,7 @@ class PropagatingEngine:
         self.models_dir = models_dir
         self.every = max(1, int(every))
         self.method = method
-        heavy = MatteEngine(_heavy(settings), models_dir)
+        heavy = MatteEngine(key_settings(settings), models_dir, model=model)
         self.model = heavy.model
         self.keys = KeyRunner(heavy, inline, self.every if latency is None else latency)
         self.light = MatteEngine(_light(settings), models_dir)
@@ -195,7 +199,7 @@ class PropagatingEngine:
         self.last_inference_ms = 0.0
         # for Auto: the carry must keep up with every frame, and a key must come at least
         # every MAX_KEY_FRAMES — the larger of the two, in the units of one frame's time
-        self.frame_cost_ms = 0.0
+        self._cost_ms = 0.0
         self.fallbacks = 0  # frames shown with the light model because carrying was wrong
         self._key: Key | None = None
         self._frame = 0
@@ -212,8 +216,14 @@ class PropagatingEngine:
     def overrides(self, value) -> None:
         self.keys.engine.overrides = value
 
-    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
-        return self.keys.engine.work_size(source_w, source_h)
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.keys.engine.input_size
+
+    def frame_cost_ms(self, call_ms: float) -> float:
+        """For Auto: the carry must keep up with every frame, and a key must come at least
+        every MAX_KEY_FRAMES — the larger of the two (the key runs beside the caller)."""
+        return self._cost_ms
 
     def reset(self) -> None:
         self._key = None
@@ -226,20 +236,14 @@ class PropagatingEngine:
     def update(self, settings: MatteSettings) -> None:
         """Settings that need no new session (the worker reloads for the others)."""
         self.settings = settings
-        self.keys.engine.update(_heavy(settings))
+        self.keys.engine.update(key_settings(settings))
         self.light.update(_light(settings))
 
     def close(self) -> None:
         self.keys.close()
 
-    def process_detailed(
-        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = False
-    ) -> MatteResult:
-        frame, fmt = sanitise_frame(frame, fmt)
+    def _matte(self, frame: np.ndarray, fmt: str, want_raw: bool) -> MatteResult:
         h, w = frame.shape[:2]
-        if h == 0 or w == 0:
-            empty = np.zeros((h, w), np.uint8)
-            return MatteResult(empty, empty, False)
         t0 = time.perf_counter()
         ww, wh = self.work_size(w, h)
         work = (
@@ -298,15 +302,16 @@ class PropagatingEngine:
         ms = (time.perf_counter() - t0) * 1e3
         self._carry_ms += 0.1 * (ms - self._carry_ms) if self._frame > 1 else ms
         key_ms = self.last_inference_ms
-        self.frame_cost_ms = max(self._carry_ms, key_ms / MAX_KEY_FRAMES)
+        self._cost_ms = max(self._carry_ms, key_ms / MAX_KEY_FRAMES)
         # delta: the key's colour correction already encoded (BGRA uint8, see KeyRunner)
         return MatteResult(alpha, alpha, new is not None, None, delta)
 
 
-__all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "make_engine"]
+__all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "key_settings"]
 
 
-def _heavy(settings: MatteSettings) -> MatteSettings:
+def key_settings(settings: MatteSettings) -> MatteSettings:
+    """The settings the heavy model runs with on the key thread (its session's threads)."""
     return settings.with_(threads=min(settings.threads, KEY_THREADS))
 
 
@@ -316,10 +321,3 @@ def _light(settings: MatteSettings) -> MatteSettings:
     return settings.with_(
         model=LIGHT_MODEL, rvm_inner=0, threads=1, key_every=1, decontaminate=False
     )
-
-
-def make_engine(settings: MatteSettings, models_dir: str | os.PathLike[str] | None = None):
-    """The engine ``settings`` ask for: carried (``key_every`` > 1, a matting model) or not."""
-    if settings.key_every > 1 and settings.model == "rvm":
-        return PropagatingEngine(settings, models_dir, every=settings.key_every)
-    return MatteEngine(settings, models_dir)

@@ -4,6 +4,7 @@ the tensor plumbing of ``jump.matte.model.ModelSpec`` and the person probability
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import cv2
 import numpy as np
@@ -98,6 +99,14 @@ class SegmentationModel(MatteModel):
         else:
             self._input[0, :, y : y + h, x : x + w] = cv2.LUT(pixels, self._lut).transpose(2, 0, 1)
         return self._input
+
+    @classmethod
+    def device_graph(
+        cls, proto: Any, spec: ModelSpec, settings: Any, work: tuple[int, int], post: Any
+    ) -> Any:
+        from jump.matte.device_graph_segmentation import build_segmentation, layout_for
+
+        return build_segmentation(proto, work, layout_for(proto, spec, work), post)
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: tensor})[0]
