@@ -63,12 +63,14 @@ class MatteWorker:
         settings: MatteSettings | None = None,
         models_dir: str | os.PathLike[str] | None = None,
         fmt: str = "bgra",
+        fps: float = 30.0,
     ) -> None:
         self.fmt = fmt
         self.models_dir = models_dir
         self.error: str | None = None
         self.stats = WorkerStats()
         self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
+        self.set_fps(fps)
         settings = settings or MatteSettings()
         self._chooser = MatteChooser(models_dir)
         self._wanted_settings = settings  # what the caller asked for last ("auto" included)
