@@ -33,7 +33,7 @@ from jump.matte.model import MatteModel, MatteModelError
 from jump.matte.models import load_matte_model
 from jump.matte.overrides import Overrides
 from jump.matte.settings import REFERENCE_HEIGHT, MatteSettings
-from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
+from jump.matte.temporal import MotionAdaptiveSmoother, StillFrameDetector
 from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
@@ -87,7 +87,7 @@ class MatteEngine(Engine):
         self.model = model
         self._enhancer: LowLightEnhancer | None = None
         self._smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)
-        self._gate = StillGate(s.gate_db, s.gate_max_skip)
+        self._still = StillFrameDetector(s.gate_db, s.gate_max_skip)
         self._last_prob: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
         self._framer = AutoFramer()
@@ -110,7 +110,7 @@ class MatteEngine(Engine):
     def reset(self) -> None:
         """Forget temporal state (scene cut, source or resolution change)."""
         self._smoother.reset()
-        self._gate.reset()
+        self._still.reset()
         self.model.reset()
         self._framer.reset()
         self._last_prob = None
@@ -127,8 +127,8 @@ class MatteEngine(Engine):
             self.reset()
         self._smoother.strength = settings.temporal
         self._smoother.motion_level = settings.motion_px
-        self._gate.threshold_db = settings.gate_db
-        self._gate.max_skip = settings.gate_max_skip
+        self._still.threshold_db = settings.gate_db
+        self._still.max_skip = settings.gate_max_skip
         self.model.configure(self.settings)
 
     def _low_light(self, pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
@@ -174,8 +174,8 @@ class MatteEngine(Engine):
         grey_code = cv2.COLOR_RGB2GRAY if self.model.colour == "RGB" else cv2.COLOR_BGR2GRAY
         grey = cv2.cvtColor(pixels, grey_code)
 
-        # the gate remembers the grey of every frame it lets through, so ask it each time
-        still = s.motion_gating and self._gate.still(grey)
+        # the detector remembers the grey of every frame it lets through, so ask it each time
+        still = s.motion_gating and self._still.still(grey)
         inferred = not (still and self._last_prob is not None)
         if inferred:
             t0 = cv2.getTickCount()
