@@ -66,14 +66,6 @@ class SegmentationModel(MatteModel):
         self._rect_for: tuple[int, int] | None = None
         self._rect = (0, 0, *spec.input_size)
 
-    def bind_input(self, buffer: np.ndarray) -> None:
-        """Pre-process into ``buffer`` (an ORT IO-binding input of the model's shape)."""
-        if buffer.shape != self._input.shape:
-            raise ValueError(f"input buffer {buffer.shape} is not {self._input.shape}")
-        self._input = buffer
-        self._dtype = buffer.dtype
-        self._rect_for = None
-
     def content_rect(self, frame_w: int, frame_h: int) -> tuple[int, int, int, int]:
         """Where a frame of this size lands in the model input (x, y, w, h)."""
         if self._rect_for != (frame_w, frame_h):
