@@ -147,8 +147,17 @@ def test_stream_arrives_as_h264_aac_with_every_frame(stream):
     assert (steps[stream.restart :] < game.frames // 2).all(), "never backwards"
     assert (steps[: max(0, stream.restart - 1)] < game.frames // 2).all(), "never backwards"
     repeats = np.count_nonzero(steps == 0)
-    assert repeats <= stream.lagged + stream.status["outputSkippedFrames"] + 1, steps
-    print(f"lagged {stream.lagged}, repeats {repeats}, frames {len(got.frames)}")
+    # A late frame: the game's decoder (its own thread) delivered frame n+1 just after the
+    # render that wanted it, so n goes out twice and n+2 follows; the game keeps its clock
+    # and no render was lost. On a loaded 2-core machine these come in tens a run.
+    late = np.count_nonzero((steps[:-1] == 0) & (steps[1:] == 2))
+    stalls = repeats - late
+    assert stalls <= stream.lagged + stream.status["outputSkippedFrames"] + 1, steps
+    # ...and what went out kept the game's clock: after the restart the barcode advanced by
+    # one frame per frame sent, lagged renders included (a lagged render repeats, then jumps)
+    after = steps[stream.restart :]
+    assert abs(int(after.sum()) - after.size) <= 3, (int(after.sum()), after.size)
+    print(f"lagged {stream.lagged}, repeats {repeats} ({late} late), frames {len(got.frames)}")
 
 
 def test_game_shows_through_where_the_room_was_and_the_person_is_there(stream):
