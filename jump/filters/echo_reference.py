@@ -25,7 +25,8 @@ class ReferenceInput:
     def __init__(self, prefix: str, sample_rate: int, channels: int) -> None:
         self.prefix = prefix
         self.sample_rate, self.channels = sample_rate, channels
-        self.name = ""
+        self.name = ""  # the source's name now (it follows a rename)
+        self.chosen = ""  # the name the settings hold (a renamed source keeps its old one)
         self.capture: Any = None
         self._next_try = 0.0
         self._said: set[str] = set()
@@ -38,12 +39,12 @@ class ReferenceInput:
 
     def select(self, name: str, parent: Source | None) -> None:
         """The user's choice ("" = none); call from OBS's UI thread (update)."""
-        if name == self.name and (self.capture is not None or not name):
+        if name in (self.name, self.chosen) and (self.capture is not None or not name):
             return
         old, self.capture = self.capture, None
         if old is not None:
             old.close()
-        self.name, self._said = name, set()
+        self.name, self.chosen, self._said = name, name, set()
         self._next_try = 0.0
         if name:
             self._attach(parent)
@@ -84,6 +85,11 @@ class ReferenceInput:
             self._say("gone", f"'{self.name}' was removed: plain denoise, no echo canceller")
             self._next_try = time.monotonic() + RETRY_S
             return None
+        if cap.name != self.name:  # renamed in OBS: the capture holds the source, not the name
+            old, self.name = self.name, cap.name
+            self._say(
+                f"renamed:{cap.name}", f"'{old}' is now '{cap.name}': still removing its sound"
+            )
         self.ahead_ms = cap.ring.ahead_ms(ts)
         return cap.ring.read(ts, n)
 

@@ -106,6 +106,15 @@ class MatteFilter(JumpFilter):
         # the worker's own constructor, so the model choice goes on into jump.matte alone
         make = partial(MatteWorker, fps=self.fps)
         self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None, make)
+        if self.worker is not None:
+            self.worker.set_display_lead(self._display_lead())
+
+    def _display_lead(self) -> int:
+        """Frames between a mask's picture and the one it is drawn on (the worker's lead)."""
+        from jump.matte.worker import display_lead
+
+        delay = round(self.delay_ns * self.fps / 1e9) if self.delay_video else 0
+        return display_lead(delay)
 
     @property
     def worker(self) -> Any:

@@ -118,12 +118,14 @@ class Carrier:
         return disp
 
     def carry(
-        self, key: Key, grey: np.ndarray, frame: int = -1
+        self, key: Key, grey: np.ndarray, frame: int = -1, lead: int = 0
     ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
         """(key alpha warped to the current picture, per-pixel residual at flow size,
         mean residual, the key's colour correction warped alike or None). The residual is
         |grey − key grey warped| (0–255), 5×5 blurred. ``frame`` is the current frame's
-        number (``observe`` must have seen it); -1: no history, one flow to the key."""
+        number (``observe`` must have seen it); -1: no history, one flow to the key.
+        ``lead`` > 0: the matte is carried on to where the picture will be that many
+        frames later, at the last frame's speed (see ``lead_map``)."""
         fh, fw = grey.shape
         # Two candidate maps: one flow straight to the key (best for slow motion: one
         # estimate, no composed interpolation error) and the chained per-frame flows (best
@@ -143,6 +145,8 @@ class Carrier:
             if best is None or level < best[2]:
                 best = (disp, residual, level)
         disp, residual, level = best
+        if lead > 0:
+            disp = self.lead_map(disp, frame, lead)
         ah, aw = key.alpha.shape
         sx, sy = aw / fw, ah / fh
         big = cv2.resize(disp, (aw, ah), interpolation=cv2.INTER_LINEAR)
@@ -157,6 +161,18 @@ class Carrier:
             # the correction is F̂ − I at the key: carried with the edge it belongs to
             delta = cv2.remap(key.delta, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return alpha, residual, level, delta
+
+    def lead_map(self, disp: np.ndarray, frame: int, lead: int) -> np.ndarray:
+        """``disp`` (current frame → key) seen from ``lead`` frames later, at constant speed.
+
+        The filter draws a mask on a picture newer than the one it was made for (its stage
+        ring hands the worker last frame's copy, and the mask is read before the worker is
+        done with it: 2 frames at best). The last per-frame flow f (t → t−1) is the speed:
+        a pixel x of frame t + n was at x + n·f(x) in frame t, the map chained as usual."""
+        last = self._flows[-1] if self._flows else None
+        if last is None or last[0] != frame:
+            return disp
+        return self._chain(disp, last[1] * float(lead))
 
     def _residual(self, key: Key, grey: np.ndarray, disp: np.ndarray) -> np.ndarray:
         gx, gy = self._grid(grey.shape[1], grey.shape[0])

@@ -52,6 +52,9 @@ class Engine:
     # engine it loads its own, so they outlive a model change
     overrides: Overrides
     last_inference_ms: float = 0.0  # the model's last run (for the stats line)
+    # frames between the picture a mask is made for and the one it is drawn on (the
+    # worker's ``display_lead``): a carried matte leads by that much, the others ignore it
+    lead: int = 0
 
     def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
         """(w, h) the caller should downscale a source to before handing it in."""

@@ -22,7 +22,14 @@ key is asked for at once and RVM forgets its state (its own cut detector,
 ``jump.matte.model.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
 asked for a frame early, and "fuse" takes the light model where the flow failed.
 
-OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips.
+The filter draws a mask 2 frames after its picture (its hand-over, ``jump.matte.worker``)
+unless "delay video" holds the picture back: the worker sets ``lead`` and the carry moves
+the matte on by that many frames at the last frame's speed. The key runs at its model's
+input size (the size everything is carried at), and waits when it would push the worker
+(key thread + carry) over ``WORKER_CORES``.
+
+OBS-free. ``jump.lab.matte.propagate_eval`` measures the methods on moving clips, and with
+``--simulate-latency`` what the live viewer sees (``jump.lab.matte.live_sim``).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import numpy as np
 from jump.matte.carry import Carrier, Key, fuse
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.engine import MatteEngine
-from jump.matte.interface import Engine, MatteResult
+from jump.matte.interface import Engine, MatteResult, work_size
 from jump.matte.model import MatteModel
 from jump.matte.settings import MatteSettings
 
@@ -57,6 +64,14 @@ KEY_THREADS = 1
 MAX_KEY_FRAMES = 15
 # Mean residual above which a key is asked for one frame early (fast motion).
 HURRY_RESIDUAL = 6.0
+# The key runs at its model's own input size (work scale 1: 448×252 for RVM on a 16:9
+# source), the size the carry works at anyway: its refinement and decontamination at twice
+# that size were only scaled down again (KeyRunner), and cost ~40 % of the key's CPU.
+KEY_WORK_SCALE = 1.0
+# The worker (key thread + the carry on the caller's thread) stays within this many cores:
+# a key is asked for only once the key thread's CPU since the last one fits beside the
+# carry's (on a fast CPU ``every`` binds first; on a slow one keys come rarer, not later).
+WORKER_CORES = 1.0
 
 
 class KeyRunner:
@@ -78,6 +93,7 @@ class KeyRunner:
         self._thread: threading.Thread | None = None
         self._reset = False
         self.cpu_s = 0.0  # thread CPU time of the key thread (ONNX Runtime's pool not included)
+        self.last_cpu_s = 0.0  # of the last key
         if not inline:
             self._thread = threading.Thread(target=self._run, name="jump-matte-key", daemon=True)
             self._thread.start()
@@ -155,7 +171,8 @@ class KeyRunner:
             except Exception:  # a bad frame must not stop the keys
                 log.exception("Jump Matte: key frame failed")
                 key = None
-            self.cpu_s += time.thread_time() - c0
+            self.last_cpu_s = time.thread_time() - c0
+            self.cpu_s += self.last_cpu_s
             with self._cond:
                 self._done = key
                 self.busy = False
@@ -170,10 +187,9 @@ _GREY = {
 
 
 class PropagatingEngine(Engine):
-    """The heavy model every ``every``-th frame at most (when its thread is free), the
-    carried matte on every frame. ``model``: the heavy model, loaded with
-    ``key_settings(settings)`` (None loads it here). ``inline``/``latency``: see
-    ``KeyRunner``."""
+    """Engine-shaped (``process_detailed``, ``reset``, ``update``, ``work_size``): the
+    heavy model every ``every``-th frame at most (when its thread is free), the carried
+    matte on every frame. ``inline``/``latency``: see ``KeyRunner``."""
 
     def __init__(
         self,
@@ -191,6 +207,10 @@ class PropagatingEngine(Engine):
         self.models_dir = models_dir
         self.every = max(1, int(every))
         self.method = method
+        # OpenCV's own pool would spread the carry and the key's pre/post over every core:
+        # the worker's one-core share is kept by its two threads alone (process-wide, and
+        # nothing else of Jump's on a CPU-only machine wants OpenCV's pool)
+        cv2.setNumThreads(1)
         heavy = MatteEngine(key_settings(settings), models_dir, model=model)
         self.model = heavy.model
         self.keys = KeyRunner(heavy, inline, self.every if latency is None else latency)
@@ -207,6 +227,13 @@ class PropagatingEngine(Engine):
         self._last_submit = -(10**9)
         self._prev_thumb: np.ndarray | None = None
         self._carry_ms = 0.0
+        self._carry_cpu_s = 0.0  # per frame, on the caller's thread (EMA)
+        self._frame_wall_s = 0.0  # between frames (EMA)
+        self._last_call = 0.0
+        self._submit_wall = -1e9
+        # frames between the picture a mask is made for and the one it is drawn on (the
+        # filter's hand-over, 0 with "delay video"): the carry leads by that much
+        self.lead = 0
 
     @property
     def overrides(self):
@@ -215,6 +242,12 @@ class PropagatingEngine(Engine):
     @overrides.setter
     def overrides(self, value) -> None:
         self.keys.engine.overrides = value
+
+    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
+        """The work size the settings ask for (what the filter captures); the key and the
+        carry then work at the model's own input size (``KEY_WORK_SCALE``)."""
+        engine = self.keys.engine
+        return work_size(engine.input_size, self.settings.work_scale, source_w, source_h)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -242,10 +275,27 @@ class PropagatingEngine(Engine):
     def close(self) -> None:
         self.keys.close()
 
+    def _key_fits(self, now: float, gap: int) -> bool:
+        """Whether a key now keeps the worker within ``WORKER_CORES``: the key thread's CPU
+        per key over the wall time since the last one, beside the carry's share. A key is
+        never held back when one is due at once (no key: start, cut)."""
+        if gap == 0 or self.keys.inline:
+            return True
+        wall = self._frame_wall_s
+        per_key = self.keys.last_cpu_s
+        if wall <= 0.0 or per_key <= 0.0:
+            return True
+        carry_share = min(0.9, self._carry_cpu_s / wall)
+        return now - self._submit_wall >= per_key / max(0.1, WORKER_CORES - carry_share)
+
     def _matte(self, frame: np.ndarray, fmt: str, want_raw: bool) -> MatteResult:
         h, w = frame.shape[:2]
-        t0 = time.perf_counter()
-        ww, wh = self.work_size(w, h)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        if self._last_call:
+            step, wall = t0 - self._last_call, self._frame_wall_s
+            self._frame_wall_s = step if wall == 0.0 else wall + 0.1 * (step - wall)
+        self._last_call = t0
+        ww, wh = self.keys.engine.work_size(w, h)
         work = (
             frame
             if (ww, wh) == (w, h)
@@ -277,13 +327,16 @@ class PropagatingEngine(Engine):
         alpha: np.ndarray | None = None
         residual = delta = None
         if self._key is not None and self._key.alpha.shape == grey.shape:
-            alpha, residual, residual_mean, delta = self.carrier.carry(self._key, grey, t)
+            alpha, residual, residual_mean, delta = self.carrier.carry(
+                self._key, grey, t, self.lead
+            )
         # no key (start, cut): at once; fast motion: one frame early, not more, so the
         # key thread stays within the rung's share of the CPU
         gap = 0 if self._key is None else self.every - (residual_mean > HURRY_RESIDUAL)
-        if not self.keys.busy and t - self._last_submit >= gap:
+        if not self.keys.busy and t - self._last_submit >= gap and self._key_fits(t0, gap):
             self.keys.submit(np.array(work, copy=True), fmt, grey, t, self._scene)
             self._last_submit = t
+            self._submit_wall = t0
         if alpha is None or residual_mean > CUT_RESIDUAL:
             alpha = self.light.process_detailed(work, fmt, want_raw=False).alpha
             delta = None  # the light model's edges are not the key's
@@ -301,6 +354,8 @@ class PropagatingEngine(Engine):
             delta = cv2.resize(delta, (w, h), interpolation=cv2.INTER_LINEAR)
         ms = (time.perf_counter() - t0) * 1e3
         self._carry_ms += 0.1 * (ms - self._carry_ms) if self._frame > 1 else ms
+        cpu = time.thread_time() - c0
+        self._carry_cpu_s += 0.1 * (cpu - self._carry_cpu_s) if self._frame > 1 else cpu
         key_ms = self.last_inference_ms
         self._cost_ms = max(self._carry_ms, key_ms / MAX_KEY_FRAMES)
         # delta: the key's colour correction already encoded (BGRA uint8, see KeyRunner)
@@ -312,7 +367,7 @@ __all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "key_sett
 
 def key_settings(settings: MatteSettings) -> MatteSettings:
     """The settings the heavy model runs with on the key thread (its session's threads)."""
-    return settings.with_(threads=min(settings.threads, KEY_THREADS))
+    return settings.with_(threads=min(settings.threads, KEY_THREADS), work_scale=KEY_WORK_SCALE)
 
 
 def _light(settings: MatteSettings) -> MatteSettings:

@@ -30,6 +30,17 @@ log = logging.getLogger("jump.matte")
 # paused): temporal and recurrent state start over. Measured between submits, not between
 # processed frames, so a worker slower than the source never counts as a pause.
 MAX_GAP_S = 1.0
+# The filter (jump/filters/matte.py) hands the worker frame i − 1 at tick i (its stage ring
+# reads back last frame's copy) and reads the newest mask right after, before the worker is
+# done with that frame: without "delay video" a mask is drawn on a picture 2 frames newer
+# than its own. A carried rung (jump.matte.propagate) leads its matte by that much.
+FILTER_HANDOVER_FRAMES = 2
+
+
+def display_lead(delay_frames: int) -> int:
+    """Frames between a mask's picture and the picture it is drawn on, for a filter that
+    delays its video by ``delay_frames`` (its "delay video"; 0: off)."""
+    return max(0, FILTER_HANDOVER_FRAMES - max(0, int(delay_frames)))
 
 
 @dataclass
@@ -71,6 +82,7 @@ class MatteWorker:
         self.stats = WorkerStats()
         self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
         self.set_fps(fps)
+        self.display_lead = FILTER_HANDOVER_FRAMES  # set_display_lead
         settings = settings or MatteSettings()
         self._chooser = MatteChooser(models_dir)
         self._wanted_settings = settings  # what the caller asked for last ("auto" included)
@@ -138,6 +150,11 @@ class MatteWorker:
         """The source's frame rate: Auto's budget is a share of its frame interval."""
         if fps > 0 and fps == fps:
             self.fps = float(fps)
+
+    def set_display_lead(self, frames: int) -> None:
+        """How many frames newer the picture a mask is drawn on is than its own
+        (``display_lead``): a carried matte is moved on by that much."""
+        self.display_lead = max(0, int(frames))
 
     def newest(self) -> tuple[np.ndarray, int, np.ndarray | None] | None:
         """(alpha, frame_id, soft-edge colour) of the newest mask, read at once; None before
@@ -228,6 +245,7 @@ class MatteWorker:
                 engine.reset()
                 self.stats.resets += 1
             frame, frame_id, t_submit = job
+            engine.lead = self.display_lead
             t0 = time.perf_counter()
             try:
                 out = engine.process_detailed(frame, self.fmt, want_raw=False)

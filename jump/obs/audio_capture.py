@@ -163,6 +163,7 @@ class AudioCapture:
         self.ptr = 0  # the source's address, to tell it from the filter's own parent
         self._cb = AUDIO_CAPTURE(self._on_audio)  # kept alive as long as we are attached
         self._on_remove = SIGNAL(self._removed)
+        self._on_rename = SIGNAL(self._renamed)
         self.removed = False  # set by the source's "remove" signal (deleted in OBS)
         self.error = ""
         src = _f("obs_get_source_by_name")(name.encode("utf-8"))
@@ -180,6 +181,7 @@ class AudioCapture:
             handler = _f("obs_source_get_signal_handler")(src)
             if handler:
                 _f("signal_handler_connect")(handler, b"remove", self._on_remove, None)
+                _f("signal_handler_connect")(handler, b"rename", self._on_rename, None)
             self._weak = _f("obs_source_get_weak_source")(src)
         finally:
             _f("obs_source_release")(src)
@@ -200,6 +202,15 @@ class AudioCapture:
 
     def _removed(self, _data: int, _calldata: int) -> None:
         self.removed = True
+
+    def _renamed(self, _data: int, _calldata: int) -> None:
+        # libobs sets the new name before it signals; the source is alive while it does
+        try:
+            raw = _f("obs_source_get_name")(self.ptr)
+            if raw:
+                self.name = raw.decode("utf-8", "replace")
+        except Exception:  # never raise into libobs
+            pass
 
     def _on_audio(self, _param: int, _source: int, data: Any, muted: bool) -> None:
         try:
@@ -237,5 +248,6 @@ class AudioCapture:
             handler = _f("obs_source_get_signal_handler")(src)
             if handler:
                 _f("signal_handler_disconnect")(handler, b"remove", self._on_remove, None)
+                _f("signal_handler_disconnect")(handler, b"rename", self._on_rename, None)
             _f("obs_source_release")(src)
         _f("obs_weak_source_release")(weak)

@@ -5,7 +5,8 @@ One OBS: a media source "Game" plays the game's sound (in the scene, so it plays
 no mixer track, so the recording holds only the mic); a media source "Mic" plays what a
 microphone next to the speakers heard (the streamer's voice + the game through a speaker
 and a room, 120 ms late). The recording is scored against the known voice and echo;
-then "Game" is deleted mid-stream and the filter goes on without it.
+then "Game" is renamed (the canceller goes on, one log line) and deleted mid-stream (the
+filter goes on without it).
 """
 
 from __future__ import annotations
@@ -126,11 +127,20 @@ def test_game_echo_removed_voice_kept_and_reference_removal_falls_back(
     assert dt > dt_in + 6.0
     assert near > 20.0
 
+    # the game's source renamed while attached: one log line, the canceller goes on
+    obs.request("SetInputName", {"inputName": "Game", "newInputName": "Game 2"})
+    obs.wait_for_log("'Game' is now 'Game 2': still removing its sound", timeout=10)
+    time.sleep(1.2)
+    stats = read_stats(stats_file, "jump_denoise")
+    assert stats["reference"] == "on"
+    assert stats["echo"].startswith("echo canceller: delay"), stats["echo"]
+    assert obs.log_text().count("is now 'Game 2'") == 1
+
     # the game's source deleted mid-stream: one log line, plain denoise, no sample lost
-    obs.request("RemoveInput", {"inputName": "Game"})
-    obs.wait_for_log("'Game' was removed: plain denoise", timeout=10)
+    obs.request("RemoveInput", {"inputName": "Game 2"})
+    obs.wait_for_log("'Game 2' was removed: plain denoise", timeout=10)
     time.sleep(2.5)
     stats = read_stats(stats_file, "jump_denoise")
     assert stats["frames_out"] == stats["frames_in"]
     assert stats["echo"] == "" and stats["reference"] == "off"
-    assert obs.log_text().count("'Game' was removed") == 1
+    assert obs.log_text().count("'Game 2' was removed") == 1

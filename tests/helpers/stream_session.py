@@ -237,12 +237,14 @@ def streaming(
     received: Path,
     with_jump: bool = True,
     output: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ):
     """A streamer's scene in OBS, streaming to a local receiver until the block ends.
 
     Yields (obs, receiver, stats file); the block may read stats and the OBS log. The
     stream is stopped and the receiver finished before OBS quits. `output` replaces the
-    receiver's output arguments (e.g. to discard the stream).
+    receiver's output arguments (e.g. to discard the stream). `env` adds to OBS's
+    environment (e.g. JUMP_MATTE_PATH, MALLOC_ARENA_MAX for a soak).
     """
     from tests.helpers.obs_harness import ObsProcess
 
@@ -252,7 +254,7 @@ def streaming(
     obs = ObsProcess(
         home / "home",
         streamer_scene(game, webcam, with_jump),
-        env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
+        env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file), **(env or {})},
         canvas=canvas,
         preview=False,
     )

@@ -97,3 +97,50 @@ def test_cpu_auto_starts_on_a_carried_rung_and_the_worker_builds_it() -> None:
     finally:
         matter.close()
     assert not isinstance(open_engine(settings.with_(key_every=1), md.MODELS), PropagatingEngine)
+
+
+def test_lead_moves_the_matte_on_to_the_picture_it_is_drawn_on(sway) -> None:
+    # without "delay video" the filter draws a mask on the picture 2 frames after its own
+    # (jump.matte.worker.FILTER_HANDOVER_FRAMES): leading by the last frame's speed must
+    # match that later picture better than the matte of its own frame does
+    carrier = Carrier()
+    greys = [carrier.grey(_work(f), cv2.COLOR_BGR2GRAY) for f, _ in sway[:12]]
+    key = Key(_alpha(sway[0][1]), greys[0], 0, 0, 0.0)
+    gains = []
+    for t, g in enumerate(greys[:10]):
+        carrier.observe(g, t)
+        if t < 4:
+            continue
+        later = _alpha(sway[t + 2][1])
+        own = carrier.carry(key, g, t)[0]
+        led = carrier.carry(key, g, t, lead=2)[0]
+        gains.append(metrics.iou(led, later) - metrics.iou(own, later))
+    assert np.mean(gains) > 0.01, gains
+
+
+def test_live_stand_in_draws_what_the_filter_would() -> None:
+    from jump.lab.matte import live_sim
+    from jump.matte.worker import display_lead
+
+    drawn, mask_of = live_sim.shown(6)  # no delay: the mask of 2 frames before, none at first
+    assert drawn == [0, 1, 2, 3, 4, 5] and mask_of == [None, None, 0, 1, 2, 3]
+    drawn, mask_of = live_sim.shown(6, delay_frames=3)  # delayed: each picture its own mask
+    assert drawn == [0, 1, 0, 0, 1, 2] and mask_of == [None, None, 0, 0, 1, 2]
+    assert (display_lead(0), display_lead(1), display_lead(3)) == (2, 1, 0)
+
+
+def test_keys_wait_so_the_worker_stays_within_one_core() -> None:
+    from jump.matte import propagate
+
+    matter = PropagatingEngine(MatteSettings(model="rvm", rvm_inner=256, threads=1), md.MODELS)
+    try:
+        # a key costs 90 ms of CPU, the carry 8 ms of every 33 ms frame: the key thread may
+        # use 1 − 0.24 of a core, so the next key waits 90 / 0.76 ≈ 118 ms after the last
+        matter.keys.last_cpu_s, matter._frame_wall_s, matter._carry_cpu_s = 0.090, 0.033, 0.008
+        matter._submit_wall = 10.0
+        assert propagate.WORKER_CORES == 1.0
+        assert not matter._key_fits(10.100, 3)
+        assert matter._key_fits(10.125, 3)
+        assert matter._key_fits(10.001, 0)  # no key at all (start, cut): at once
+    finally:
+        matter.close()

@@ -29,6 +29,9 @@ MAX_DELAY_S = (
 FILTER_S = 0.25
 MARGIN_HOPS = 2  # the filter starts this much before the estimated delay
 LIVE_DBFS = -65.0  # a reference hop quieter than this is silence
+# the filter's initial uncertainty, in mic-to-reference power ratios: larger converges
+# (and suppresses) faster in the first seconds (measured rooms: ERLE 33.7-36.6 dB over 2-16)
+P_START = 4.0
 
 
 class LinearCanceller:
@@ -51,7 +54,9 @@ class LinearCanceller:
         self._live = np.zeros(self._ring_len, dtype=bool)
         self._head = 0  # ring index of the newest spectrum
         self._last_ref = np.zeros(h, dtype=np.float32)
+        self._power = np.zeros(2)  # mic, reference: sums until the delay is found
         self._start: int | None = None  # ring offset of partition 0 (hops ago)
+        self.uncertainty = np.zeros((0, self.rows, h + 1), dtype=np.float32)
         self.filter.reset()
         self.delay.reset()
 
@@ -65,6 +70,8 @@ class LinearCanceller:
         h = self.hop
         hops = mic.shape[1] // h
         err = np.empty((self.rows, hops * h), dtype=np.float32)
+        # per hop, the echo power the filter may still miss (zero before a delay is found)
+        self.uncertainty = np.zeros((hops, self.rows, h + 1), dtype=np.float32)
         echo = np.zeros((self.rows, hops * h), dtype=np.float32)
         # fresh copies: SIMD rounding depends on alignment, and a view's alignment on how
         # the caller chunked its pushes; the filter's thresholds would amplify the difference
@@ -74,6 +81,8 @@ class LinearCanceller:
             d = mic[:, t * h : (t + 1) * h]
             x = ref[t * h : (t + 1) * h]
             err[:, t * h : (t + 1) * h], echo[:, t * h : (t + 1) * h] = self._hop(d, x)
+            if self._start is not None:
+                self.uncertainty[t] = self.filter.uncertainty
         return err, echo
 
     def _hop(self, d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +93,10 @@ class LinearCanceller:
         spec = scipy.fft.rfft(seg)
         self._ring[self._head] = spec
         self._ring_power[self._head] = spec.real**2 + spec.imag**2
-        level = 10.0 * np.log10(float(np.dot(x, x)) / h + 1e-20)
+        xx = float(np.dot(x, x))
+        level = 10.0 * np.log10(xx / h + 1e-20)
+        if self._start is None:
+            self._power += (float(np.einsum("rn,rn->", d, d)) / self.rows, xx)
         self._live[self._head] = level > LIVE_DBFS
         if self.delay.update(d.mean(axis=0), x):
             self._move(max(0, self.delay.delay_samples // h - MARGIN_HOPS))
@@ -95,7 +107,10 @@ class LinearCanceller:
         return self.filter.process(self._ring[idx], self._ring_power[idx], d, adapt)
 
     def _move(self, start: int) -> None:
-        if self._start is not None and start != self._start:
+        if self._start is None:
+            mic, ref = self._power
+            self.filter.start(P_START * mic / max(ref, 1e-12))
+        elif start != self._start:
             log.info("denoise: echo delay now %.0f ms", self.delay_ms)
             self.filter.shift(start - self._start)
         self._start = start

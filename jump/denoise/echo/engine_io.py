@@ -87,7 +87,7 @@ class EchoInput:
         """The residual-echo gains of the frames just analysed (None without a canceller)."""
         if echo is None:
             return None
-        return echo.gains(lambda b: self._frames(b, hops), power, linked)
+        return echo.gains(lambda b: self._frames(b, hops), power, linked, self._in)
 
     def _frames(self, buf: np.ndarray, hops: int) -> np.ndarray:
         """Windowed ``[channels, hops, window]`` frames of a buffer; frames overlap by half."""

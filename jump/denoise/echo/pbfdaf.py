@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-P_INIT = 1.0
-P_FLOOR = 1e-6
+P_INIT = 1.0  # initial coefficient uncertainty until ``start`` scales it
+P_FLOOR = 1e-6  # of the initial uncertainty
 A2 = 0.9995  # state transition squared: how fast the echo path may change
 NOISE_SMOOTH = 0.5
 SMOOTH = 0.9  # energy smoothing of the two paths' comparison, per block (~100 ms)
@@ -42,11 +42,21 @@ class Pbfdaf:
         self.w_bg = np.zeros(shape, dtype=np.complex64)
         # Kalman state: per-partition, per-bin variance of the coefficient error
         self._p = np.full((self.rows, self.partitions, self.bins), P_INIT, dtype=np.float32)
+        self._floor = P_FLOOR * P_INIT
         self._noise = np.full((self.rows, self.bins), 1e-6, dtype=np.float32)
         self._e_fg = np.zeros(self.rows)
         self._e_bg = np.zeros(self.rows)
         self._mic = np.zeros(self.rows)
         self.copies = 0
+        self.uncertainty = np.zeros((self.rows, self.bins), dtype=np.float32)
+
+    def start(self, uncertainty: float) -> None:
+        """Set the coefficients' initial uncertainty (before adapting): the echo path's
+        expected power gain, so that the step and the residual estimate do not depend
+        on how loud the reference is against the mic."""
+        p0 = max(float(uncertainty), 1e-12)
+        self._p[:] = p0
+        self._floor = P_FLOOR * p0
 
     def shift(self, partitions: int) -> None:
         """The bulk delay grew by ``partitions`` blocks (shrank if negative): move the taps
@@ -72,6 +82,7 @@ class Pbfdaf:
         y_fg = scipy.fft.irfft(np.einsum("rpk,pk->rk", self.w_fg, spectra), n=self.n_fft)[:, b:]
         e_fg = mic - y_fg
         if not adapt:
+            self.uncertainty = np.zeros((self.rows, self.bins), dtype=np.float32)
             return e_fg, y_fg
         y_bg = scipy.fft.irfft(np.einsum("rpk,pk->rk", self.w_bg, spectra), n=self.n_fft)[:, b:]
         e_bg = mic - y_bg
@@ -86,7 +97,10 @@ class Pbfdaf:
         e_pow = err.real**2 + err.imag**2
         self._noise = NOISE_SMOOTH * self._noise + (1 - NOISE_SMOOTH) * e_pow
         p = self._p
-        denom = np.einsum("rpk,pk->rk", p, xp) * 0.5 + self._noise + 1e-10
+        # the echo the filter's coefficient uncertainty leaves, per bin: the Kalman
+        # filter's own residual-echo estimate (Enzner & Vary 2006), for the suppressor
+        self.uncertainty = np.einsum("rpk,pk->rk", p, xp) * 0.5
+        denom = self.uncertainty + self._noise + 1e-10
         mu = p / denom[:, None, :]
         grad = (mu * err[:, None, :]) * np.conj(spectra)[None]
         # gradient constraint: each partition's update must stay a block-long impulse
@@ -96,7 +110,7 @@ class Pbfdaf:
         g[..., b:] = 0.0
         self.w_bg += scipy.fft.rfft(g)
         w2 = self.w_bg.real**2 + self.w_bg.imag**2
-        self._p = A2 * (1.0 - 0.5 * mu * xp[None]) * p + (1 - A2) * w2 + P_FLOOR
+        self._p = A2 * (1.0 - 0.5 * mu * xp[None]) * p + (1 - A2) * w2 + self._floor
         self._compare(mic, e_fg, e_bg)
         return e_fg, y_fg
 

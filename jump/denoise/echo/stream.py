@@ -55,6 +55,7 @@ class EchoPath:
         self.ref = np.zeros(length, dtype=np.float32)
         self.echo = np.zeros((channels, length), dtype=np.float32)
         self._residual: ResidualEcho | None = None
+        self._ref_bin = np.zeros(0, dtype=int)
         self._hop_s = hop / sample_rate
         self.refused = False  # the reference was the mic itself
 
@@ -92,14 +93,29 @@ class EchoPath:
         self.echo[:, a:b] = est
 
     def gains(
-        self, frames: Callable[[np.ndarray], np.ndarray], error_power: np.ndarray, linked: bool
+        self,
+        frames: Callable[[np.ndarray], np.ndarray],
+        error_power: np.ndarray,
+        linked: bool,
+        error: np.ndarray,
     ) -> np.ndarray:
-        """Echo gains [rows, hops, bins] for the frames the engine just analysed."""
-        spec = scipy.fft.rfft(frames(self.echo), n=2 * (error_power.shape[-1] - 1), axis=-1)
+        """Echo gains [rows, hops, bins] for the frames the engine just analysed from its
+        buffer ``error`` (the mic less the linear echo estimate)."""
+        n_fft = 2 * (error_power.shape[-1] - 1)
+        spec = scipy.fft.rfft(frames(self.echo), n=n_fft, axis=-1)
+        err = scipy.fft.rfft(frames(error), n=n_fft, axis=-1)
         power = spec.real**2 + spec.imag**2
         if linked:
             power = power.mean(axis=0, keepdims=True)
+            spec = spec.mean(axis=0, keepdims=True)
+            err = err.mean(axis=0, keepdims=True)
         rows, _, bins = error_power.shape
         if self._residual is None or self._residual.rows != rows or self._residual.bins != bins:
             self._residual = ResidualEcho(rows, bins, self._hop_s)
-        return self._residual(error_power, power)
+            # the canceller's bins (2-hop spectra, hop + 1 bins) on the engine's
+            ref_bins = self.hop + 1
+            self._ref_bin = np.round(np.arange(bins) * (ref_bins - 1) / (bins - 1)).astype(int)
+        unc = self.linear.uncertainty.mean(axis=1)  # [hops, bins]: one filter, any rows
+        if unc.shape[-1] != bins:
+            unc = unc[:, self._ref_bin]
+        return self._residual(error_power, power, unc, err * np.conj(spec))

@@ -8,6 +8,7 @@ same after the delay jumps by 100 ms (a mixture with ``jump_at_s``).
 
     python -m jump.lab.denoise.echo_eval [--shared] [--markdown FILE]
     python -m jump.lab.denoise.echo_eval --bad                  # odd references
+    python -m jump.lab.denoise.echo_eval --shared --breakdown   # where the ERLE goes
     taskset -c 0 python -m jump.lab.denoise.echo_eval --bench   # CPU and latency
 """
 
@@ -192,6 +193,36 @@ def bad_inputs(audio: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _erle_span(m: EchoMixture, out: np.ndarray, a: float, b: float) -> float:
+    idx = np.arange(m.mic.size)
+    sel = m.game_only & (idx >= a * RATE) & (idx < b * RATE)
+    return _erle(m.mic[sel], out[sel])
+
+
+def breakdown(mixes: list[EchoMixture], model: str = DFN3) -> str:
+    """ERLE of Jump + reference per mixture and game-only span (the first part while the
+    canceller converges, the last after double talk), and of its linear filter alone."""
+    from jump.denoise.echo.canceller import LinearCanceller
+
+    run = jump_method(True, model)
+    spans = ((1, 2), (2, 4), (13, 14), (14, 16))
+    head = " | ".join(f"{a}-{b} s" for a, b in spans)
+    lines = [
+        f"| mixture | ERLE | {head} | linear alone 1-4 s | linear alone 13-16 s |",
+        "|---" * (4 + len(spans)) + "|",
+    ]
+    for m in mixes:
+        out = run(m)
+        c = LinearCanceller(RATE, 480, 1)
+        n = m.mic.size // 480 * 480
+        err, _ = c.process(m.mic[None, :n], m.reference[:n])
+        lin = np.concatenate([err[0], m.mic[n:]])
+        cells = [f"{_erle_span(m, out, a, b):.1f}" for a, b in spans]
+        cells += [f"{_erle_span(m, lin, 1, 4):.1f}", f"{_erle_span(m, lin, 13, 16):.1f}"]
+        lines.append(f"| {m.spec.name} | {score(m, out).erle:.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def bench(seconds: float = 20.0, repeat: int = 3) -> str:
     """CPU seconds per audio second (process time, best of ``repeat``) and latency, with and
     without the reference, per model; run it pinned to one core (``taskset -c 0``)."""
@@ -231,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=None)
     p.add_argument("--bench", action="store_true", help="CPU and latency only (run it quietly)")
     p.add_argument("--bad", action="store_true", help="odd references only")
+    p.add_argument("--breakdown", action="store_true", help="ERLE per mixture and span")
     a = p.parse_args(argv)
     if a.bench:
         print(bench())
@@ -240,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         print(bad_inputs(audio))
         return 0
     rir_dir = shared_dir() / "data" / "audio" if a.shared else None
+    if a.breakdown:
+        print(breakdown([build(s, audio, rir_dir) for s in specs(a.shared)]))
+        return 0
     mixes, rows = evaluate(a.shared, audio, rir_dir, a.models)
     text = markdown(mixes, rows)
     print(text)

@@ -9,7 +9,10 @@ on the wall clock, exactly the filter's hand-over (``jump.filters.matte``):
   to its predecessor when only that one has a mask) with the newest mask of a frame at or
   before the drawn one; before the first mask OBS shows the source unfiltered.
 
-The worker is the filter's: same default settings (model "auto"), threads and priority.
+The worker is the filter's: same default settings (model "auto"), threads and priority,
+and the same lead for a carried matte (``MatteWorker.set_display_lead``: 2 frames without
+"delay video", 0 with it). ``jump.lab.matte.live_sim`` replays this hand-over without a
+clock (for figures that do not depend on the machine's load).
 What the downscale on the GPU does in OBS is done before the clock starts (every frame at
 every work size Auto may ask for), and nothing is written while playing: the shown frames
 are kept in memory (references to the worker's masks) and composed and written after the
@@ -28,7 +31,7 @@ import cv2
 import numpy as np
 
 from jump.matte.settings import MatteSettings
-from jump.matte.worker import MatteWorker
+from jump.matte.worker import MatteWorker, display_lead
 
 log = logging.getLogger("jump.matte")
 
@@ -113,6 +116,7 @@ def play(
     newest_id = -1
     with MatteWorker(settings, models_dir) as worker:
         worker.set_fps(fps)
+        worker.set_display_lead(display_lead(round(delay_ms * fps / 1000)))
         worker.wait_ready(60.0)
         if worker.error:
             raise RuntimeError(worker.error)

@@ -5,7 +5,10 @@ clip (built on the fly if missing), median ms per frame of the flow picture, DIS
 the warp of the alpha and the (key-encoded) colour correction, and the light-model
 fusion, at several work sizes
 and flow resolutions; single-threaded OpenCV by default (the worker's share of a 2-core
-box). Timing figure: run it on a quiet machine.
+box); then the key itself as the key thread runs it (RVM at its input size, one ONNX
+Runtime thread, inner 256 and 320): wall and CPU ms per key, the frames it lands late at
+30 fps (what ``propagate_eval --simulate-latency`` takes) and the worker's cores with a key
+every 3rd frame. Timing figure: run it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -64,7 +67,37 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ws[0]}×{ws[1]:<4d} {fw:4d}  {m['grey']:5.2f}  {m['carry']:9.2f}  "
                 f"{m['fuse']:4.2f}  {m['dec']:13.2f}  {m['grey'] + m['carry'] + m['dec']:5.2f}"
             )
+    keys(clip)
     return 0
+
+
+def keys(clip, fps: float = 30.0, every: int = 3) -> None:
+    """The key thread's cost: ``jump.matte.propagate``'s heavy engine on the clip's frames."""
+    from jump.matte.engine import MatteEngine
+    from jump.matte.propagate import _heavy
+    from jump.matte.settings import MatteSettings
+
+    period = 1e3 / fps
+    print(f"key (RVM at its input size, 1 thread): median ms over {len(clip) - 5} keys")
+    print("inner  wall   cpu   late (frames at 30 fps)  key cores (every 3rd)")
+    for inner in (256, 320):
+        engine = MatteEngine(_heavy(MatteSettings(model="rvm", rvm_inner=inner)))
+        h, w = clip[0][0].shape[:2]
+        size = engine.work_size(w, h)
+        work = [cv2.cvtColor(cv2.resize(f, size, interpolation=cv2.INTER_AREA),
+                             cv2.COLOR_BGR2BGRA) for f, _ in clip]  # fmt: skip
+        wall, cpu = [], []
+        for i, frame in enumerate(work):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            engine.process_detailed(frame, "bgra", want_raw=False)
+            if i >= 5:  # the first runs warm the recurrent state up
+                wall.append((time.perf_counter() - t0) * 1e3)
+                cpu.append((time.thread_time() - c0) * 1e3)
+        mw, mc = float(np.median(wall)), float(np.median(cpu))
+        late = max(1, int(np.ceil(mw / period)))  # polled on the first frame after it lands
+        print(
+            f"{inner:5d}  {mw:5.1f}  {mc:5.1f}  {late:4d}  {mc / (max(every, late) * period):13.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -80,11 +80,37 @@ def _write_stats():
         if hasattr(inst, "stats")
     ]
     # the interpreter's own heap, for the soak's memory breakdown
-    rows.append({"kind": "python", "blocks": sys.getallocatedblocks()})
+    rows.append({"kind": "python", "blocks": sys.getallocatedblocks(), **_malloc_mb()})
     # written aside and renamed: a reader never meets the file half written
     partial = STATS.with_name(STATS.name + ".part")
     partial.write_text("\n".join(json.dumps(r) for r in rows))
     os.replace(partial, STATS)
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (n, ctypes.c_size_t)
+        for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                  "uordblks", "fordblks", "keepcost")
+    ]  # fmt: skip
+
+
+def _malloc_mb():
+    """glibc's account of OBS's heap (all arenas), for the soak: in use, held free, mmapped.
+    Anonymous memory that grows outside these was never malloc's (pymalloc's arenas,
+    the GL driver's own maps, thread stacks)."""
+    try:
+        fn = ctypes.CDLL(None).mallinfo2
+    except AttributeError:  # glibc < 2.33, or not glibc
+        return {}
+    fn.restype = _Mallinfo2
+    m = fn()
+    mb = 2**20
+    return {
+        "malloc_used": m.uordblks / mb,
+        "malloc_free": m.fordblks / mb,
+        "malloc_mmap": m.hblkhd / mb,
+    }
 
 
 def _declare(name, restype, argtypes):
