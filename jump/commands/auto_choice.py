@@ -26,10 +26,11 @@ class AutoChoice:
 
 def _time_rung(settings, models_dir, frame, rung, fps: float) -> float:
     """The time the worker would feed Auto for ``rung`` (ms): the whole engine call, or a
-    carried rung's own cost per frame (``frame_cost_ms``: the carry, or its key's share)."""
-    from jump.matte.propagate import make_engine
+    carried rung's own cost per frame (``Engine.frame_cost_ms``: the carry, or its key's
+    share). The engine is the one the worker would open for the rung."""
+    from jump.matte.worker import open_engine
 
-    engine = make_engine(
+    engine = open_engine(
         settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every), models_dir
     )
     try:
@@ -38,7 +39,7 @@ def _time_rung(settings, models_dir, frame, rung, fps: float) -> float:
             for _ in range(max(TIMED_MASKS, round(fps))):
                 engine.process_detailed(frame, "bgr", want_raw=False)
                 time.sleep(1.0 / max(1.0, fps))
-            return float(engine.frame_cost_ms)
+            return float(engine.frame_cost_ms(0.0))
         times = []
         for _ in range(TIMED_MASKS):
             t0 = time.perf_counter()
@@ -46,9 +47,7 @@ def _time_rung(settings, models_dir, frame, rung, fps: float) -> float:
             times.append(1e3 * (time.perf_counter() - t0))
         return statistics.median(times)
     finally:
-        close = getattr(engine, "close", None)
-        if close is not None:
-            close()
+        engine.close()
 
 
 def matte_auto(settings, models_dir, frame, fps: float) -> AutoChoice:

@@ -28,7 +28,7 @@ import scipy.fft
 from jump.denoise import auto
 from jump.denoise import stages as stage_registry
 from jump.denoise.echo.engine_io import EchoInput
-from jump.denoise.gating import HopGate
+from jump.denoise.gating import SpeechGate
 from jump.denoise.guard import as_planar, sanitise, unprocessed
 from jump.denoise.noise import NoiseTracker
 from jump.denoise.settings import DenoiseSettings
@@ -92,7 +92,7 @@ class Denoiser(EchoInput):
         self.hop = max(1, round(self.sample_rate * HOP_S))
         self.window = 2 * self.hop
         self.settings = (settings or DenoiseSettings()).sanitised()
-        self._gate = HopGate(self.hop, self.sample_rate)
+        self._gate = SpeechGate(self.hop, self.sample_rate)
         self._set_framing(self._framing_of(self.settings.neural_model))
 
         c, h = self.channels, self.hop

@@ -11,26 +11,27 @@ A complex gain (a stage that returns a spectrum) is gated on its magnitude; its 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
 
 from jump.denoise.settings import DenoiseSettings
 from jump.denoise.stft import HopDelay
-from jump.denoise.vad import SHORT_HOLD_MS, SpeechGate
 from jump.probe import Probe
 
 SPEECH_BAND_HZ = (200.0, 4000.0)
 FAST_SNR = 10.0  # speech-band SNR after the gain that counts as speech within one hop
 
 
-class HopGate:
-    """Gate state for one stream of hops (``hop`` samples each at ``sample_rate``)."""
+class SpeechGate:
+    """The speech gate of one stream of hops (``hop`` samples each at ``sample_rate``):
+    decides speech per hop, steps its ``HoldRelease`` envelope and shapes the gains."""
 
     def __init__(self, hop: int, sample_rate: int) -> None:
         self.hop = hop
         self.sample_rate = sample_rate
-        self._gate = SpeechGate(hop / sample_rate)
+        self._envelope = HoldRelease(hop / sample_rate)
         self.speech_floor = 1.0
         self.pause_db = 0.0
         self.threshold = 0.5
@@ -53,7 +54,7 @@ class HopGate:
         # Applied `onset` hops late, the holds must last that much longer for the gate to
         # stay open as long after the last speech as without look-ahead.
         extra_ms = 1e3 * self.onset * self.hop / self.sample_rate
-        self._gate.configure(s.grace_ms + extra_ms, s.release_ms, SHORT_HOLD_MS + extra_ms)
+        self._envelope.configure(s.grace_ms + extra_ms, s.release_ms, SHORT_HOLD_MS + extra_ms)
 
     def set_bins(self, n_fft: int) -> None:
         hz = np.arange(n_fft // 2 + 1) * self.sample_rate / n_fft
@@ -64,7 +65,7 @@ class HopGate:
         self._vad_ends: deque[int] = deque()
         self._vad_probs: deque[float] = deque()
         self._vad_p = 0.0
-        self._gate.reset()
+        self._envelope.reset()
         self._late_values = HopDelay(0)
         self._recent: np.ndarray | None = None  # the last `onset` hops of stage gains
 
@@ -156,7 +157,7 @@ class HopGate:
             )
             if speech is not None and speech[t]:
                 fast = True
-            values[t] = self._gate.step(confirmed, fast)
+            values[t] = self._envelope.step(confirmed, fast)
             if trace is not None:
                 trace.append((self._vad_p, fast, values[t]))
         return values
@@ -192,3 +193,46 @@ class HopGate:
             self._vad_ends.popleft()
             self._vad_p = self._vad_probs.popleft()
         return self._vad_p >= self.threshold, fast
+
+
+SHORT_HOLD_MS = 60.0  # hold after a fast-detector trigger alone (a click, a breath)
+
+
+class HoldRelease:
+    """The speech gate's envelope: a value per hop in [0, 1] that opens at once, holds for
+    the grace period, then releases.
+
+    A trigger from the per-hop SNR detector alone (no Silero confirmation) holds only ``short_hold``
+    hops, so a keyboard click opens the gate for a moment rather than for the whole grace.
+    """
+
+    def __init__(self, hop_s: float) -> None:
+        self.hop_s = hop_s
+        self.value = 0.0
+        self._hold = 0
+        self.configure(200.0, 80.0)
+
+    def configure(
+        self, grace_ms: float, release_ms: float, short_hold_ms: float = SHORT_HOLD_MS
+    ) -> None:
+        self._grace = round(grace_ms / 1000.0 / self.hop_s)
+        self._short = min(self._grace, round(short_hold_ms / 1000.0 / self.hop_s))
+        self._release = math.exp(-self.hop_s * 1000.0 / max(release_ms, 1.0))
+
+    def reset(self) -> None:
+        self.value = 0.0
+        self._hold = 0
+
+    def step(self, confirmed: bool, fast: bool) -> float:
+        if confirmed:
+            self._hold = self._grace
+            self.value = 1.0
+        elif fast:
+            self._hold = max(self._hold, self._short)
+            self.value = 1.0
+        elif self._hold > 0:
+            self._hold -= 1
+            self.value = 1.0
+        else:
+            self.value *= self._release
+        return self.value

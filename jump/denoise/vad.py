@@ -1,7 +1,7 @@
-"""Voice activity: Silero VAD streamed at 16 kHz, and the gate that turns decisions into gain.
+"""Voice activity: Silero VAD streamed at 16 kHz.
 
 Silero decides once per 32 ms chunk and only after the chunk has ended, so on its own it
-opens late. The gate therefore also listens to a cheap per-hop detector (the engine's
+opens late. The speech gate (``jump.denoise.gating.SpeechGate``) therefore also listens to a cheap per-hop detector (the engine's
 speech-band SNR after the spectral gain) that reacts within one 10 ms hop; Silero is the
 one that keeps the gate open through quiet syllables and rejects bursts of non-speech.
 """
@@ -70,45 +70,3 @@ class SileroVad:
                 self._buf[:CONTEXT] = self._buf[CHUNK:]
                 self._fill = CONTEXT
         return np.asarray(ends, dtype=np.int64), np.asarray(probs)
-
-
-SHORT_HOLD_MS = 60.0  # hold after a fast-detector trigger alone (a click, a breath)
-
-
-class SpeechGate:
-    """Gate value per hop in [0, 1]: opens at once, holds for the grace period, then releases.
-
-    A trigger from the per-hop SNR detector alone (no Silero confirmation) holds only ``short_hold``
-    hops, so a keyboard click opens the gate for a moment rather than for the whole grace.
-    """
-
-    def __init__(self, hop_s: float) -> None:
-        self.hop_s = hop_s
-        self.value = 0.0
-        self._hold = 0
-        self.configure(200.0, 80.0)
-
-    def configure(
-        self, grace_ms: float, release_ms: float, short_hold_ms: float = SHORT_HOLD_MS
-    ) -> None:
-        self._grace = round(grace_ms / 1000.0 / self.hop_s)
-        self._short = min(self._grace, round(short_hold_ms / 1000.0 / self.hop_s))
-        self._release = math.exp(-self.hop_s * 1000.0 / max(release_ms, 1.0))
-
-    def reset(self) -> None:
-        self.value = 0.0
-        self._hold = 0
-
-    def step(self, confirmed: bool, fast: bool) -> float:
-        if confirmed:
-            self._hold = self._grace
-            self.value = 1.0
-        elif fast:
-            self._hold = max(self._hold, self._short)
-            self.value = 1.0
-        elif self._hold > 0:
-            self._hold -= 1
-            self.value = 1.0
-        else:
-            self.value *= self._release
-        return self.value

@@ -8,6 +8,7 @@ decides what it runs (a ``Denoiser`` inline, a ``MatteWorker`` thread) and how i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 
@@ -34,8 +35,8 @@ class JumpFilter:
     denoise filter's ``engine``, the matte filter's ``worker``, each filter naming it by a
     property), rebuilt only for a new model folder.
 
-    Subclasses set ``title`` and implement ``build``; ``release`` and ``describe`` are
-    optional.
+    Subclasses set ``title`` and hand ``apply`` the backend's constructor; ``release``
+    and ``describe`` are optional.
     """
 
     title = "Jump"
@@ -50,24 +51,24 @@ class JumpFilter:
     def _prefix(self) -> str:
         return f"[{self.title}: '{self.source.name}']"
 
-    def apply(self, config: Any, models_dir: str | None) -> bool:
-        """Hand ``config`` to the running backend, or build a new one (first call, new model
-        folder) and swap it in with one reference assignment, so the media thread sees the
-        old backend or the new one, never half of one. True when a new one was built."""
+    def apply(
+        self, config: Any, models_dir: str | None, make: Callable[[Any, str | None], Any]
+    ) -> bool:
+        """Hand ``config`` to the running backend, or build a new one with
+        ``make(config, models_dir)`` (first call, new model folder) and swap it in with one
+        reference assignment, so the media thread sees the old backend or the new one,
+        never half of one. True when a new one was built."""
         if self._backend is not None and models_dir == self.models_dir:
             if config != self.config:
                 self._backend.update(config)  # model, method and the rest switch in place
             self.config = config
             return False
-        old, self._backend = self._backend, self.build(config, models_dir)
+        old, self._backend = self._backend, make(config, models_dir)
         self.config, self.models_dir = config, models_dir
         if old is not None:
             self.release(old)
         self.log.info("%s %s", self._prefix(), self.describe())
         return True
-
-    def build(self, config: Any, models_dir: str | None) -> Any:
-        raise NotImplementedError
 
     def release(self, backend: Any) -> None:
         """Release a backend that was swapped out (threads, sessions)."""

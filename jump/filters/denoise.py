@@ -9,6 +9,7 @@ audio and video in sync. If the engine cannot run, audio passes through untouche
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from jump.defaults import DENOISE_MODEL
@@ -76,7 +77,10 @@ class DenoiseFilter(JumpFilter):
         self.update(settings)
 
     def update(self, settings: Settings) -> None:
-        self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
+        from jump.denoise import Denoiser  # here: the module imports without numpy
+
+        make = partial(Denoiser, self.sample_rate, self.channels)
+        self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None, make)
         self.latency_ns = round(self.engine.latency_samples * 1e9 / self.sample_rate)
         self.reference.select(settings.get_str(S_REFERENCE), self.source.parent())
         if self.reference.capture is None and self.engine is not None:
@@ -86,11 +90,6 @@ class DenoiseFilter(JumpFilter):
     def engine(self) -> Any:
         """The ``Denoiser``, run inline on the audio thread (None once destroyed)."""
         return self._backend
-
-    def build(self, config: Any, models_dir: str | None) -> Any:
-        from jump.denoise import Denoiser
-
-        return Denoiser(self.sample_rate, self.channels, config, models_dir=models_dir)
 
     def describe(self) -> str:
         latency_ms = 1e3 * self.engine.latency_samples / self.sample_rate

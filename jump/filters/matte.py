@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,11 @@ class MatteFilter(JumpFilter):
         # resized on the graphics thread, which owns its textures)
         self.held_frames = math.ceil(delay_ms * self.fps / 1000) + 2 if self.delay_video else 0
         self.view = VIEWS.get(settings.get_str(S_VIEW))
-        self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None)
+        from jump.matte import MatteWorker  # here: the module imports without numpy
+
+        # the worker's own constructor, so the model choice goes on into jump.matte alone
+        make = partial(MatteWorker, fps=self.fps)
+        self.apply(engine_settings(settings), settings.get_str(S_MODELS_DIR) or None, make)
         if self.worker is not None:
             self.worker.set_display_lead(self._display_lead())
 
@@ -119,14 +124,6 @@ class MatteFilter(JumpFilter):
     def worker(self) -> Any:
         """The ``MatteWorker``: the matte engine on its own thread (None once destroyed)."""
         return self._backend
-
-    def build(self, config: Any, models_dir: str | None) -> Any:
-        from jump.matte import MatteWorker
-
-        worker = MatteWorker(config, models_dir)
-        worker.set_fps(output_fps())
-        worker.set_display_lead(self._display_lead())
-        return worker
 
     def release(self, backend: Any) -> None:
         backend.close()

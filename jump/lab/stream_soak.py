@@ -137,11 +137,11 @@ def run(args: argparse.Namespace) -> int:
     received = folder / "recv.flv"
     samples: list[dict] = []
     out = open(args.json, "w") if args.json else None  # noqa: SIM115 (closed below)
-    from jump.matte.device_engine import ENV
+    from jump.matte.auto import PATH_ENV
 
     env = dict(kv.split("=", 1) for kv in args.env)
     if args.matte_path != "default":
-        env[ENV] = args.matte_path
+        env[PATH_ENV] = args.matte_path
     print(
         f"soak: {args.minutes:g} min at {CANVAS[0]}x{CANVAS[1]}, env {env}, folder {folder}",
         flush=True,

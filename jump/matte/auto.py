@@ -37,13 +37,26 @@ from jump.sessions import cpu_only
 
 log = logging.getLogger("jump.matte")
 
-__all__ = ["AUTO", "LADDER", "AutoModel", "MatteChooser", "Rung"]
+__all__ = ["AUTO", "LADDER", "AutoModel", "MatteChooser", "Rung", "on_device"]
 BUDGET = 0.70  # mask time ≤ 70 % of the frame interval
 UP_FRACTION = 0.35  # step up only with the mask under 35 % of the interval
 DOWN_AFTER_S = 3.0
 UP_AFTER_S = 20.0
 MAX_UP_WAIT_S = 600.0
 MIN_SAMPLES = 5  # never decide on fewer masks than this
+# JUMP_MATTE_PATH=device forces the device path (jump.matte.device_engine; also on the CPU
+# provider, for tests and the bench); =engine forces the numpy engine; unset: the device
+# path where an accelerator runs.
+PATH_ENV = "JUMP_MATTE_PATH"
+
+
+def on_device(settings: MatteSettings) -> bool:
+    """Whether the mask runs on the execution provider (``DeviceMatteEngine``) for
+    ``settings``: an accelerator runs the session, or ``JUMP_MATTE_PATH`` says so."""
+    choice = os.environ.get(PATH_ENV, "").strip().lower()
+    if choice in ("device", "engine"):
+        return choice == "device"
+    return not cpu_only(settings.provider)
 
 
 @dataclass(frozen=True)
@@ -201,11 +214,10 @@ class MatteChooser:
             self.auto = None
             return settings
         if self.auto is None:
-            from jump.matte.device_engine import wanted
             from jump.matte.model import available_matte_models
 
             present = set(available_matte_models(self.models_dir))
-            gpu = wanted(settings)  # the mask's work on an accelerator: room above 448
+            gpu = on_device(settings)  # the mask's work on an accelerator: room above 448
             cpu = cpu_only(settings.provider)
             full = GPU_LADDER if gpu and not cpu else CPU_LADDER if cpu else LADDER
             # rungs whose file is missing would silently run their fallback: leave them out

@@ -1,7 +1,7 @@
 """The matte engine on the execution provider: ``MatteEngine``'s interface, one session
 run per mask (``jump.matte.device_path``), the CPU engine behind it.
 
-The worker uses it where the session runs on an accelerator (``wanted``): there the
+The worker uses it where the session runs on an accelerator (``jump.matte.auto.on_device``): there the
 numpy post-processing, not the model, was the bottleneck (docs/benchmarks.md). It hands
 a frame to the numpy ``MatteEngine`` instead when
 
@@ -27,20 +27,23 @@ import onnx
 
 from jump import catalogue, sessions
 from jump.matte import device_graph as dg
-from jump.matte.device_graph_segmentation import SegmentationLayout, build_segmentation
-from jump.matte.engine import REFERENCE_HEIGHT, MatteEngine, MatteResult, sanitise_frame, work_size
-from jump.matte.model import MatteModelError, ModelSpec, fit_rect, resolve_providers
-from jump.matte.models import fallback_model
-from jump.matte.models.rvm import SCENE_CUT_LEVEL, WARMUP_PASSES, downsample_ratio
+from jump.matte.engine import REFERENCE_HEIGHT, MatteEngine
+from jump.matte.interface import Engine, MatteResult
+from jump.matte.model import (
+    SCENE_CUT_LEVEL,
+    MatteModel,
+    MatteModelError,
+    ModelSpec,
+    fit_rect,
+    resolve_providers,
+)
+from jump.matte.models import model_type_of
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
 from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
 
-# JUMP_MATTE_PATH=device forces this path (also on the CPU provider, for tests and the
-# bench); =engine forces the numpy engine; unset: this path where an accelerator runs.
-ENV = "JUMP_MATTE_PATH"
 # JUMP_CUDA_GRAPH=1 replays the graph as CUDA graphs (fixed shapes, CUDA provider only)
 CUDA_GRAPH_ENV = "JUMP_CUDA_GRAPH"
 THUMB_STEP = 16
@@ -49,14 +52,6 @@ _TO_BGRA = {
     "rgb": cv2.COLOR_RGB2BGRA,
     "rgba": cv2.COLOR_RGBA2BGRA,
 }  # the scene-cut thumbnail: every 16th pixel of the grey work frame
-
-
-def wanted(settings: MatteSettings) -> bool:
-    """Whether the worker should run this engine for ``settings``."""
-    choice = os.environ.get(ENV, "").strip().lower()
-    if choice in ("device", "engine"):
-        return choice == "device"
-    return not sessions.cpu_only(settings.provider)
 
 
 def unsupported(settings: MatteSettings, overrides: Overrides) -> str | None:
@@ -70,15 +65,18 @@ def unsupported(settings: MatteSettings, overrides: Overrides) -> str | None:
     return None
 
 
-class DeviceMatteEngine:
-    """Drop-in for ``MatteEngine`` on the worker thread (``process_detailed``, ``reset``,
-    ``update``, ``work_size``, ``overrides``, ``last_inference_ms``)."""
+class DeviceMatteEngine(Engine):
+    """The mask on the execution provider, the numpy engine behind it. ``model_id`` and
+    ``model_type``: what ``jump.matte.models.model_type_of`` resolved for
+    ``settings.model`` (resolved here when not given); the type builds the graph."""
 
     def __init__(
         self,
         settings: MatteSettings | None = None,
         models_dir: str | os.PathLike[str] | None = None,
         probe: Probe | None = None,
+        model_id: str | None = None,
+        model_type: type[MatteModel] | None = None,
     ) -> None:
         self.settings = settings or MatteSettings()
         self.models_dir = models_dir
@@ -90,20 +88,21 @@ class DeviceMatteEngine:
         self._engine: MatteEngine | None = None  # the numpy engine for unsupported settings
         self._key: tuple | None = None
         self._thumb: np.ndarray | None = None
-        self._load_model()
+        self._load_model(model_id, model_type)
 
-    def _load_model(self) -> None:
+    def _load_model(self, model_id: str | None, model_type: type[MatteModel] | None) -> None:
         s = self.settings
-        self.model_id = fallback_model(s.model, self.models_dir)
+        if model_id is None or model_type is None:
+            model_id, model_type = model_type_of(s.model, self.models_dir)
+        self.model_id, self.model_type = model_id, model_type
         try:
             entry = catalogue.get_entry(self.model_id)
             self.model_path: Path = catalogue.find_model(self.model_id, self.models_dir)
         except catalogue.ModelError as exc:
             raise MatteModelError(str(exc)) from exc
         self.spec = ModelSpec.from_entry(entry)
-        self.kind = entry.type or "segmentation"
-        if self.kind not in ("rvm", "segmentation"):
-            raise MatteModelError(f"model {self.model_id!r}: no device graph for {self.kind!r}")
+        if model_type.device_graph.__func__ is MatteModel.device_graph.__func__:
+            raise MatteModelError(f"model {self.model_id!r}: its type has no device graph")
         try:
             self.proto = onnx.load(os.fspath(self.model_path))
         except Exception as exc:
@@ -111,14 +110,11 @@ class DeviceMatteEngine:
         self.providers = resolve_providers(s.provider)
         self.path, self._key = None, None
 
-    # -- MatteEngine's interface --------------------------------------------------------
+    # -- the engine interface -----------------------------------------------------------
 
     @property
     def input_size(self) -> tuple[int, int]:
         return self.spec.input_size
-
-    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
-        return work_size(self.input_size, self.settings.work_scale, source_w, source_h)
 
     def reset(self) -> None:
         if self.path is not None:
@@ -130,7 +126,7 @@ class DeviceMatteEngine:
     def update(self, settings: MatteSettings) -> None:
         old, self.settings = self.settings, settings
         if settings.needs_new_session(old):
-            self._load_model()
+            self._load_model(None, None)
             self.fallback = None
         for engine in (self._engine, self.fallback):
             if engine is not None:
@@ -138,22 +134,14 @@ class DeviceMatteEngine:
                     settings if engine is self._engine else settings.with_(provider="cpu")
                 )
 
-    def process(self, frame: np.ndarray, fmt: str = "bgra") -> np.ndarray:
-        return self.process_detailed(frame, fmt, want_raw=False).alpha
-
-    def process_detailed(
-        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = True
-    ) -> MatteResult:
+    def _matte(self, frame: np.ndarray, fmt: str, want_raw: bool) -> MatteResult:
         if self.fallback is not None:
             return self.fallback.process_detailed(frame, fmt, want_raw)
         if unsupported(self.settings, self.overrides) is not None:
             return self._numpy_engine().process_detailed(frame, fmt, want_raw)
-        frame, fmt = sanitise_frame(frame, fmt)
         if fmt != "bgra":  # the CLI's and the evaluation's pictures; OBS stages BGRA
             frame, fmt = cv2.cvtColor(frame, _TO_BGRA[fmt]), "bgra"
         h, w = frame.shape[:2]
-        if h == 0 or w == 0 or frame.shape[2] != 4:
-            return self._numpy_engine().process_detailed(frame, fmt, want_raw)
         ww, wh = self.work_size(w, h)
         work = (
             frame
@@ -180,24 +168,19 @@ class DeviceMatteEngine:
         if key != self._key:
             self._build(ww, wh, key)
         assert self.path is not None
-        if self.kind == "rvm":
+        if self.model_type.recurrent:
             thumb = cv2.cvtColor(work[::THUMB_STEP, ::THUMB_STEP], cv2.COLOR_BGRA2GRAY)
             last, self._thumb = self._thumb, thumb
             if last is not None and float(cv2.absdiff(last, thumb).mean()) > SCENE_CUT_LEVEL:
-                self.path.reset()  # a cut: RVM's memory of the last scene would mislead it
+                self.path.reset()  # a cut: the memory of the last scene would mislead it
         if self.probe is not None:
             with self.probe.stage("device run"):
                 return self.path.run(work)
         return self.path.run(work)
 
     def _graph_key(self, ww: int, wh: int) -> tuple:
-        return (ww, wh, self._post(ww, wh), self._ratio(ww, wh))
-
-    def _ratio(self, ww: int, wh: int) -> float:
-        if self.kind != "rvm":
-            return 0.0
-        inner = self.settings.rvm_inner or max(self.spec.input_size)
-        return downsample_ratio(ww, wh, inner)
+        params = self.model_type.device_key(self.spec, self.settings, (ww, wh))
+        return (ww, wh, self._post(ww, wh), params)
 
     def _post(self, ww: int, wh: int) -> dg.PostSettings:
         s = self.settings
@@ -220,10 +203,7 @@ class DeviceMatteEngine:
         from jump.matte.device_path import DevicePath
 
         post = self._post(ww, wh)
-        if self.kind == "rvm":
-            graph = dg.build_rvm(self.proto, (ww, wh), self._ratio(ww, wh), post)
-        else:
-            graph = build_segmentation(self.proto, (ww, wh), self._layout(ww, wh), post)
+        graph = self.model_type.device_graph(self.proto, self.spec, self.settings, (ww, wh), post)
         cuda_graph = os.environ.get(CUDA_GRAPH_ENV, "") == "1"
         # the graph (frame, states, outputs) has fixed shapes: CUDA graphs can replay it
         self.path = DevicePath(
@@ -233,42 +213,12 @@ class DeviceMatteEngine:
             if cuda_graph
             else self.providers,
             self.settings.threads,
-            recurrent=self.kind == "rvm",
-            warmup_passes=WARMUP_PASSES,
+            recurrent=self.model_type.recurrent,
+            warmup_passes=self.model_type.warmup_passes,
             name=f"{self.model_path.name} (Jump's graph, {ww}×{wh})",
         )
         self._key, self._thumb = key, None
         log.info("Jump Matte: %s graph built for %d×%d on %s", self.model_id, ww, wh, self.path.provider)  # fmt: skip
-
-    def _layout(self, ww: int, wh: int) -> SegmentationLayout:
-        spec, graph = self.spec, self.proto.graph
-        inits = {i.name for i in graph.initializer}
-        inputs = [i for i in graph.input if i.name not in inits]
-        in_name = spec.input_name or inputs[0].name
-        out = next((o for o in graph.output if o.name == spec.output_name), graph.output[0])
-        dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
-        if len(dims) != 4 or min(dims[1:]) <= 0:
-            raise MatteModelError(f"model {self.model_id!r}: output shape {dims} is not fixed")
-        if spec.output_layout == "NHWC":
-            oh, ow, oc = dims[1], dims[2], dims[3]
-        else:
-            oc, oh, ow = dims[1], dims[2], dims[3]
-        mw, mh = spec.input_size
-        return SegmentationLayout(
-            input_name=in_name,
-            output_name=out.name,
-            layout=spec.layout,
-            output_layout=spec.output_layout,
-            input_size=(mw, mh),
-            content=tuple(fit_rect(ww, wh, mw, mh, spec.resize)),  # type: ignore[arg-type]
-            colour=spec.colour,
-            mean=spec.mean,
-            std=spec.std,
-            output_kind=spec.output_kind,
-            person_channel=spec.person_channel,
-            output_channels=oc,
-            output_size=(ow, oh),
-        )
 
     # -- the numpy engine behind it -----------------------------------------------------
 

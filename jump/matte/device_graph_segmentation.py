@@ -28,6 +28,7 @@ from jump.matte.device_graph import (
     _smooth,
     _state_inputs,
 )
+from jump.matte.model import MatteModelError, ModelSpec, fit_rect
 
 
 @dataclass(frozen=True)
@@ -235,3 +236,39 @@ def _guided_colour(
     # q = a·I + b: a 1×1 convolution cannot take per-pixel weights, so multiply and sum
     prod = g.op("Mul", coeffs, g.op("Concat", guide, _ones_like_channel(g, guide), axis=1))
     return g.pick(prod, np.ones((1, 4), np.float32))
+
+
+def layout_for(
+    proto: onnx.ModelProto, spec: ModelSpec, work: tuple[int, int]
+) -> SegmentationLayout:
+    """The layout of ``proto`` as its manifest entry ``spec`` describes it, for a work
+    picture of ``work`` (w, h); MatteModelError if its output shape is not fixed."""
+    ww, wh = work
+    graph = proto.graph
+    inits = {i.name for i in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in inits]
+    in_name = spec.input_name or inputs[0].name
+    out = next((o for o in graph.output if o.name == spec.output_name), graph.output[0])
+    dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
+    if len(dims) != 4 or min(dims[1:]) <= 0:
+        raise MatteModelError(f"model {spec.id!r}: output shape {dims} is not fixed")
+    if spec.output_layout == "NHWC":
+        oh, ow, oc = dims[1], dims[2], dims[3]
+    else:
+        oc, oh, ow = dims[1], dims[2], dims[3]
+    mw, mh = spec.input_size
+    return SegmentationLayout(
+        input_name=in_name,
+        output_name=out.name,
+        layout=spec.layout,
+        output_layout=spec.output_layout,
+        input_size=(mw, mh),
+        content=tuple(fit_rect(ww, wh, mw, mh, spec.resize)),  # type: ignore[arg-type]
+        colour=spec.colour,
+        mean=spec.mean,
+        std=spec.std,
+        output_kind=spec.output_kind,
+        person_channel=spec.person_channel,
+        output_channels=oc,
+        output_size=(ow, oh),
+    )

@@ -21,19 +21,19 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from jump.matte import decontaminate, refine
 from jump.matte.framing import AutoFramer
+from jump.matte.interface import Engine, MatteResult
 from jump.matte.lowlight import LowLightEnhancer
-from jump.matte.model import MatteModelError
+from jump.matte.model import MatteModel, MatteModelError
 from jump.matte.models import load_matte_model
 from jump.matte.overrides import Overrides
 from jump.matte.settings import REFERENCE_HEIGHT, MatteSettings
-from jump.matte.temporal import MotionAdaptiveSmoother, StillGate
+from jump.matte.temporal import MotionAdaptiveSmoother, StillFrameDetector
 from jump.probe import Probe
 
 log = logging.getLogger("jump.matte")
@@ -62,51 +62,13 @@ _TO_GREY = {
 }
 
 
-@dataclass
-class MatteResult:
-    """Everything one frame produced, for evaluation and pictures (uint8 alphas, frame size)."""
-
-    alpha: np.ndarray
-    raw: np.ndarray  # model probability, bilinear to the frame: what obs-backgroundremoval shows
-    inferred: bool  # False when motion gating reused the previous mask
-    foreground: np.ndarray | None = None  # the model's colour estimate (model res), if any
-    # F̂ − I at work size in the frame's channel order (float32, −1…1): the soft-edge
-    # colour correction, None when decontamination is off. See jump.matte.decontaminate.
-    delta: np.ndarray | None = None
-    # the same correction already encoded for the shader (encode_delta_bgra), when the
-    # device path (jump.matte.device_engine) computed it on the execution provider
-    edge_colour: np.ndarray | None = None
-
-
-def sanitise_frame(frame: np.ndarray, fmt: str) -> tuple[np.ndarray, str]:
-    """A C-contiguous uint8 HxWx3/4 picture and its format, whatever came in."""
-    a = np.asarray(frame)
-    if a.dtype != np.uint8:
-        a = a.astype(np.float32)
-        finite = np.isfinite(a)
-        # float pictures are 0–1 by convention; 0–255 if their finite values say so
-        scale = 255.0 if a.size and float(a.max(where=finite, initial=0.0)) <= 1.0 else 1.0
-        a = np.nan_to_num(a * scale, nan=0.0, posinf=255.0, neginf=0.0)
-        a = np.clip(a + 0.5, 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        a, fmt = np.repeat(a[..., None], 3, axis=2), "rgb"
-    elif a.ndim == 3 and a.shape[2] == 1:
-        a, fmt = np.repeat(a, 3, axis=2), "rgb"
-    elif a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"expected an HxWx3 or HxWx4 picture, got shape {a.shape}")
-    if a.shape[2] == 4 and fmt not in ("bgra", "rgba"):
-        fmt = "bgra"
-    if a.shape[2] == 3 and fmt not in ("rgb", "bgr"):
-        fmt = "rgb" if fmt == "rgba" else "bgr"
-    return np.ascontiguousarray(a), fmt
-
-
-class MatteEngine:
+class MatteEngine(Engine):
     """Synchronous engine. Holds the session and the temporal state of one video stream.
 
-    Raises MatteModelError (with a user-facing message) when the model or onnxruntime is
-    missing or corrupt. ``process`` itself never raises on odd frames: empty frames give
-    an empty alpha, NaNs are sanitised.
+    ``model``: the loaded model (``jump.matte.worker.open_engine`` hands it in); None loads
+    ``settings.model`` here. Raises MatteModelError (with a user-facing message) when the
+    model or onnxruntime is missing or corrupt. ``process`` itself never raises on odd
+    frames (``Engine.process_detailed``).
     """
 
     def __init__(
@@ -114,15 +76,18 @@ class MatteEngine:
         settings: MatteSettings | None = None,
         models_dir: str | os.PathLike[str] | None = None,
         probe: Probe | None = None,
+        model: MatteModel | None = None,
     ) -> None:
         self.settings = settings or MatteSettings()
         self.probe = probe
         self.models_dir = models_dir
         s = self.settings
-        self.model = load_matte_model(s.model, models_dir, s.threads, s.provider)
+        if model is None:
+            model = load_matte_model(s.model, models_dir, s.threads, s.provider)
+        self.model = model
         self._enhancer: LowLightEnhancer | None = None
         self._smoother = MotionAdaptiveSmoother(s.temporal, s.motion_px)
-        self._gate = StillGate(s.gate_db, s.gate_max_skip)
+        self._still = StillFrameDetector(s.gate_db, s.gate_max_skip)
         self._last_prob: np.ndarray | None = None
         self._frame_shape: tuple[int, int] | None = None
         self._framer = AutoFramer()
@@ -140,20 +105,12 @@ class MatteEngine:
         """(w, h) of the model input."""
         return self.model.input_size
 
-    def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
-        """(w, h) the filter should downscale a source to before ``submit``.
-
-        The source's aspect, fitted inside ``work_scale`` × the model input, never larger
-        than the source: 1920×1080 → 512×288 for the 256×144 default model.
-        """
-        return work_size(self.input_size, self.settings.work_scale, source_w, source_h)
-
     # -- state --------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget temporal state (scene cut, source or resolution change)."""
         self._smoother.reset()
-        self._gate.reset()
+        self._still.reset()
         self.model.reset()
         self._framer.reset()
         self._last_prob = None
@@ -170,8 +127,8 @@ class MatteEngine:
             self.reset()
         self._smoother.strength = settings.temporal
         self._smoother.motion_level = settings.motion_px
-        self._gate.threshold_db = settings.gate_db
-        self._gate.max_skip = settings.gate_max_skip
+        self._still.threshold_db = settings.gate_db
+        self._still.max_skip = settings.gate_max_skip
         self.model.configure(self.settings)
 
     def _low_light(self, pixels: np.ndarray, grey: np.ndarray) -> np.ndarray:
@@ -196,18 +153,8 @@ class MatteEngine:
 
     # -- processing ---------------------------------------------------------------------
 
-    def process(self, frame: np.ndarray, fmt: str = "bgra") -> np.ndarray:
-        """uint8 HxW alpha for a uint8 HxWx4 BGRA frame (or ``fmt`` "rgba"/"rgb"/"bgr")."""
-        return self.process_detailed(frame, fmt, want_raw=False).alpha
-
-    def process_detailed(
-        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = True
-    ) -> MatteResult:
-        frame, fmt = sanitise_frame(frame, fmt)
+    def _matte(self, frame: np.ndarray, fmt: str, want_raw: bool) -> MatteResult:
         h, w = frame.shape[:2]
-        if h == 0 or w == 0:
-            empty = np.zeros((h, w), np.uint8)
-            return MatteResult(empty, empty, False)
         if self._frame_shape != (h, w):
             if self._frame_shape is not None:
                 self.reset()
@@ -227,8 +174,8 @@ class MatteEngine:
         grey_code = cv2.COLOR_RGB2GRAY if self.model.colour == "RGB" else cv2.COLOR_BGR2GRAY
         grey = cv2.cvtColor(pixels, grey_code)
 
-        # the gate remembers the grey of every frame it lets through, so ask it each time
-        still = s.motion_gating and self._gate.still(grey)
+        # the detector remembers the grey of every frame it lets through, so ask it each time
+        still = s.motion_gating and self._still.still(grey)
         inferred = not (still and self._last_prob is not None)
         if inferred:
             t0 = cv2.getTickCount()
@@ -346,16 +293,6 @@ def _paste(prob: np.ndarray, crop: tuple[int, int, int, int], ww: int, wh: int) 
     full = np.zeros((wh, ww), np.float32)
     full[y0:y1, x0:x1] = cv2.resize(prob, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     return full
-
-
-def work_size(
-    input_size: tuple[int, int], work_scale: float, source_w: int, source_h: int
-) -> tuple[int, int]:
-    """The source's aspect fitted inside ``work_scale`` × the model input, never upscaled."""
-    source_w, source_h = max(1, int(source_w)), max(1, int(source_h))
-    mw, mh = input_size
-    scale = min(1.0, work_scale * min(mw / source_w, mh / source_h))
-    return max(1, round(source_w * scale)), max(1, round(source_h * scale))
 
 
 def to_u8(alpha: np.ndarray) -> np.ndarray:

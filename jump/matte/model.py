@@ -36,6 +36,11 @@ from jump.defaults import DEFAULT_MATTE_MODEL
 
 log = logging.getLogger("jump.matte")
 
+# Mean |Δgrey| (0–255) of a small grey thumbnail above which the picture is a new scene: a
+# recurrent model forgets its state there. A person walking across a webcam picture stays
+# under 15; a cut between cameras is 40 and more.
+SCENE_CUT_LEVEL = 30.0
+
 
 class MatteModelError(RuntimeError):
     """The matte model (or onnxruntime) is missing, corrupt or unusable.
@@ -191,9 +196,17 @@ class MatteModel:
     ``run``, ``probability`` (person probability or alpha over the content rect) and
     ``foreground``. ``reset`` forgets state carried between frames (scene cut, resolution
     or model change); ``configure`` takes the engine's settings on every change.
+
+    The device path (``jump.matte.device_engine``) opens no session of the model: it asks
+    the type (class methods) for the graph that makes the whole mask on the provider.
     """
 
     spec: ModelSpec
+    # keeps state between frames (RVM's recurrent tensors): the device path feeds it back
+    # and forgets it on a scene cut; the carried engine runs such a model on key frames
+    recurrent: bool = False
+    warmup_passes: int = 1  # runs of the first picture after a reset (a fresh state)
+    last_passes: int = 1  # runs the last frame took (warm-up included)
 
     def __init__(
         self,
@@ -251,3 +264,20 @@ class MatteModel:
 
     def reset(self) -> None:
         """Forget state carried between frames (none for a stateless model)."""
+
+    # -- the device path: the type builds the graph, no session of the model is opened --
+
+    @classmethod
+    def device_key(cls, spec: ModelSpec, settings: Any, work: tuple[int, int]) -> tuple:
+        """What of ``settings`` the type's device graph bakes in at this work size, beyond
+        the post-processing (a change rebuilds the graph)."""
+        return ()
+
+    @classmethod
+    def device_graph(
+        cls, proto: Any, spec: ModelSpec, settings: Any, work: tuple[int, int], post: Any
+    ) -> Any:
+        """``proto`` (the model's ONNX graph) with the frame in and the mask out at ``work``
+        (w, h): BGRA uint8 in, alpha uint8 out, ``post`` (``device_graph.PostSettings``)
+        inside (``jump.matte.device_graph``)."""
+        raise MatteModelError(f"model {spec.id!r}: its type has no device graph")

@@ -19,7 +19,7 @@ stays coherent (it is the same video, sampled), it only reacts a few keys later 
 changed. On a scene cut the key is from another picture: carrying it is wrong, so the
 cut frame and those until the next key show the light model's mask (MediaPipe, ~4 ms), a
 key is asked for at once and RVM forgets its state (its own cut detector,
-``jump.matte.rvm.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
+``jump.matte.model.SCENE_CUT_LEVEL``). Fast motion raises the residual: the next key is
 asked for a frame early, and "fuse" takes the light model where the flow failed.
 
 The filter draws a mask 2 frames after its picture (its hand-over, ``jump.matte.worker``)
@@ -44,7 +44,9 @@ import numpy as np
 
 from jump.matte.carry import Carrier, Key, fuse
 from jump.matte.decontaminate import encode_delta_bgra
-from jump.matte.engine import MatteEngine, MatteResult, sanitise_frame
+from jump.matte.engine import MatteEngine
+from jump.matte.interface import Engine, MatteResult, work_size
+from jump.matte.model import MatteModel
 from jump.matte.settings import MatteSettings
 
 log = logging.getLogger("jump.matte")
@@ -137,7 +139,7 @@ class KeyRunner:
         out = self.engine.process_detailed(work, fmt, want_raw=False)
         # per pass: a fresh recurrent state runs its first picture several times (warm-up),
         # which must not count as the rung's steady cost for Auto
-        passes = max(1, int(getattr(self.engine.model, "last_passes", 1) or 1))
+        passes = max(1, self.engine.model.last_passes)
         ms = (time.perf_counter() - t0) * 1e3 / passes
         # encoded once here, on the key thread, as the shader takes it (BGRA8 around 128,
         # linear in Δ): the carry then warps 8-bit pixels, and no frame encodes it again
@@ -184,7 +186,7 @@ _GREY = {
 }
 
 
-class PropagatingEngine:
+class PropagatingEngine(Engine):
     """Engine-shaped (``process_detailed``, ``reset``, ``update``, ``work_size``): the
     heavy model every ``every``-th frame at most (when its thread is free), the carried
     matte on every frame. ``inline``/``latency``: see ``KeyRunner``."""
@@ -197,6 +199,7 @@ class PropagatingEngine:
         method: str = "flow",
         inline: bool = False,
         latency: int | None = None,
+        model: MatteModel | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}")
@@ -208,7 +211,7 @@ class PropagatingEngine:
         # the worker's one-core share is kept by its two threads alone (process-wide, and
         # nothing else of Jump's on a CPU-only machine wants OpenCV's pool)
         cv2.setNumThreads(1)
-        heavy = MatteEngine(_heavy(settings), models_dir)
+        heavy = MatteEngine(key_settings(settings), models_dir, model=model)
         self.model = heavy.model
         self.keys = KeyRunner(heavy, inline, self.every if latency is None else latency)
         self.light = MatteEngine(_light(settings), models_dir)
@@ -216,7 +219,7 @@ class PropagatingEngine:
         self.last_inference_ms = 0.0
         # for Auto: the carry must keep up with every frame, and a key must come at least
         # every MAX_KEY_FRAMES — the larger of the two, in the units of one frame's time
-        self.frame_cost_ms = 0.0
+        self._cost_ms = 0.0
         self.fallbacks = 0  # frames shown with the light model because carrying was wrong
         self._key: Key | None = None
         self._frame = 0
@@ -243,10 +246,17 @@ class PropagatingEngine:
     def work_size(self, source_w: int, source_h: int) -> tuple[int, int]:
         """The work size the settings ask for (what the filter captures); the key and the
         carry then work at the model's own input size (``KEY_WORK_SCALE``)."""
-        from jump.matte.engine import work_size
-
         engine = self.keys.engine
         return work_size(engine.input_size, self.settings.work_scale, source_w, source_h)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.keys.engine.input_size
+
+    def frame_cost_ms(self, call_ms: float) -> float:
+        """For Auto: the carry must keep up with every frame, and a key must come at least
+        every MAX_KEY_FRAMES — the larger of the two (the key runs beside the caller)."""
+        return self._cost_ms
 
     def reset(self) -> None:
         self._key = None
@@ -259,7 +269,7 @@ class PropagatingEngine:
     def update(self, settings: MatteSettings) -> None:
         """Settings that need no new session (the worker reloads for the others)."""
         self.settings = settings
-        self.keys.engine.update(_heavy(settings))
+        self.keys.engine.update(key_settings(settings))
         self.light.update(_light(settings))
 
     def close(self) -> None:
@@ -278,14 +288,8 @@ class PropagatingEngine:
         carry_share = min(0.9, self._carry_cpu_s / wall)
         return now - self._submit_wall >= per_key / max(0.1, WORKER_CORES - carry_share)
 
-    def process_detailed(
-        self, frame: np.ndarray, fmt: str = "bgra", want_raw: bool = False
-    ) -> MatteResult:
-        frame, fmt = sanitise_frame(frame, fmt)
+    def _matte(self, frame: np.ndarray, fmt: str, want_raw: bool) -> MatteResult:
         h, w = frame.shape[:2]
-        if h == 0 or w == 0:
-            empty = np.zeros((h, w), np.uint8)
-            return MatteResult(empty, empty, False)
         t0, c0 = time.perf_counter(), time.thread_time()
         if self._last_call:
             step, wall = t0 - self._last_call, self._frame_wall_s
@@ -353,15 +357,16 @@ class PropagatingEngine:
         cpu = time.thread_time() - c0
         self._carry_cpu_s += 0.1 * (cpu - self._carry_cpu_s) if self._frame > 1 else cpu
         key_ms = self.last_inference_ms
-        self.frame_cost_ms = max(self._carry_ms, key_ms / MAX_KEY_FRAMES)
+        self._cost_ms = max(self._carry_ms, key_ms / MAX_KEY_FRAMES)
         # delta: the key's colour correction already encoded (BGRA uint8, see KeyRunner)
         return MatteResult(alpha, alpha, new is not None, None, delta)
 
 
-__all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "make_engine"]
+__all__ = ["Carrier", "Key", "KeyRunner", "PropagatingEngine", "fuse", "key_settings"]
 
 
-def _heavy(settings: MatteSettings) -> MatteSettings:
+def key_settings(settings: MatteSettings) -> MatteSettings:
+    """The settings the heavy model runs with on the key thread (its session's threads)."""
     return settings.with_(threads=min(settings.threads, KEY_THREADS), work_scale=KEY_WORK_SCALE)
 
 
@@ -371,10 +376,3 @@ def _light(settings: MatteSettings) -> MatteSettings:
     return settings.with_(
         model=LIGHT_MODEL, rvm_inner=0, threads=1, key_every=1, decontaminate=False
     )
-
-
-def make_engine(settings: MatteSettings, models_dir: str | os.PathLike[str] | None = None):
-    """The engine ``settings`` ask for: carried (``key_every`` > 1, a matting model) or not."""
-    if settings.key_every > 1 and settings.model == "rvm":
-        return PropagatingEngine(settings, models_dir, every=settings.key_every)
-    return MatteEngine(settings, models_dir)

@@ -69,8 +69,9 @@ class MotionAdaptiveSmoother:
         return rate
 
 
-class StillGate:
-    """Decides whether a frame is close enough to the last inferred one to reuse its mask."""
+class StillFrameDetector:
+    """Motion gating: decides whether a frame is close enough to the last inferred one to
+    reuse its mask (no model run)."""
 
     def __init__(self, threshold_db: float, max_skip: int) -> None:
         self.threshold_db = threshold_db

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jump.matte.auto import AUTO, MatteChooser
+from jump.matte.auto import AUTO, MatteChooser, on_device
+from jump.matte.interface import Engine, work_size
+from jump.matte.model import MatteModelError
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
 
@@ -71,12 +73,14 @@ class MatteWorker:
         settings: MatteSettings | None = None,
         models_dir: str | os.PathLike[str] | None = None,
         fmt: str = "bgra",
+        fps: float = 30.0,
     ) -> None:
         self.fmt = fmt
         self.models_dir = models_dir
         self.error: str | None = None
         self.stats = WorkerStats()
         self.fps = 30.0  # the source's frame rate, for Auto's budget (set_fps)
+        self.set_fps(fps)
         self.display_lead = FILTER_HANDOVER_FRAMES  # set_display_lead
         settings = settings or MatteSettings()
         self._chooser = MatteChooser(models_dir)
@@ -134,8 +138,6 @@ class MatteWorker:
 
         Known before the model has loaded, so the filter can size its render target at once.
         """
-        from jump.matte.engine import work_size
-
         return work_size(self.input_size, self._wanted_settings.work_scale, source_w, source_h)
 
     @property
@@ -200,18 +202,11 @@ class MatteWorker:
 
     # -- worker thread -----------------------------------------------------------------
 
-    def _load(self, settings: MatteSettings):  # -> MatteEngine | None
-        from jump.matte import device_engine
-        from jump.matte.model import MatteModelError
-        from jump.matte.propagate import make_engine
-
+    def _load(self, settings: MatteSettings) -> Engine | None:
         # decontamination runs in the filter's shader, from the mask: not in the engine
         settings = settings.with_(decontaminate=False)
         try:
-            if device_engine.wanted(settings):  # the whole mask on the accelerator
-                engine = device_engine.DeviceMatteEngine(settings, self.models_dir)
-            else:
-                engine = make_engine(settings, self.models_dir)
+            engine = open_engine(settings, self.models_dir)
         except MatteModelError as exc:
             self.error = str(exc)
             log.error("Jump Matte: %s", exc)
@@ -233,7 +228,8 @@ class MatteWorker:
                 while not self._closing and self._slot is None and self._pending_settings is None:
                     self._cond.wait()
                 if self._closing:
-                    _close(engine)
+                    if engine is not None:
+                        engine.close()
                     return
                 job, self._slot = self._slot, None
                 settings, self._pending_settings = self._pending_settings, None
@@ -249,8 +245,7 @@ class MatteWorker:
                 engine.reset()
                 self.stats.resets += 1
             frame, frame_id, t_submit = job
-            if hasattr(engine, "lead"):
-                engine.lead = self.display_lead
+            engine.lead = self.display_lead
             t0 = time.perf_counter()
             try:
                 out = engine.process_detailed(frame, self.fmt, want_raw=False)
@@ -262,18 +257,18 @@ class MatteWorker:
             self._result = (out.alpha, frame_id)
             self.stats.add(engine.last_inference_ms, (t1 - t_submit) * 1e3)
             self.stats.model_runs += int(out.inferred)
-            # a carried rung (jump.matte.propagate) says its own cost per frame
-            cost = getattr(engine, "frame_cost_ms", (t1 - t0) * 1e3)
+            cost = engine.frame_cost_ms((t1 - t0) * 1e3)
             if self._chooser.observe(t1, cost, self.fps):
                 engine = self._apply(engine, self._wanted_settings)
 
-    def _apply(self, engine, wanted: MatteSettings):  # -> MatteEngine | None
+    def _apply(self, engine: Engine | None, wanted: MatteSettings) -> Engine | None:
         """Settings the user set (or Auto's new rung for them), applied on this thread."""
         settings = self._chooser.effective(wanted, self.fps)
         self._running_model = settings.model
         old, self._settings = self._settings, settings
         if engine is None or settings.needs_new_session(old):
-            _close(engine)
+            if engine is not None:
+                engine.close()
             return self._load(settings)
         engine.update(settings.with_(decontaminate=False))  # as _load
         return engine
@@ -295,8 +290,36 @@ def _lower_priority() -> None:
     thread_priority.lower_current_thread(nice=WORKER_NICE)
 
 
-def _close(engine) -> None:
-    # a carrying engine (jump.matte.propagate) owns a thread of its own
-    close = getattr(engine, "close", None)
-    if close is not None:
-        close()
+def open_engine(
+    settings: MatteSettings, models_dir: str | os.PathLike[str] | None = None
+) -> Engine:
+    """The engine for settings the chooser resolved (a model id, never "auto"), with its
+    model loaded here, once: the manifest's ``"type"`` names the class
+    (``jump.matte.models.model_type_of``, which also falls back from a missing file),
+    the class opens the session, and the engine that runs it gets the loaded model.
+
+    - on the execution provider (``jump.matte.auto.on_device``): ``DeviceMatteEngine``,
+      which asks the model's type for its graph instead of opening the model's session;
+    - ``key_every`` > 1 and a recurrent model: ``PropagatingEngine`` (keys on a thread of
+      their own, carried by motion);
+    - else ``MatteEngine``.
+
+    Raises MatteModelError with a message for the user.
+    """
+    from jump.matte.models import model_type_of
+
+    model_id, model_type = model_type_of(settings.model, models_dir)
+    if on_device(settings):  # the whole mask on the accelerator
+        from jump.matte.device_engine import DeviceMatteEngine
+
+        return DeviceMatteEngine(settings, models_dir, model_id=model_id, model_type=model_type)
+    if settings.key_every > 1 and model_type.recurrent:
+        from jump.matte.propagate import PropagatingEngine, key_settings
+
+        s = key_settings(settings)
+        model = model_type(model_id, models_dir, s.threads, s.provider)
+        return PropagatingEngine(settings, models_dir, every=settings.key_every, model=model)
+    from jump.matte.engine import MatteEngine
+
+    model = model_type(model_id, models_dir, settings.threads, settings.provider)
+    return MatteEngine(settings, models_dir, model=model)

@@ -15,7 +15,7 @@ from jump.catalogue import find_model
 from jump.matte import device_graph as dg
 from jump.matte.decontaminate import encode_delta_bgra
 from jump.matte.device_engine import DeviceMatteEngine
-from jump.matte.device_graph_segmentation import build_segmentation
+from jump.matte.device_graph_segmentation import build_segmentation, layout_for
 from jump.matte.engine import MatteEngine
 from jump.matte.settings import MatteSettings
 from tests.helpers import matte_data as md
@@ -85,7 +85,7 @@ def test_graph_ops_run_on_directml_and_coreml(model: str) -> None:
         graphs = [dg.build_rvm(proto, (640, 360), 0.5, full)]
     else:
         d = DeviceMatteEngine(MatteSettings(model=model, **COMMON))
-        lay = d._layout(512, 288)
+        lay = layout_for(proto, d.spec, (512, 288))
         graphs = [
             build_segmentation(proto, (512, 288), lay, full),
             build_segmentation(proto, (500, 290), lay, dg.PostSettings(refine="grey")),

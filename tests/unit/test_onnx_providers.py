@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from jump import sessions
+from jump.lab.fixed_shape import FixedShapeRunner
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 # mediapipe ships in models/; selfie and SINet are fetched (CI has them in ../shared)
@@ -208,7 +209,7 @@ def test_real_session_reports_cpu(matte_model: Path, caplog: pytest.LogCaptureFi
 
 def test_fixed_shape_runner_matches_plain_run(matte_model: Path) -> None:
     session = sessions.create_session(matte_model, threads=1, providers="cpu")
-    runner = sessions.FixedShapeRunner(session)
+    runner = FixedShapeRunner(session)
     photo = photo_input(matte_model.name, runner.input_buffer.shape)
     rng = np.random.default_rng(5)
     outputs = []

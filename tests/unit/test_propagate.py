@@ -12,8 +12,9 @@ from jump.lab.matte import metrics, moving_clips
 from jump.matte.auto import CPU_LADDER, AutoModel
 from jump.matte.carry import Carrier, Key
 from jump.matte.engine import MatteEngine
-from jump.matte.propagate import PropagatingEngine, make_engine
+from jump.matte.propagate import PropagatingEngine
 from jump.matte.settings import MatteSettings
+from jump.matte.worker import open_engine
 from tests.helpers import matte_data as md
 
 WORK = (896, 504)  # RVM's work size for a 16:9 source
@@ -90,12 +91,12 @@ def test_cpu_auto_starts_on_a_carried_rung_and_the_worker_builds_it() -> None:
     assert auto.rung.every == 3 and auto.rung.label == "rvm 256 px every 3rd frame + motion"
     assert "carried" in auto.reason
     settings = MatteSettings(model="rvm", rvm_inner=256, key_every=3, threads=1)
-    matter = make_engine(settings, md.MODELS)
+    matter = open_engine(settings, md.MODELS)
     try:
         assert isinstance(matter, PropagatingEngine) and matter.every == 3
     finally:
         matter.close()
-    assert not isinstance(make_engine(settings.with_(key_every=1), md.MODELS), PropagatingEngine)
+    assert not isinstance(open_engine(settings.with_(key_every=1), md.MODELS), PropagatingEngine)
 
 
 def test_lead_moves_the_matte_on_to_the_picture_it_is_drawn_on(sway) -> None:

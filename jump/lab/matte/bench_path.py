@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from jump.lab.matte.bench import SIZES, source_frame
-from jump.matte.device_engine import ENV, DeviceMatteEngine
+from jump.matte.auto import PATH_ENV
+from jump.matte.device_engine import DeviceMatteEngine
 from jump.matte.engine import MatteEngine
 from jump.matte.settings import MatteSettings
 from jump.matte.worker import MatteWorker
@@ -114,8 +115,8 @@ def _worker(
     seconds: float = 3.0,
 ) -> tuple[float, float]:
     """(masks/s, mean submit→mask ms) of a worker fed at ``fps`` for ``seconds``."""
-    old = os.environ.get(ENV)
-    os.environ[ENV] = path
+    old = os.environ.get(PATH_ENV)
+    os.environ[PATH_ENV] = path
     try:
         with MatteWorker(settings, models_dir) as worker:
             worker.wait_ready()
@@ -141,9 +142,9 @@ def _worker(
             return done / elapsed, stats.mean_end_to_end_ms * stats.masks / max(1, done)
     finally:
         if old is None:
-            os.environ.pop(ENV, None)
+            os.environ.pop(PATH_ENV, None)
         else:
-            os.environ[ENV] = old
+            os.environ[PATH_ENV] = old
 
 
 def report(results: list[PathResult], fps: float) -> None:

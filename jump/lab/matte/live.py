@@ -81,7 +81,7 @@ def prepare(
 ) -> dict[tuple[int, int], list[np.ndarray]]:
     """Every frame as BGRA at every work size the worker may ask for (OBS downscales on
     the GPU; here it is done before the clock starts so that it costs the worker nothing)."""
-    from jump.matte.engine import work_size
+    from jump.matte.interface import work_size
     from jump.matte.model import spec_input_size
 
     h, w = frames[0].shape[:2]

@@ -35,13 +35,10 @@ def names() -> list[str]:
     return _TYPES.names()
 
 
-def load_matte_model(
-    model_id: str,
-    models_dir: str | os.PathLike[str] | None = None,
-    threads: int = 2,
-    provider: str = "auto",
-) -> MatteModel:
-    """The model object for ``model_id``, of the class its manifest entry's type names.
+def model_type_of(
+    model_id: str, models_dir: str | os.PathLike[str] | None = None
+) -> tuple[str, type[MatteModel]]:
+    """(the id that runs, its model type): the class its manifest entry's ``"type"`` names.
 
     When the model's file is missing, the first present model of its entry's
     ``fallback`` list runs instead (``fallback_model``)."""
@@ -53,7 +50,18 @@ def load_matte_model(
     _load_all()
     if kind not in _TYPES:
         raise MatteModelError(f"model {model_id!r}: no matte model type {kind!r}")
-    return _TYPES.get(kind)(model_id, models_dir, threads, provider)
+    return model_id, _TYPES.get(kind)
+
+
+def load_matte_model(
+    model_id: str,
+    models_dir: str | os.PathLike[str] | None = None,
+    threads: int = 2,
+    provider: str = "auto",
+) -> MatteModel:
+    """The model object for ``model_id`` (``model_type_of``), its session open."""
+    model_id, kind = model_type_of(model_id, models_dir)
+    return kind(model_id, models_dir, threads, provider)
 
 
 def fallback_model(model_id: str, models_dir: str | os.PathLike[str] | None) -> str:

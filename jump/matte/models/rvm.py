@@ -25,16 +25,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from jump.matte.model import MatteModel, MatteModelError, ModelSpec, open_session
+from jump.matte.model import SCENE_CUT_LEVEL, MatteModel, MatteModelError, ModelSpec, open_session
 from jump.matte.models import model_type
 
 log = logging.getLogger("jump.matte")
 
 STATE_NAMES = ("r1", "r2", "r3", "r4")
-# Mean |Δgrey| (0–255) of a 32×18 thumbnail above which the picture is a new scene. A person
-# walking across a webcam picture stays under 15; a cut between cameras is 40 and more.
-SCENE_CUT_LEVEL = 30.0
-THUMB = (32, 18)
+THUMB = (32, 18)  # the scene-cut thumbnail (jump.matte.model.SCENE_CUT_LEVEL)
 WARMUP_PASSES = 3  # issue 11: three recurrent passes settle a still (raw IoU 0.955)
 
 
@@ -118,6 +115,9 @@ class RecurrentMattingModel(MatteModel):
     segmentation models.
     """
 
+    recurrent = True
+    warmup_passes = WARMUP_PASSES
+
     def __init__(
         self,
         model_id: str,
@@ -198,6 +198,20 @@ class RecurrentMattingModel(MatteModel):
         alpha = np.ascontiguousarray(raw.pha[0, 0], np.float32)
         cv2.patchNaNs(alpha, 0.0)  # a broken output must not poison the matte
         return np.clip(alpha, 0.0, 1.0, out=alpha)
+
+    @classmethod
+    def device_key(cls, spec: ModelSpec, settings: Any, work: tuple[int, int]) -> tuple:
+        """The inner pass's ratio, a constant of the device graph."""
+        return (downsample_ratio(*work, settings.rvm_inner or max(spec.input_size)),)
+
+    @classmethod
+    def device_graph(
+        cls, proto: Any, spec: ModelSpec, settings: Any, work: tuple[int, int], post: Any
+    ) -> Any:
+        from jump.matte.device_graph import build_rvm
+
+        (ratio,) = cls.device_key(spec, settings, work)
+        return build_rvm(proto, work, ratio, post)
 
     def foreground(self, raw: MattingOutput) -> np.ndarray:
         """RVM's own foreground colour (RGB, HxWx3, 0–1 — the network clamps it) at work

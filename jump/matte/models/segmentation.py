@@ -4,6 +4,7 @@ the tensor plumbing of ``jump.matte.model.ModelSpec`` and the person probability
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,14 +66,6 @@ class SegmentationModel(MatteModel):
         self._rect_for: tuple[int, int] | None = None
         self._rect = (0, 0, *spec.input_size)
 
-    def bind_input(self, buffer: np.ndarray) -> None:
-        """Pre-process into ``buffer`` (an ORT IO-binding input of the model's shape)."""
-        if buffer.shape != self._input.shape:
-            raise ValueError(f"input buffer {buffer.shape} is not {self._input.shape}")
-        self._input = buffer
-        self._dtype = buffer.dtype
-        self._rect_for = None
-
     def content_rect(self, frame_w: int, frame_h: int) -> tuple[int, int, int, int]:
         """Where a frame of this size lands in the model input (x, y, w, h)."""
         if self._rect_for != (frame_w, frame_h):
@@ -98,6 +91,14 @@ class SegmentationModel(MatteModel):
         else:
             self._input[0, :, y : y + h, x : x + w] = cv2.LUT(pixels, self._lut).transpose(2, 0, 1)
         return self._input
+
+    @classmethod
+    def device_graph(
+        cls, proto: Any, spec: ModelSpec, settings: Any, work: tuple[int, int], post: Any
+    ) -> Any:
+        from jump.matte.device_graph_segmentation import build_segmentation, layout_for
+
+        return build_segmentation(proto, work, layout_for(proto, spec, work), post)
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         return self.session.run([self.output_name], {self.input_name: tensor})[0]
