@@ -165,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--audio-speed", type=float, default=2.0, help="× real time")
     args = p.parse_args(argv)
 
-    from jump.matte import device_engine
+    from jump.matte.auto import PATH_ENV
 
-    os.environ[device_engine.ENV] = args.path
+    os.environ[PATH_ENV] = args.path
     if args.cv_threads >= 0:
         import cv2
 

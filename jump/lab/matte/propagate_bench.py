@@ -74,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
 def keys(clip, fps: float = 30.0, every: int = 3) -> None:
     """The key thread's cost: ``jump.matte.propagate``'s heavy engine on the clip's frames."""
     from jump.matte.engine import MatteEngine
-    from jump.matte.propagate import _heavy
+    from jump.matte.propagate import key_settings
     from jump.matte.settings import MatteSettings
 
     period = 1e3 / fps
     print(f"key (RVM at its input size, 1 thread): median ms over {len(clip) - 5} keys")
     print("inner  wall   cpu   late (frames at 30 fps)  key cores (every 3rd)")
     for inner in (256, 320):
-        engine = MatteEngine(_heavy(MatteSettings(model="rvm", rvm_inner=inner)))
+        engine = MatteEngine(key_settings(MatteSettings(model="rvm", rvm_inner=inner)))
         h, w = clip[0][0].shape[:2]
         size = engine.work_size(w, h)
         work = [cv2.cvtColor(cv2.resize(f, size, interpolation=cv2.INTER_AREA),
