@@ -213,7 +213,11 @@ class MatteFilter(JumpFilter):
         effect = self.effect
         technique = self.view or self.technique
         if self.decontaminate and technique in TECHNIQUES.values():
-            self.fusion.render(effect, self.capture.texture(), self.mask, self.work)
+            # the means come from the picture drawn: a held frame's own pixels go with its
+            # own mask (8-bit sRGB, as the work capture; an HDR frame keeps the capture's)
+            own = held is not None and space == L.GS_CS_SRGB
+            picture = held[0] if own else self.capture.texture()
+            self.fusion.render(effect, picture, self.mask, self.work)
         if technique == "Blur":
             self._blur_background()
         elif technique == "Image" and not self.picture.load(self.bg_image):
