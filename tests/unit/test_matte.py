@@ -358,15 +358,20 @@ def test_cli_image_to_rgba_png_contract(tmp_path: Path, handful: list) -> None:
     assert metrics.iou(rgba[..., 3], truth) >= 0.9
 
 
+def _write_clip(src: Path, frames: int) -> Path:
+    """A 320×180 MJPG clip of a person moving over a car photo."""
+    fg, bg = synth.load_rgba(md.FOREGROUNDS / "person-2.png"), md._bg("car-2")
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 180))
+    for f in synth.moving_clip(fg, bg, (320, 180), frames=frames):
+        writer.write(f.frame)
+    writer.release()
+    return src
+
+
 def test_cli_video_to_png_sequence_and_composite(tmp_path: Path) -> None:
     from jump.cli import main
 
-    fg, bg = synth.load_rgba(md.FOREGROUNDS / "person-2.png"), md._bg("car-2")
-    src = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 180))
-    for f in synth.moving_clip(fg, bg, (320, 180), frames=5):
-        writer.write(f.frame)
-    writer.release()
+    src = _write_clip(tmp_path / "clip.avi", frames=5)
     assert main(["matte", str(src), str(tmp_path / "m.png"), "--models", str(MODELS)]) == 0
     pngs = sorted(tmp_path.glob("m_*.png"))
     assert len(pngs) == 5 and cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape == (180, 320, 4)
@@ -391,12 +396,7 @@ def test_bench_pieces_run(matter: MatteEngine) -> None:
 def test_cli_video_to_webm_with_alpha(tmp_path: Path) -> None:
     from jump.cli import main
 
-    fg, bg = synth.load_rgba(md.FOREGROUNDS / "person-2.png"), md._bg("car-2")
-    src = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 180))
-    for f in synth.moving_clip(fg, bg, (320, 180), frames=4):
-        writer.write(f.frame)
-    writer.release()
+    src = _write_clip(tmp_path / "clip.avi", frames=4)
     out = tmp_path / "m.webm"
     assert main(["matte", str(src), str(out), "--models", str(MODELS)]) == 0
     probe = subprocess.run(
