@@ -121,7 +121,9 @@ def test_model_choice_timing_ignores_other_threads(monkeypatch: pytest.MonkeyPat
         stop.set()
         spinner.join()
     assert busy < 1.8 * quiet + 0.03, (quiet, busy)
-    assert process_clock > 1.6 * busy, (busy, process_clock)
+    # The spinner's share of a core depends on the machine (CI saw 1.5x on its two cores,
+    # this box 2x): the control asks only that the old clock clearly counts it.
+    assert process_clock > 1.25 * busy, (busy, process_clock)
 
 
 def test_pictures_under_non_ascii_paths(tmp_path: Path) -> None:
