@@ -29,6 +29,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from jump.matte import guard
 from jump.matte.decontaminate import FADE, TRACE
 
 OPSET = 12  # the shipped models' own opset: their nodes go in unchanged
@@ -346,15 +347,24 @@ def _common_outputs(
 
 
 def build_rvm(
-    model: onnx.ModelProto, work: tuple[int, int], ratio: float, s: PostSettings
+    model: onnx.ModelProto,
+    work: tuple[int, int],
+    ratio: float,
+    s: PostSettings,
+    guard_ratio: float = 0.0,
 ) -> onnx.ModelProto:
     """RVM with the frame in and the mask out (``jump.matte.models.rvm``'s pre/post-processing).
 
     Inputs: ``frame`` uint8 [H,W,4] BGRA, ``r1i…r4i``, the smoothing states. Outputs:
     ``alpha`` uint8 [H,W], ``edge_colour`` (if decontaminating), ``r1o…r4o``, states.
     The ratio is a constant, so ONNX Runtime folds the model's size arithmetic.
+    ``guard_ratio`` > 0: a second copy of RVM at that ratio with its own states
+    (``guard_r1i…``), the two alphas fused by ``jump.matte.guard.RULE`` (the guard).
     """
     w, h = work
+    prefixes = ("", guard.GUARD_PREFIX) if guard_ratio > 0 else ("",)
+    if guard_ratio > 0:
+        model = guard.with_second_copy(model, guard_ratio)
     g = _Builder()
     bgra = _frame_nchw(g, w, h)
     g.op("Conv", bgra, g.const(_channel_weights("RGB", 1.0 / 255.0).reshape(3, 4, 1, 1)), out="src")
@@ -362,15 +372,15 @@ def build_rvm(
     g.inits.append(numpy_helper.from_array(np.asarray([ratio], np.float32), "downsample_ratio"))
     g.model_goes_here()
     alpha = g.clip("pha", 0.0, 1.0)
+    if guard_ratio > 0:  # guard.RULE "max": the person is where either size finds it
+        alpha = g.op("Max", alpha, g.clip(guard.GUARD_PREFIX + "pha", 0.0, 1.0))
     alpha = _feather(g, alpha, s.feather_px, w, h)
     alpha = _smooth(g, alpha, grey, (w, h), s, w, h)
     names = _outputs(g, alpha, grey, bgra, s, w, h)
-    state_in = [
-        _io(f"{n}i", TensorProto.FLOAT, [1, f"{n}_c", f"{n}_h", f"{n}_w"]) for n in RVM_STATES
-    ]
-    state_out = [
-        _io(f"{n}o", TensorProto.FLOAT, [1, f"{n}_c", f"{n}_h", f"{n}_w"]) for n in RVM_STATES
-    ]
+    dims = [[1, f"{p}{n}_c", f"{p}{n}_h", f"{p}{n}_w"] for p in prefixes for n in RVM_STATES]
+    states = [f"{p}{n}" for p in prefixes for n in RVM_STATES]
+    state_in = [_io(f"{n}i", TensorProto.FLOAT, d) for n, d in zip(states, dims, strict=True)]
+    state_out = [_io(f"{n}o", TensorProto.FLOAT, d) for n, d in zip(states, dims, strict=True)]
     inputs = [_io(FRAME, TensorProto.UINT8, [h, w, 4]), *state_in, *_state_inputs(w, h, (w, h))]
     outputs = [*_common_outputs(names, w, h, (w, h)), *state_out]
     # the model's declared inputs "src"/"downsample_ratio" are now made inside the graph

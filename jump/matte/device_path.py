@@ -20,6 +20,7 @@ import onnx
 
 from jump import sessions
 from jump.matte import device_graph as dg
+from jump.matte.guard import GUARD_PREFIX
 
 log = logging.getLogger("jump.matte")
 
@@ -92,8 +93,10 @@ class DevicePath:
 
     def _state_names(self) -> list[tuple[str, str]]:
         names = [(dg.PREV_ALPHA, dg.NEXT_ALPHA), (dg.PREV_GREY, dg.NEXT_GREY)]
-        if self.recurrent:
-            names += [(f"{n}i", f"{n}o") for n in dg.RVM_STATES]
+        if self.recurrent:  # RVM's states, and the guard's second copy's where it runs
+            inputs = {i.name for i in self.session.get_inputs()}
+            for p in ("", GUARD_PREFIX):
+                names += [(f"{p}{n}i", f"{p}{n}o") for n in dg.RVM_STATES if f"{p}{n}i" in inputs]
         return names
 
     def _state_shapes(self) -> dict[str, tuple[int, ...]]:

@@ -52,6 +52,9 @@ class MatteSettings:
     # crop the light models' input to the subject (jump.matte.framing; not RVM)
     auto_frame: bool = True  # on: measured better, docs/benchmarks.md
     rvm_inner: int = 0  # RVM inner-pass long side in px; 0 = the manifest's (Auto lowers it)
+    # > 0: the inner-size guard (jump.matte.guard): RVM also runs at this inner size on the
+    # same frame and the two alphas are fused; the device path only (Auto's GPU ladder)
+    rvm_guard: int = 0
     work_scale: float = 2.0  # work resolution = this × the model input (fitted to the aspect)
     low_light: str = "auto"  # "off" | "auto" (when the frame is dark) | "on"
     low_light_model: str = "gamma"  # "gamma" (classical) or a lowlight model id ("zero_dce")
@@ -87,6 +90,8 @@ class MatteSettings:
         object.__setattr__(self, "gate_max_skip", max(1, int(self.gate_max_skip)))
         inner = int(self.rvm_inner) if self.rvm_inner == self.rvm_inner else 0
         object.__setattr__(self, "rvm_inner", 0 if inner <= 0 else max(64, min(2048, inner)))
+        guard = int(self.rvm_guard) if self.rvm_guard == self.rvm_guard else 0
+        object.__setattr__(self, "rvm_guard", 0 if guard <= 0 else max(64, min(2048, guard)))
         object.__setattr__(self, "threads", max(1, min(64, int(self.threads))))
         object.__setattr__(self, "key_every", max(1, min(30, int(self.key_every))))
         if self.low_light not in LOW_LIGHT_MODES:

@@ -131,7 +131,7 @@ def still_set(
 
     Deterministic: the combination of background and placement rotates with the cut-out,
     so the set is varied without being a full cross product. ``quick`` keeps 6 subjects
-    and two brightness levels.
+    and two brightness levels (normal and dark) unless ``brightness`` names them.
     """
     w, h = size
     fgs = foreground_paths(root)
@@ -139,7 +139,8 @@ def still_set(
     levels = brightness or BRIGHTNESS
     if quick:
         fgs = fgs[:6]
-        levels = {k: v for k, v in levels.items() if k in ("normal", "dark")}
+        if brightness is None:  # levels asked for by name are kept (device_quality's dim)
+            levels = {k: v for k, v in levels.items() if k in ("normal", "dark")}
     for i, fg_path in enumerate(fgs):
         fg = load_rgba(fg_path)
         for j in range(2 if quick else 3):

@@ -201,8 +201,11 @@ class RecurrentMattingModel(MatteModel):
 
     @classmethod
     def device_key(cls, spec: ModelSpec, settings: Any, work: tuple[int, int]) -> tuple:
-        """The inner pass's ratio, a constant of the device graph."""
-        return (downsample_ratio(*work, settings.rvm_inner or max(spec.input_size)),)
+        """The inner pass's ratio and the guard's (0: off), constants of the device graph."""
+        inner = settings.rvm_inner or max(spec.input_size)
+        ratio = downsample_ratio(*work, inner)
+        guard = downsample_ratio(*work, settings.rvm_guard) if settings.rvm_guard else 0.0
+        return (ratio, 0.0 if guard == ratio else guard)
 
     @classmethod
     def device_graph(
@@ -210,8 +213,8 @@ class RecurrentMattingModel(MatteModel):
     ) -> Any:
         from jump.matte.device_graph import build_rvm
 
-        (ratio,) = cls.device_key(spec, settings, work)
-        return build_rvm(proto, work, ratio, post)
+        ratio, guard = cls.device_key(spec, settings, work)
+        return build_rvm(proto, work, ratio, post, guard)
 
     def foreground(self, raw: MattingOutput) -> np.ndarray:
         """RVM's own foreground colour (RGB, HxWx3, 0–1 — the network clamps it) at work
