@@ -30,9 +30,7 @@ def _time_rung(settings, models_dir, frame, rung, fps: float) -> float:
     share). The engine is the one the worker would open for the rung."""
     from jump.matte.worker import open_engine
 
-    engine = open_engine(
-        settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every), models_dir
-    )
+    engine = open_engine(rung.settings(settings), models_dir)
     try:
         engine.process_detailed(frame, "bgr", want_raw=False)  # warm-up: session and buffers
         if rung.every > 1:  # its key runs on a thread of its own: play a second of frames

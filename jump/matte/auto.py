@@ -5,6 +5,9 @@ feeds the times here with the source's frame rate. The policy walks a ladder, be
 
     rvm 448 px → rvm 320 px → rvm 256 px → mediapipe
 
+(on an accelerator ``GPU_LADDER`` adds 576 and 768 above, each also with the inner-size
+guard; on the CPU alone ``CPU_LADDER`` adds carried rungs below).
+
 Budget: a rung fits when its mask time is ≤ ``BUDGET`` (70 %) of the frame interval — the
 rest is left for OBS, the encoder and the load spikes of a shared machine.
 
@@ -67,11 +70,21 @@ class Rung:
     # > 1: the model runs on every ``every``-th frame at most and its matte is carried to
     # the others with motion (jump.matte.propagate); its time is counted per frame
     every: int = 1
+    # > 0: RVM also runs at this inner size on the same frame, fused (jump.matte.guard)
+    guard: int = 0
 
     @property
     def label(self) -> str:
         label = f"{self.model} {self.inner} px" if self.inner else self.model
+        if self.guard:
+            label += f" + {self.guard} guard"
         return f"{label} every {_nth(self.every)} frame + motion" if self.every > 1 else label
+
+    def settings(self, settings: MatteSettings) -> MatteSettings:
+        """``settings`` running this rung."""
+        return settings.with_(
+            model=self.model, rvm_inner=self.inner, key_every=self.every, rvm_guard=self.guard
+        )
 
 
 def _nth(n: int) -> str:
@@ -102,8 +115,19 @@ CPU_LADDER: tuple[Rung, ...] = (
 # With the work on an accelerator (jump.matte.device_engine) there is room above 448: RVM's
 # quality grows with its inner pass on average (docs/matte.md). Auto starts there at
 # GPU_START (448) and climbs when the measured budget allows, like any other step up.
-GPU_LADDER: tuple[Rung, ...] = (Rung("rvm", 768, 2.9), Rung("rvm", 576, 1.65), *LADDER)
-GPU_START = 2
+# Above each higher size, the same size with the inner-size guard (jump.matte.guard: RVM
+# at GUARD_INNER too, fused), which keeps what one size loses (docs/benchmarks.md, "The
+# inner-size guard"); its cost adds the guard's area.
+GUARD_INNER = 384
+_GUARD_COST = (GUARD_INNER / 448) ** 2
+GPU_LADDER: tuple[Rung, ...] = (
+    Rung("rvm", 768, 2.9 + _GUARD_COST, guard=GUARD_INNER),
+    Rung("rvm", 768, 2.9),
+    Rung("rvm", 576, 1.65 + _GUARD_COST, guard=GUARD_INNER),
+    Rung("rvm", 576, 1.65),
+    *LADDER,
+)
+GPU_START = 4
 
 
 def median(values: list[float]) -> float:
@@ -226,8 +250,7 @@ class MatteChooser:
             if full is GPU_LADDER and full[GPU_START] in ladder:  # higher rungs are earned
                 self.auto.index = ladder.index(full[GPU_START])
             log.info("Jump Matte: Auto starts on %s (%s)", self.auto.rung.label, self.auto.reason)
-        rung = self.auto.rung
-        return settings.with_(model=rung.model, rvm_inner=rung.inner, key_every=rung.every)
+        return self.auto.rung.settings(settings)
 
     def observe(self, now: float, mask_ms: float, fps: float) -> bool:
         """One finished mask's time (ms) at ``now`` (s); True when Auto changed rung (the

@@ -372,8 +372,8 @@ def build_rvm(
     g.inits.append(numpy_helper.from_array(np.asarray([ratio], np.float32), "downsample_ratio"))
     g.model_goes_here()
     alpha = g.clip("pha", 0.0, 1.0)
-    if guard_ratio > 0:  # guard.RULE "max": the person is where either size finds it
-        alpha = g.op("Max", alpha, g.clip(guard.GUARD_PREFIX + "pha", 0.0, 1.0))
+    if guard_ratio > 0:  # the two sizes' alphas fused (guard.RULE)
+        alpha = guard.fuse_in_graph(g, alpha, g.clip(guard.GUARD_PREFIX + "pha", 0.0, 1.0))
     alpha = _feather(g, alpha, s.feather_px, w, h)
     alpha = _smooth(g, alpha, grey, (w, h), s, w, h)
     names = _outputs(g, alpha, grey, bgra, s, w, h)

@@ -16,6 +16,7 @@ each); ``RULE`` is the one the graph builds, chosen by those measurements
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -46,11 +47,33 @@ def _confident(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a if ua <= ub else b
 
 
+AGREE = 0.9  # masks (alpha ≥ 0.5) whose IoU is at least this agree
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of the two sizes' masks (1 when both are empty)."""
+    ma, mb = a >= 0.5, b >= 0.5
+    union = np.count_nonzero(ma | mb)
+    return 1.0 if union == 0 else np.count_nonzero(ma & mb) / union
+
+
+def _agree_max(main: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The main size where the two agree; where they do not, one dropped a part: max."""
+    return main if agreement(main, second) >= AGREE else np.maximum(main, second)
+
+
+def _agree_larger(main: np.ndarray, second: np.ndarray) -> np.ndarray:
+    return main if agreement(main, second) >= AGREE else _larger(main, second)
+
+
+# (main size's alpha, the guard size's alpha) → fused alpha, all float 0–1 HxW
 RULES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "max": _max,
     "mean": _mean,
     "larger": _larger,
     "confident": _confident,
+    "agree-max": _agree_max,
+    "agree-larger": _agree_larger,
 }
 RULE = "max"
 
@@ -87,3 +110,23 @@ def with_second_copy(model: onnx.ModelProto, ratio: float) -> onnx.ModelProto:
     merged.graph.node.extend(nodes)
     merged.graph.initializer.extend([*inits, ratio_init])
     return merged
+
+
+def fuse_in_graph(g: Any, main: str, second: str, rule: str = "") -> str:
+    """``RULE`` (or ``rule``) on two [1,1,H,W] alphas in 0–1, as nodes of the device
+    graph's builder ``g`` (``jump.matte.device_graph._Builder``), with the operators its
+    ``OPS_USED`` allows plus ReduceMean (DirectML and CoreML run it; the model has it).
+    The mask is ``Round`` (≥ 0.5 → 1 but for exactly 0.5, which rounds to even)."""
+    rule = rule or RULE
+    both = g.op("Max", main, second)
+    if rule == "max":
+        return both
+    if rule != "agree-max":
+        raise ValueError(f"no graph form for the guard rule {rule!r}")
+    ma, mb = g.op("Round", main), g.op("Round", second)
+    inter = g.op("ReduceMean", g.op("Mul", ma, mb), axes=[2, 3], keepdims=1)
+    union = g.op("ReduceMean", g.op("Max", ma, mb), axes=[2, 3], keepdims=1)
+    agree = g.op("Div", inter, g.op("Add", union, g.const(1e-9)))
+    # 1 where the masks disagree (IoU < AGREE), else 0: a steep ramp clipped to 0–1
+    pick = g.clip(g.op("Mul", g.op("Sub", g.const(AGREE), agree), g.const(1e6)), 0.0, 1.0)
+    return g.op("Add", main, g.op("Mul", pick, g.op("Sub", both, main)))

@@ -229,7 +229,13 @@ def test_auto_on_the_accelerator_starts_at_448_with_room_above(
     try:
         auto = w._chooser.auto
         labels = [r.label for r in auto.ladder]
-        assert labels[:3] == ["rvm 768 px", "rvm 576 px", "rvm 448 px"]
+        assert labels[:5] == [
+            "rvm 768 px + 384 guard",
+            "rvm 768 px",
+            "rvm 576 px + 384 guard",
+            "rvm 576 px",
+            "rvm 448 px",
+        ]
         assert auto.rung.label == "rvm 448 px" and w.running == "rvm 448 px (auto)"
     finally:
         w.close()

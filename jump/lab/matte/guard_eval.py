@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from jump.lab.matte import metrics, moving_clips, synth
@@ -78,11 +80,13 @@ class Table:
             lambda: defaultdict(list)
         )
 
-    def add(self, group: str, label: str, pred: np.ndarray, truth: np.ndarray) -> None:
+    def add(self, group: str, label: str, pred: np.ndarray, truth: np.ndarray, band) -> None:
+        """``band``: ``metrics.boundary_band`` of the truth (edge MAD as ``edge_errors``)."""
         r = self.rows[(group, label)]
         r["iou"].append(metrics.iou(pred, truth))
-        r["mad"].append(metrics.mad(pred, truth))
-        r["edge"].append(metrics.edge_errors(pred, truth)[0])
+        err = np.abs(pred - truth)
+        r["mad"].append(float(err.mean()))
+        r["edge"].append(float(err[band].mean()) if band.any() else 0.0)
 
     def summary(self, group: str, label: str) -> dict[str, float]:
         r = self.rows[(group, label)]
@@ -100,7 +104,7 @@ class Table:
         return list(dict.fromkeys(g for g, _ in self.rows))
 
     def print(self, group: str, labels: list[str], top: int = 0) -> None:
-        rows = [(label, self.summary(group, label)) for label in labels]
+        rows = [(lab, self.summary(group, lab)) for lab in labels if (group, lab) in self.rows]
         if top:  # singles and the best ``top`` fused candidates by mean IoU
             single = [r for r in rows if "+" not in r[0]]
             fused = sorted((r for r in rows if "+" in r[0]), key=lambda r: -r[1]["iou"])
@@ -121,41 +125,83 @@ def engines(sizes: list[int]) -> dict[int, MatteEngine]:
     return {i: MatteEngine(s.with_(rvm_inner=i)) for i in sizes}
 
 
-def score_all(
-    table: Table,
-    group: str,
-    cands: list[tuple[str, tuple[int, ...], str]],
-    alphas: dict[int, np.ndarray],
-    truth: np.ndarray,
-    fuse: Callable[[str, np.ndarray, np.ndarray], np.ndarray],
-) -> None:
-    for label, sizes, rule in cands:
-        pred = alphas[sizes[0]] if rule == "single" else fuse(rule, *(alphas[s] for s in sizes))
-        table.add(group, label, pred, truth)
+class Cache:
+    """Every scored picture's alphas per size and its truth, as PNGs under ``root``
+    (16-bit truth), so the rules are scored without running RVM again; a rerun skips
+    what is there."""
+
+    def __init__(self, root: Path, tag: str = "all") -> None:
+        self.root = root
+        self.index_path = root / f"index-{tag}.json"  # one per writer: runs may overlap
+        self.index: dict[str, str] = {}
+        for path in sorted(root.glob("index-*.json")):
+            self.index.update(json.loads(path.read_text()))
+        self._mine: dict[str, str] = (
+            json.loads(self.index_path.read_text()) if self.index_path.exists() else {}
+        )
+
+    def has(self, key: str, sizes: list[int]) -> bool:
+        return key in self.index and all((self.root / f"{key}_{i}.png").exists() for i in sizes)
+
+    def put(self, key: str, group: str, alphas: dict[int, np.ndarray], truth: np.ndarray) -> None:
+        (self.root / key).parent.mkdir(parents=True, exist_ok=True)
+        for i, a in alphas.items():
+            cv2.imwrite(str(self.root / f"{key}_{i}.png"), a)
+        t16 = np.clip(metrics.as_float(truth) * 65535.0 + 0.5, 0, 65535).astype(np.uint16)
+        cv2.imwrite(str(self.root / f"{key}_truth.png"), t16)
+        self.index[key] = self._mine[key] = group
+        self.index_path.parent.mkdir(parents=True, exist_ok=True)
+        self.index_path.write_text(json.dumps(self._mine, indent=0))
+
+    def load(self, key: str, sizes: list[int]) -> tuple[dict[int, np.ndarray], np.ndarray]:
+        alphas = {i: cv2.imread(str(self.root / f"{key}_{i}.png"), cv2.IMREAD_GRAYSCALE) for i in sizes}
+        t16 = cv2.imread(str(self.root / f"{key}_truth.png"), cv2.IMREAD_UNCHANGED)
+        return alphas, t16.astype(np.float32) / 65535.0
 
 
-def run_stills(table, group, samples, eng, cands, fuse) -> None:
-    for s in samples:
+def collect_stills(cache: Cache, group: str, samples, sizes: list[int]) -> None:
+    eng = None
+    for n, s in enumerate(samples):
+        key = f"{group}/{s.name}".replace(" ", "_")
+        if cache.has(key, sizes):
+            continue
+        eng = eng or engines(sizes)
         alphas = {}
         for i, e in eng.items():
             e.reset()  # a fresh state per still: RVM's warm-up passes
             alphas[i] = e.process_detailed(s.frame, "bgr", want_raw=False).alpha
         level = s.name.rsplit("/", 1)[-1]
-        score_all(table, f"{group}, {level}", cands, alphas, s.alpha, fuse)
+        cache.put(key, f"{group}, {level}", alphas, s.alpha)
+        print(f"{group}: {n + 1} {s.name}", file=sys.stderr, flush=True)
 
 
-def run_clip(table, group, frames, eng, cands, fuse, every: int = 3) -> None:
-    for e in eng.values():
-        e.reset()
+def collect_clip(cache: Cache, group: str, name: str, frames, sizes: list[int], every: int = 3) -> None:
+    """Every frame runs (the recurrent states carry); every ``every``-th is kept."""
+    if cache.has(f"{group}/{name}/{0:03d}".replace(" ", "_"), sizes):
+        return
+    eng = engines(sizes)
     for t, (frame, truth) in enumerate(frames):
         alphas = {i: e.process_detailed(frame, "bgr", want_raw=False).alpha for i, e in eng.items()}
         if t % every == 0:
-            score_all(table, group, cands, alphas, truth, fuse)
+            cache.put(f"{group}/{name}/{t:03d}".replace(" ", "_"), group, alphas, truth)
+    print(f"{group}: {name} done", file=sys.stderr, flush=True)
 
 
-def _fuse_uint8(rule: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    fa, fb = metrics.as_float(a), metrics.as_float(b)
-    return RULES[rule](fa, fb)
+def score(cache: Cache, sizes: list[int], table: Table) -> list[str]:
+    """Every candidate on every cached picture; returns the candidates' labels."""
+    cands = candidates(sizes)
+    for key, group in cache.index.items():
+        have = [i for i in sizes if (cache.root / f"{key}_{i}.png").exists()]
+        alphas, truth = cache.load(key, have)
+        fl = {i: metrics.as_float(a) for i, a in alphas.items()}
+        band = metrics.boundary_band(truth, max(2, round(0.01 * truth.shape[0])))
+        for label, pair, rule in cands:
+            if not set(pair) <= set(have):
+                continue
+            # the larger inner size is the main one, the smaller the guard
+            pred = fl[pair[0]] if rule == "single" else RULES[rule](fl[pair[1]], fl[pair[0]])
+            table.add(group, label, pred, truth, band)
+    return [c[0] for c in cands]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,26 +210,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sets", default="portrait,stills,clips")
     p.add_argument("--quick", action="store_true", help="the quick still set (6 subjects)")
     p.add_argument("--top", type=int, default=8, help="fused candidates shown per table")
+    p.add_argument("--cache", type=Path, default=REPO / "out" / "guard" / "cache")
+    p.add_argument("--score-only", action="store_true", help="score what the cache holds")
     p.add_argument("--json", type=Path, help="write every summary here")
     a = p.parse_args(argv)
     sizes = [int(s) for s in a.sizes.split(",")]
-    cands = candidates(sizes)
-    labels = [c[0] for c in cands]
-    eng = engines(sizes)
-    table = Table()
+    cache = Cache(a.cache, a.sets.replace(",", "-"))
     sets = a.sets.split(",")
-    if "portrait" in sets:
-        run_stills(table, "dim portrait 1080p", [dim_portrait()], eng, cands, _fuse_uint8)
-    if "stills" in sets:
-        shared = REPO.parent / "shared"
-        root = shared if (shared / "data" / "matte").is_dir() else REPO / "tests"
-        samples = synth.still_set((1280, 720), quick=a.quick, root=root)
-        run_stills(table, "stills 720p", samples, eng, cands, _fuse_uint8)
-    if "clips" in sets:
-        for dim in (False, True):
-            for name in moving_clips.CLIPS:
-                group = f"moving clips, {'dim' if dim else 'normal'}"
-                run_clip(table, group, clip_frames(name, dim), eng, cands, _fuse_uint8)
+    if not a.score_only:
+        if "portrait" in sets:
+            collect_stills(cache, "dim portrait 1080p", [dim_portrait()], sizes)
+        if "stills" in sets:
+            shared = REPO.parent / "shared"
+            root = shared if (shared / "data" / "matte").is_dir() else REPO / "tests"
+            samples = synth.still_set((1280, 720), quick=a.quick, root=root)
+            collect_stills(cache, "stills 720p", samples, sizes)
+        if "clips" in sets:
+            for dim in (False, True):
+                for name in moving_clips.CLIPS:
+                    group = f"moving clips, {'dim' if dim else 'normal'}"
+                    collect_clip(cache, group, name, clip_frames(name, dim), sizes)
+    table = Table()
+    labels = score(cache, sizes, table)
     for group in table.groups():
         table.print(group, labels, a.top)
     if a.json:
