@@ -154,7 +154,9 @@ class Cache:
         self.index_path.write_text(json.dumps(self._mine, indent=0))
 
     def load(self, key: str, sizes: list[int]) -> tuple[dict[int, np.ndarray], np.ndarray]:
-        alphas = {i: cv2.imread(str(self.root / f"{key}_{i}.png"), cv2.IMREAD_GRAYSCALE) for i in sizes}
+        alphas = {
+            i: cv2.imread(str(self.root / f"{key}_{i}.png"), cv2.IMREAD_GRAYSCALE) for i in sizes
+        }
         t16 = cv2.imread(str(self.root / f"{key}_truth.png"), cv2.IMREAD_UNCHANGED)
         return alphas, t16.astype(np.float32) / 65535.0
 
@@ -175,7 +177,9 @@ def collect_stills(cache: Cache, group: str, samples, sizes: list[int]) -> None:
         print(f"{group}: {n + 1} {s.name}", file=sys.stderr, flush=True)
 
 
-def collect_clip(cache: Cache, group: str, name: str, frames, sizes: list[int], every: int = 3) -> None:
+def collect_clip(
+    cache: Cache, group: str, name: str, frames, sizes: list[int], every: int = 3
+) -> None:
     """Every frame runs (the recurrent states carry); every ``every``-th is kept."""
     if cache.has(f"{group}/{name}/{0:03d}".replace(" ", "_"), sizes):
         return
