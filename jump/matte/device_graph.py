@@ -39,8 +39,8 @@ OPSET = 12  # the shipped models' own opset: their nodes go in unchanged
 OPS_USED = frozenset(
     {
         "Add", "AveragePool", "Cast", "Ceil", "Clip", "Concat", "Conv", "Div", "Identity", "Max",
-        "Mul", "Reshape", "Resize", "Round", "Sigmoid", "Slice", "Softmax", "Sub",
-        "Transpose",
+        "Mul", "ReduceMean", "Reshape", "Resize", "Round", "Sigmoid", "Slice", "Softmax",
+        "Sub", "Transpose",
     }
 )  # fmt: skip
 PREFIX = "jump_"  # names of Jump's nodes and tensors (the model's never start with it)

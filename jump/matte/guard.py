@@ -75,7 +75,7 @@ RULES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "agree-max": _agree_max,
     "agree-larger": _agree_larger,
 }
-RULE = "max"
+RULE = "agree-max"
 
 
 def with_second_copy(model: onnx.ModelProto, ratio: float) -> onnx.ModelProto:

@@ -18,6 +18,7 @@ from jump.matte.device_engine import DeviceMatteEngine
 from jump.matte.engine import MatteEngine
 from jump.matte.settings import MatteSettings
 from tests.helpers import matte_data as md
+from tests.unit.test_matte_device_graph import DML_OPS, coreml_ops
 
 COMMON = dict(model="rvm", provider="cpu", threads=2, low_light="off")
 
@@ -34,31 +35,38 @@ def _states(engine: DeviceMatteEngine) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def dim_runs() -> dict[str, tuple[float, dict[str, np.ndarray]]]:
-    """IoU on the dim portrait and the states after it, 448 alone, 384 alone, both guarded:
-    two frames, so the states have carried one frame into the next."""
+def dim_runs() -> dict[str, tuple[float, dict[str, np.ndarray], np.ndarray]]:
+    """IoU on the dim portrait, the states after it and the first alpha: 448 alone, 384
+    alone, both guarded; two frames, so the states have carried one frame into the next."""
     s = guard_eval.dim_portrait()
     out = {}
     for label, inner, second in (("448", 448, 0), ("384", 384, 0), ("guard", 448, 384)):
         e = DeviceMatteEngine(MatteSettings(rvm_inner=inner, rvm_guard=second, **COMMON))
-        for _ in range(2):
-            alpha = e.process_detailed(s.frame, "bgr", want_raw=False).alpha
-        out[label] = (metrics.iou(alpha, s.alpha), _states(e))
+        first = e.process_detailed(s.frame, "bgr", want_raw=False).alpha.copy()
+        alpha = e.process_detailed(s.frame, "bgr", want_raw=False).alpha
+        out[label] = (metrics.iou(alpha, s.alpha), _states(e), first)
     return out
 
 
 def test_the_guard_keeps_the_dim_portraits_jacket(dim_runs) -> None:
-    single, _ = dim_runs["448"]
-    guarded, _ = dim_runs["guard"]
+    single = dim_runs["448"][0]
+    guarded = dim_runs["guard"][0]
     assert single < 0.5  # the failure this guards against: 448 loses the dark jacket
     assert guarded > 0.85 and guarded > single + 0.3
-    assert guarded >= dim_runs["384"][0] - 0.005  # max keeps all that 384 found
+    assert guarded >= dim_runs["384"][0] - 0.005  # where they disagree, all 384 found
+
+
+def test_the_graph_fuses_as_the_numpy_rule(dim_runs) -> None:
+    a448, a384, fused = (dim_runs[k][2] / 255.0 for k in ("448", "384", "guard"))
+    assert guard.agreement(a448, a384) < guard.AGREE  # this picture takes the fused branch
+    want = guard.RULES[guard.RULE](a448.astype(np.float32), a384.astype(np.float32))
+    assert np.abs(fused - want).max() <= 1.5 / 255
 
 
 def test_each_size_keeps_its_own_recurrent_state(dim_runs) -> None:
-    _, alone448 = dim_runs["448"]
-    _, alone384 = dim_runs["384"]
-    _, both = dim_runs["guard"]
+    alone448 = dim_runs["448"][1]
+    alone384 = dim_runs["384"][1]
+    both = dim_runs["guard"][1]
     assert set(both) == {*alone448, *(guard.GUARD_PREFIX + n for n in alone384)}
     for name, value in alone448.items():  # the main copy's state is 448's alone ...
         assert both[name].shape == value.shape
@@ -86,6 +94,9 @@ def test_guard_graph_adds_only_the_portable_operators() -> None:
     onnx.checker.check_model(graph)
     ops = dg.ops_added(graph, guard.with_second_copy(proto, 0.375))
     assert ops <= dg.OPS_USED, ops - dg.OPS_USED
+    assert ops <= DML_OPS, f"not in DirectML's table: {ops - DML_OPS}"
+    coreml = coreml_ops()
+    assert ops <= coreml, f"not in CoreML's ML Program table: {ops - coreml}"
     inputs = {i.name for i in graph.graph.input}
     assert {f"{guard.GUARD_PREFIX}{n}i" for n in dg.RVM_STATES} <= inputs
 
