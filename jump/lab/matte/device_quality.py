@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--provider", default="cpu")
     p.add_argument("--inner", default="448,576,768", help="RVM inner sizes")
     p.add_argument("--engine-inner", default="448", help="inner sizes also run on the numpy engine")
+    p.add_argument("--guard", type=int, default=0, help="also each inner size with this guard")
     p.add_argument("--mediapipe", action="store_true", help="also MediaPipe, both paths")
     p.add_argument("--full", action="store_true", help="every still, not the quick set")
     a = p.parse_args(argv)
@@ -48,12 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     engine_inner = {int(i) for i in a.engine_inner.split(",") if i}
     for inner in (int(i) for i in a.inner.split(",") if i):
         paths = ("engine", "device") if inner in engine_inner else ("device",)
+        paths += (f"device, {a.guard} guard",) if a.guard and a.guard != inner else ()
         runs += [("rvm", inner, path) for path in paths]
     if a.mediapipe:
         runs += [("mediapipe", 0, "engine"), ("mediapipe", 0, "device")]
     for model, inner, path in runs:
         s = MatteSettings(model=model, provider=a.provider, rvm_inner=inner, low_light="off")
-        engine = DeviceMatteEngine(s) if path == "device" else MatteEngine(s)
+        if path.endswith("guard"):  # jump.matte.guard: RVM at a second inner size, fused
+            s = s.with_(rvm_guard=a.guard)
+        engine = MatteEngine(s) if path == "engine" else DeviceMatteEngine(s)
         iou, mad, dim = score(engine, samples)
         print(f"| {model} | {inner or '–'} | {path} | {iou:.4f} | {mad * 1e3:.2f} | {dim:.4f} |", flush=True)  # fmt: skip
     return 0

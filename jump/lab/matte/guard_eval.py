@@ -31,6 +31,7 @@ import numpy as np
 
 from jump.lab.matte import metrics, moving_clips, synth
 from jump.lab.paths import REPO
+from jump.matte.auto import GUARD_INNER
 from jump.matte.engine import MatteEngine
 from jump.matte.guard import RULES
 from jump.matte.settings import MatteSettings
@@ -118,6 +119,37 @@ class Table:
                 f"| {label} | {m['iou']:.4f} | {m['mad'] * 1e3:.2f} | {m['edge'] * 1e3:.1f} "
                 f"| {m['worst']:.3f} | {m['fails']} |"
             )
+
+
+def rule_summary(table: Table, sizes: list[int], groups: list[str], guard_size: int = 0) -> None:
+    """Per rule, over every pair and the ``groups``: the change against the pair's main
+    (larger) size alone — mean ΔIoU, mean ΔMAD, pictures under ``FAIL_IOU`` — and how
+    often it is the pair's best rule by IoU."""
+    pairs = [p for p in itertools.combinations(sizes, 2) if not guard_size or p[0] == guard_size]
+    stats = {r: {"diou": [], "dmad": [], "dfail": [], "best": 0} for r in RULES}
+    for g in groups:
+        for a, b in pairs:
+            if (g, f"{a}+{b} max") not in table.rows:
+                continue
+            alone = table.summary(g, f"{b}")
+            ious = {}
+            for r in RULES:
+                m = table.summary(g, f"{a}+{b} {r}")
+                stats[r]["diou"].append(m["iou"] - alone["iou"])
+                stats[r]["dmad"].append(m["mad"] - alone["mad"])
+                stats[r]["dfail"].append(m["fails"] - alone["fails"])
+                ious[r] = m["iou"]
+            stats[max(ious, key=ious.get)]["best"] += 1
+    n = len(stats["max"]["diou"])
+    which = f"pairs guarded by {guard_size}" if guard_size else "every pair"
+    print(f"\nrules over {n} (pair, set) cases ({which}), against the larger size alone\n")
+    print("| rule | mean ΔIoU | mean ΔMAD×10³ | Δ pictures < 0.9 (sum) | best rule of the pair |")
+    print("|---|---|---|---|---|")
+    for r, st in stats.items():
+        print(
+            f"| {r} | {np.mean(st['diou']):+.4f} | {np.mean(st['dmad']) * 1e3:+.2f} "
+            f"| {int(np.sum(st['dfail'])):+d} | {st['best']} |"
+        )
 
 
 def engines(sizes: list[int]) -> dict[int, MatteEngine]:
@@ -238,8 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     labels = score(cache, sizes, table)
     for group in table.groups():
         table.print(group, labels, a.top)
+    rule_summary(table, sizes, table.groups())
+    rule_summary(table, sizes, table.groups(), GUARD_INNER)
     if a.json:
-        out = {g: {lab: table.summary(g, lab) for lab in labels} for g in table.groups()}
+        out = {
+            g: {lab: table.summary(g, lab) for lab in labels if (g, lab) in table.rows}
+            for g in table.groups()
+        }
         a.json.write_text(json.dumps(out, indent=1))
     return 0
 
