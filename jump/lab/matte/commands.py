@@ -86,6 +86,13 @@ def register(eval_sub: argparse._SubParsersAction, bench_sub: argparse._SubParse
         "--thread-counts", default=None, help="RVM only: comma list of ORT thread counts (1,2)"
     )
     b.add_argument(
+        "--guard",
+        type=number(0, 2048, int),
+        default=0,
+        metavar="PX",
+        help="RVM, --path device: also run the inner-size guard at this size (jump.matte.guard)",
+    )
+    b.add_argument(
         "--path",
         choices=("engine", "device", "both"),
         default=None,
@@ -237,7 +244,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         import cv2
 
         cv2.setNumThreads(args.cv_threads)
-    settings = MatteSettings(model=args.model, threads=args.threads, provider=args.provider)
+    settings = MatteSettings(
+        model=args.model, threads=args.threads, provider=args.provider, rvm_guard=args.guard
+    )
     if args.path is not None:
         return _bench_paths(args, settings)
     try:
@@ -307,6 +316,7 @@ def _bench_paths(args: argparse.Namespace, settings) -> int:
     settings = settings.with_(rvm_inner=inner)
     paths = bench_path.PATHS if args.path in (None, "both") else (args.path,)
     label = f", inner {inner or 'default'}" if args.model.startswith("rvm") else ""
+    label += f" + {settings.rvm_guard} guard" if settings.rvm_guard else ""
     print(f"Full path per mask, {size} source{label}, {args.frames} frames, "
           f"provider {args.provider}, machine: {bench.environment()}\n")  # fmt: skip
     results = []
