@@ -116,14 +116,13 @@ CPU_LADDER: tuple[Rung, ...] = (
 # quality grows with its inner pass on average (docs/matte.md). Auto starts there at
 # GPU_START (448) and climbs when the measured budget allows, like any other step up.
 # Above each higher size, the same size with the inner-size guard (jump.matte.guard: RVM
-# at GUARD_INNER too, fused), which keeps what one size loses (docs/benchmarks.md, "The
-# inner-size guard"); its cost adds the guard's area.
-GUARD_INNER = 384
-_GUARD_COST = (GUARD_INNER / 448) ** 2
+# at a second inner size too, fused), which keeps what one size loses; the guard sizes are
+# the measured best at each (docs/benchmarks.md, "The inner-size guard"). Its cost adds
+# the guard's area.
 GPU_LADDER: tuple[Rung, ...] = (
-    Rung("rvm", 768, 2.9 + _GUARD_COST, guard=GUARD_INNER),
+    Rung("rvm", 768, 2.9 + 1.65, guard=576),
     Rung("rvm", 768, 2.9),
-    Rung("rvm", 576, 1.65 + _GUARD_COST, guard=GUARD_INNER),
+    Rung("rvm", 576, 1.65 + 0.73, guard=384),
     Rung("rvm", 576, 1.65),
     *LADDER,
 )

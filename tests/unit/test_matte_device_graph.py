@@ -230,7 +230,7 @@ def test_auto_on_the_accelerator_starts_at_448_with_room_above(
         auto = w._chooser.auto
         labels = [r.label for r in auto.ladder]
         assert labels[:5] == [
-            "rvm 768 px + 384 guard",
+            "rvm 768 px + 576 guard",
             "rvm 768 px",
             "rvm 576 px + 384 guard",
             "rvm 576 px",

@@ -77,14 +77,18 @@ def test_each_size_keeps_its_own_recurrent_state(dim_runs) -> None:
         assert np.abs(mine - value).max() < 1e-4
 
 
-def test_the_guard_does_not_lose_on_a_normal_portrait() -> None:
-    _name, frame, truth = md.handful((1280, 720))[2]
+@pytest.mark.parametrize("k", [2, 3])
+def test_the_guard_does_not_lose_on_a_normal_portrait(k: int) -> None:
+    """Auto's 576 + 384 guard on shipped portraits in normal light, where the two sizes
+    agree: fusing by plain max lost 0.015 / 0.023 IoU on these two (the smaller size's
+    background comes in); the rule leaves the main size's mask alone."""
+    _name, frame, truth = md.handful((1280, 720))[k]
     scores = {}
-    for label, second in (("448", 0), ("guard", 384)):
-        e = DeviceMatteEngine(MatteSettings(rvm_inner=448, rvm_guard=second, **COMMON))
+    for label, second in (("576", 0), ("guard", 384)):
+        e = DeviceMatteEngine(MatteSettings(rvm_inner=576, rvm_guard=second, **COMMON))
         scores[label] = metrics.iou(e.process_detailed(frame, "bgr", want_raw=False).alpha, truth)
-    assert scores["448"] > 0.9
-    assert scores["guard"] >= scores["448"] - 0.005, scores
+    assert scores["576"] > 0.95
+    assert scores["guard"] >= scores["576"] - 0.002, scores
 
 
 def test_guard_graph_adds_only_the_portable_operators() -> None:
@@ -128,7 +132,7 @@ def test_auto_guards_only_on_the_accelerator() -> None:
     guarded = [r for r in auto.GPU_LADDER if r.guard]
     assert guarded and all(r.inner > r.guard for r in guarded)
     s = guarded[0].settings(MatteSettings(model="auto"))
-    assert (s.model, s.rvm_inner, s.rvm_guard) == ("rvm", guarded[0].inner, auto.GUARD_INNER)
+    assert (s.model, s.rvm_inner, s.rvm_guard) == ("rvm", guarded[0].inner, guarded[0].guard)
     # the rung below a guarded one is the same size alone, and costs less
     for i, r in enumerate(auto.GPU_LADDER[:-1]):
         if r.guard:

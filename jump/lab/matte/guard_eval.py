@@ -31,7 +31,7 @@ import numpy as np
 
 from jump.lab.matte import metrics, moving_clips, synth
 from jump.lab.paths import REPO
-from jump.matte.auto import GUARD_INNER
+from jump.matte.auto import GPU_LADDER
 from jump.matte.engine import MatteEngine
 from jump.matte.guard import RULES
 from jump.matte.settings import MatteSettings
@@ -121,11 +121,13 @@ class Table:
             )
 
 
-def rule_summary(table: Table, sizes: list[int], groups: list[str], guard_size: int = 0) -> None:
+def rule_summary(
+    table: Table, sizes: list[int], groups: list[str], only: set[tuple[int, int]] | None = None
+) -> None:
     """Per rule, over every pair and the ``groups``: the change against the pair's main
     (larger) size alone — mean ΔIoU, mean ΔMAD, pictures under ``FAIL_IOU`` — and how
     often it is the pair's best rule by IoU."""
-    pairs = [p for p in itertools.combinations(sizes, 2) if not guard_size or p[0] == guard_size]
+    pairs = [p for p in itertools.combinations(sizes, 2) if only is None or p in only]
     stats = {r: {"diou": [], "dmad": [], "dfail": [], "best": 0} for r in RULES}
     for g in groups:
         for a, b in pairs:
@@ -141,7 +143,7 @@ def rule_summary(table: Table, sizes: list[int], groups: list[str], guard_size: 
                 ious[r] = m["iou"]
             stats[max(ious, key=ious.get)]["best"] += 1
     n = len(stats["max"]["diou"])
-    which = f"pairs guarded by {guard_size}" if guard_size else "every pair"
+    which = "the pairs of Auto's GPU ladder" if only else "every pair"
     print(f"\nrules over {n} (pair, set) cases ({which}), against the larger size alone\n")
     print("| rule | mean ΔIoU | mean ΔMAD×10³ | Δ pictures < 0.9 (sum) | best rule of the pair |")
     print("|---|---|---|---|---|")
@@ -271,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     for group in table.groups():
         table.print(group, labels, a.top)
     rule_summary(table, sizes, table.groups())
-    rule_summary(table, sizes, table.groups(), GUARD_INNER)
+    guarded = {(r.guard, r.inner) for r in GPU_LADDER if r.guard}
+    rule_summary(table, sizes, table.groups(), guarded)
     if a.json:
         out = {
             g: {lab: table.summary(g, lab) for lab in labels if (g, lab) in table.rows}
