@@ -7,6 +7,8 @@ and not at its neighbours (issue 18: a dim portrait whose dark jacket half vanis
 - ``stills``: the evaluation stills (``synth.still_set``: every cut-out over real photos,
   normal, dim and dark light; ``../shared`` when present, else ``tests/data``);
 - ``portrait``: the dim 1080p portrait (``DIM_PORTRAIT``, its jacket is lost at 448);
+- ``portraits``: the shipped portraits (``PORTRAITS``, the tests' composites), normal
+  light and dimmed;
 - ``clips``: the moving clips (``moving_clips.frames``, exact truth) in normal light and
   darkened the way ``synth`` darkens a still (gain 0.45 and sensor noise).
 
@@ -51,6 +53,30 @@ def dim_portrait(root: Path | None = None) -> synth.Sample:
     colour, alpha = synth.place(fg, w, h, *synth.PLACEMENTS[placement])
     frame = synth.compose(colour, alpha, bg, DIM_GAIN, DIM_NOISE, np.random.default_rng(0))
     return synth.Sample(f"{fg_name}/{bg_name}/p{placement}/dim-1080p", frame, alpha)
+
+
+# The shipped portraits as the matte tests composite them (tests/helpers/matte_data.HANDFUL)
+PORTRAITS = [
+    ("person-1", "car-2", (0.95, 0.5, 1.0)),
+    ("person-2", "car-2", (0.9, 0.45, 1.0)),
+    ("p3m-bac3c1ff", "plants-1", (1.0, 0.5, 1.0)),
+    ("p3m-bc5cfad1", "animal-1", (1.0, 0.5, 1.0)),
+    ("p3m-bd6af989", "car-2", (1.0, 0.5, 1.0)),
+]
+
+
+def portraits(level: str) -> Iterator[synth.Sample]:
+    """The shipped portraits at 720p, normal light (noise σ 2, seed 0) or dimmed."""
+    folder = REPO / "tests" / "data" / "matte"
+    w, h = 1280, 720
+    for fg_name, bg_name, placement in PORTRAITS:
+        fg = synth.load_rgba(folder / "foregrounds" / f"{fg_name}.png")
+        bg = synth.load_bgr(next((folder / "backgrounds").glob(f"{bg_name}.*")))
+        colour, alpha = synth.place(fg, w, h, *placement)
+        gain, noise = (1.0, 2.0) if level == "normal" else (DIM_GAIN, DIM_NOISE)
+        rng = np.random.default_rng(0)
+        frame = synth.compose(colour, alpha, synth.cover(bg, w, h), gain, noise, rng)
+        yield synth.Sample(f"{fg_name}/{bg_name}/{level}", frame, alpha)
 
 
 def darken(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -245,7 +271,7 @@ def score(cache: Cache, sizes: list[int], table: Table) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sizes", default="320,384,448,576")
-    p.add_argument("--sets", default="portrait,stills,clips")
+    p.add_argument("--sets", default="portrait,portraits,stills,clips")
     p.add_argument("--quick", action="store_true", help="the quick still set (6 subjects)")
     p.add_argument("--top", type=int, default=8, help="fused candidates shown per table")
     p.add_argument("--cache", type=Path, default=REPO / "out" / "guard" / "cache")
@@ -258,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if not a.score_only:
         if "portrait" in sets:
             collect_stills(cache, "dim portrait 1080p", [dim_portrait()], sizes)
+        if "portraits" in sets:
+            for level in ("normal", "dim"):
+                collect_stills(cache, "shipped portraits 720p", portraits(level), sizes)
         if "stills" in sets:
             shared = REPO.parent / "shared"
             root = shared if (shared / "data" / "matte").is_dir() else REPO / "tests"
