@@ -64,6 +64,15 @@ class Source:
     def output_flags(self) -> int:
         return int(L.fn().obs_source_get_output_flags(self.ptr))
 
+    def async_frames(self) -> bool:
+        """Whether OBS hands this source's filters its frames in ``filter_video``: an
+        async source (webcam, media) with deinterlacing off (with it on, OBS filters two
+        frames a tick and draws a blend of them)."""
+        if not self.output_flags() & L.OBS_SOURCE_ASYNC:
+            return False
+        mode = L.fn().obs_source_get_deinterlace_mode
+        return mode is None or int(mode(self.ptr)) == 0  # OBS_DEINTERLACE_MODE_DISABLE
+
 
 def audio_format() -> tuple[int, int]:
     """(sample rate, channels) of OBS's audio output — what every audio filter receives."""

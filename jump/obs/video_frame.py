@@ -123,7 +123,7 @@ class AsyncFrame:
 
     @property
     def format_name(self) -> str | None:
-        """"I420", "NV12"…; None where Jump does not convert the format."""
+        """The format's name ("I420", "NV12"…); None where Jump does not convert it."""
         known = FORMATS.get(self.format)
         return known[0] if known else None
 

@@ -44,9 +44,7 @@ def _yuv(bgr: np.ndarray, kr: float, kb: float, full_range: bool) -> list[np.nda
     cr = (r - y) / (2.0 * (1.0 - kr))
     if not full_range:
         y, cb, cr = 16.0 + y * 219.0 / 255.0, cb * 224.0 / 255.0, cr * 224.0 / 255.0
-    return [
-        np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, 128.0 + cb, 128.0 + cr)
-    ]
+    return [np.clip(np.rint(p), 0, 255).astype(np.uint8) for p in (y, 128.0 + cb, 128.0 + cr)]
 
 
 def _padded(rows: np.ndarray, pad: int) -> np.ndarray:

@@ -1,0 +1,89 @@
+"""Where Jump Matte's worker gets its frames: an async source's own frame, or the GPU's.
+
+- **async** (webcam, media source; deinterlacing off): OBS hands ``filter_video`` the
+  frame this video tick selects for drawing, in CPU memory (obs-source.c, ``async_tick``).
+  Its planes are copied into a pooled buffer (``jump.obs.video_frame``) and submitted at
+  once; the worker converts them (``jump.matte.yuv``). At render i the newest mask is of
+  frame i − 1, and nothing is read back from the GPU.
+- **staged** (any other source, a format the worker does not convert, or a copy that
+  failed): the filter's work-size capture is staged into a ring of two stage surfaces and
+  last render's copy is read back: at render i the newest mask is of frame i − 2.
+
+Glue only: the filter numbers the frames and owns the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from jump.obs import graphics as G
+from jump.obs.source import Source
+
+
+class FrameFeed:
+    """The matte filter's frame source, switched per render (``path``)."""
+
+    def __init__(self, log: logging.Logger, prefix: Callable[[], str]) -> None:
+        self.log, self.prefix = log, prefix
+        self.frames_from = "staged"
+        self.ring = G.StageRing(2)
+        self.pool: Any = None  # jump.obs.video_frame.FramePool, made on first use
+        self.async_format: int | None = None  # the last async frame's video_format
+        self.failed = False  # a copy raised: staging from then on (logged once)
+
+    def wants_async(self, parent: Source | None) -> bool:
+        return not self.failed and parent is not None and parent.async_frames()
+
+    def take(self, frame: Any, worker: Any, frame_id: int) -> bool:
+        """Copy an async frame (``jump.obs.video_frame.AsyncFrame``) for the worker as
+        ``frame_id``; False if it is not one the worker takes (the filter stages then)."""
+        from jump.obs.video_frame import FramePool
+
+        self.async_format = frame.format
+        if frame.format_name is None:
+            return False
+        if self.pool is None:
+            self.pool = FramePool(3)
+        try:
+            copy = frame.copy(self.pool)
+        except Exception as exc:
+            self.failed = True
+            self.log.error("%s async frames fail (%s); staging instead", self.prefix(), exc)
+            return False
+        if copy is not None:  # None: every buffer is with the worker, which is behind
+            worker.submit(copy, frame_id)
+        return True
+
+    def path(self, parent: Source | None, worker: Any, lead: Callable[[], int]) -> str:
+        """This render's path, "async" or "staged". On a change the stage ring starts empty,
+        the worker forgets its state and its carried matte leads by the new ``lead()``."""
+        from jump.obs.video_frame import FORMATS
+
+        usable = self.async_format is None or self.async_format in FORMATS
+        path = "async" if usable and self.wants_async(parent) else "staged"
+        changed = path != self.frames_from
+        if changed:
+            if not usable:
+                self.log.info(
+                    "%s video format %d is not converted on the CPU: the GPU capture "
+                    "is read back instead",
+                    self.prefix(),
+                    self.async_format,
+                )
+            self.frames_from = path
+            self.ring.destroy()
+            worker.reset()
+            worker.set_display_lead(lead())
+        return path
+
+    def stage(self, texture: int, work: tuple[int, int], frame_id: int, worker: Any) -> None:
+        """Stage this render's capture; hand the worker last render's."""
+        self.ring.stage(texture, *work, frame_id)
+        last = self.ring.read_oldest()
+        if last is not None:
+            worker.submit(*last)
+
+    def destroy(self) -> None:
+        self.ring.destroy()
