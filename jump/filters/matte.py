@@ -341,6 +341,7 @@ class MatteFilter(JumpFilter):
         return {
             "running": self.running(),
             "frames_from": self.feed.frames_from,
+            "copy_ms": self.feed.copy_ms,  # filter_video's, also on the graphics thread
             "render_ms": self.render_ms,
             "frames_captured": self.frame_id,
             "masks": worker_stats.masks if worker_stats else 0,

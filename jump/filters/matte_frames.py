@@ -15,6 +15,7 @@ Glue only: the filter numbers the frames and owns the worker.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,9 @@ class FrameFeed:
         self.pool: Any = None  # jump.obs.video_frame.FramePool, made on first use
         self.async_format: int | None = None  # the last async frame's video_format
         self.failed = False  # a copy raised: staging from then on (logged once)
+        # moving average of filter_video's copy (graphics thread, outside video_render)
+        self.copy_ms = 0.0
+        self.copies = 0
 
     def wants_async(self, parent: Source | None) -> bool:
         return not self.failed and parent is not None and parent.async_frames()
@@ -46,12 +50,16 @@ class FrameFeed:
             return False
         if self.pool is None:
             self.pool = FramePool(3)
+        start = time.perf_counter()
         try:
             copy = frame.copy(self.pool)
         except Exception as exc:
             self.failed = True
             self.log.error("%s async frames fail (%s); staging instead", self.prefix(), exc)
             return False
+        self.copies += 1
+        elapsed = (time.perf_counter() - start) * 1e3
+        self.copy_ms += (elapsed - self.copy_ms) / min(self.copies, 100)
         if copy is not None:  # None: every buffer is with the worker, which is behind
             worker.submit(copy, frame_id)
         return True

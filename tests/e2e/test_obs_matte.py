@@ -185,6 +185,7 @@ def test_render_cost_mask_lag_and_delayed_video(obs_factory, webcam, tmp_path):
     assert 0 < stats["render_ms"] < 1000
     assert 0 <= stats["mask_lag_frames"] < 30
     assert stats["drawn_lag_frames"] >= 1  # read back a frame late: the mask trails the picture
+    assert stats["frames_from"] == "staged"  # an image source is not async
 
     # a delay longer than the mask lag of a loaded test machine
     delayed = set_matte(obs, "Cam", {"delay_video": True, "delay_ms": 250})
