@@ -169,7 +169,7 @@ class MatteFilter(JumpFilter):
         """An async source's frame of this tick (graphics thread, the source's async mutex
         held; OBS draws it at the next render): numbered and copied, never converted."""
         worker = self.worker
-        if worker is None or worker.error or not self.feed.wants_async(self.source.parent()):
+        if worker is None or worker.error or not self.feed.wants_async(self.source):
             return
         if self.feed.take(frame, worker, self.frame_id + 1):
             self.frame_id += 1
@@ -286,7 +286,7 @@ class MatteFilter(JumpFilter):
     def _capture(self, worker: Any, target: Source, width: int, height: int, space: int) -> None:
         """Draw the source small (the shader's blur and fusion read it); for a staged
         source stage it too and hand last frame's pixels to the worker."""
-        staged = self.feed.path(self.source.parent(), worker, self._display_lead) == "staged"
+        staged = self.feed.path(self.source, worker, self._display_lead) == "staged"
         work = worker.work_size(width, height)
         if work != self.work:
             self.work = work

@@ -5,8 +5,8 @@
   Its planes are copied into a pooled buffer (``jump.obs.video_frame``) and submitted at
   once; the worker converts them (``jump.matte.yuv``). At render i the newest mask is of
   frame i − 1, and nothing is read back from the GPU.
-- **staged** (any other source, a format the worker does not convert, or a copy that
-  failed): the filter's work-size capture is staged into a ring of two stage surfaces and
+- **staged** (any other source, a GPU filter below this one, a format the worker does
+  not convert, or a copy that failed): the filter's work-size capture is staged into a ring of two stage surfaces and
   last render's copy is read back: at render i the newest mask is of frame i − 2.
 
 Glue only: the filter numbers the frames and owns the worker.
@@ -37,8 +37,9 @@ class FrameFeed:
         self.copy_ms = 0.0
         self.copies = 0
 
-    def wants_async(self, parent: Source | None) -> bool:
-        return not self.failed and parent is not None and parent.async_frames()
+    def wants_async(self, source: Source) -> bool:
+        """Whether the filter on ``source`` takes its parent's frames from filter_video."""
+        return not self.failed and source.sees_parent_frames()
 
     def take(self, frame: Any, worker: Any, frame_id: int) -> bool:
         """Copy an async frame (``jump.obs.video_frame.AsyncFrame``) for the worker as
@@ -64,13 +65,13 @@ class FrameFeed:
             worker.submit(copy, frame_id)
         return True
 
-    def path(self, parent: Source | None, worker: Any, lead: Callable[[], int]) -> str:
+    def path(self, source: Source, worker: Any, lead: Callable[[], int]) -> str:
         """This render's path, "async" or "staged". On a change the stage ring starts empty,
         the worker forgets its state and its carried matte leads by the new ``lead()``."""
         from jump.obs.video_frame import FORMATS
 
         usable = self.async_format is None or self.async_format in FORMATS
-        path = "async" if usable and self.wants_async(parent) else "staged"
+        path = "async" if usable and self.wants_async(source) else "staged"
         changed = path != self.frames_from
         if changed:
             if not usable:

@@ -216,6 +216,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_source_video_render": (None, [P]),
     "obs_source_get_output_flags": (c_uint32, [P]),
     "obs_source_get_deinterlace_mode": (c_int, [P]),
+    "obs_source_enabled": (c_bool, [P]),
     "obs_get_base_effect": (P, [c_int]),
     "obs_source_process_filter_begin_with_color_space": (c_bool, [P, c_int, c_int, c_int]),
     "obs_source_process_filter_tech_end": (None, [P, P, c_uint32, c_uint32, c_char_p]),

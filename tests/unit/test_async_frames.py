@@ -166,7 +166,7 @@ class FakeSource:
     def parent(self):
         return self
 
-    def async_frames(self) -> bool:
+    def sees_parent_frames(self) -> bool:
         return self.asynchronous
 
 
@@ -255,3 +255,56 @@ def test_the_worker_masks_async_planes_as_it_masks_bgra(picture) -> None:
             masks.append(worker.newest()[0].astype(int))
     assert planes.released == 1  # the worker gave the buffer back
     assert np.abs(masks[0] - masks[1]).max() <= 1
+
+
+class FakeLibobs:
+    """The libobs calls ``Source.sees_parent_frames`` makes, over a filter chain:
+    pointer -> (target, parent, output flags, enabled, deinterlace mode)."""
+
+    def __init__(self, chain: dict[int, tuple]) -> None:
+        self.chain = chain
+
+    def obs_filter_get_target(self, ptr):
+        return self.chain[ptr][0]
+
+    def obs_filter_get_parent(self, ptr):
+        return self.chain[ptr][1]
+
+    def obs_source_get_output_flags(self, ptr):
+        return self.chain[ptr][2]
+
+    def obs_source_enabled(self, ptr):
+        return self.chain[ptr][3]
+
+    def obs_source_get_deinterlace_mode(self, ptr):
+        return self.chain[ptr][4]
+
+
+ASYNC_SOURCE = L.OBS_SOURCE_VIDEO | L.OBS_SOURCE_ASYNC | L.OBS_SOURCE_AUDIO
+
+
+@pytest.mark.parametrize(
+    ("between", "parent_flags", "deinterlace", "expected"),
+    [
+        (None, ASYNC_SOURCE, 0, True),  # Jump Matte right on the webcam
+        ((L.OBS_SOURCE_AUDIO, True), ASYNC_SOURCE, 0, True),  # a mic filter below it
+        ((L.OBS_SOURCE_VIDEO | L.OBS_SOURCE_ASYNC, True), ASYNC_SOURCE, 0, True),  # async
+        ((L.OBS_SOURCE_VIDEO, True), ASYNC_SOURCE, 0, False),  # a crop below: not the frame
+        ((L.OBS_SOURCE_VIDEO, False), ASYNC_SOURCE, 0, True),  # ... disabled
+        (None, L.OBS_SOURCE_VIDEO, 0, False),  # an image or a game capture
+        (None, ASYNC_SOURCE, 3, False),  # deinterlacing: OBS blends two frames
+    ],
+)
+def test_only_a_parent_s_own_frames_go_async(
+    monkeypatch, between, parent_flags, deinterlace, expected
+):
+    from jump.obs.source import Source
+
+    parent = (0, 0, parent_flags, True, deinterlace)
+    if between is None:
+        chain = {1: (9, 9, L.OBS_SOURCE_VIDEO, True, 0), 9: parent}
+    else:
+        flags, on = between
+        chain = {1: (5, 9, L.OBS_SOURCE_VIDEO, True, 0), 5: (9, 9, flags, on, 0), 9: parent}
+    monkeypatch.setattr(L, "_fn", FakeLibobs(chain))
+    assert Source(1).sees_parent_frames() is expected
