@@ -22,6 +22,9 @@ from typing import Any
 from jump.obs import graphics as G
 from jump.obs.source import Source
 
+# a filter not rendered for this long is not shown anywhere: its frames are not masked
+SHOWN_S = 0.5
+
 
 class FrameFeed:
     """The matte filter's frame source, switched per render (``path``)."""
@@ -36,6 +39,7 @@ class FrameFeed:
         # moving average of filter_video's copy (graphics thread, outside video_render)
         self.copy_ms = 0.0
         self.copies = 0
+        self.last_render = -1e9  # time.monotonic() of the last render that captured
 
     def wants_async(self, source: Source) -> bool:
         """Whether the filter on ``source`` takes its parent's frames from filter_video."""
@@ -43,12 +47,16 @@ class FrameFeed:
 
     def take(self, frame: Any, worker: Any, frame_id: int) -> bool:
         """Copy an async frame (``jump.obs.video_frame.AsyncFrame``) for the worker as
-        ``frame_id``; False if it is not one the worker takes (the filter stages then)."""
+        ``frame_id``; False if it is not one the worker takes (the filter stages then).
+        OBS ticks an async source (and calls filter_video) even where nothing draws it:
+        a frame is counted then but not copied, so a hidden webcam costs no inference."""
         from jump.obs.video_frame import FramePool
 
         self.async_format = frame.format
         if frame.format_name is None:
             return False
+        if time.monotonic() - self.last_render > SHOWN_S:
+            return True
         if self.pool is None:
             self.pool = FramePool(3)
         start = time.perf_counter()
@@ -70,6 +78,7 @@ class FrameFeed:
         the worker forgets its state and its carried matte leads by the new ``lead()``."""
         from jump.obs.video_frame import FORMATS
 
+        self.last_render = time.monotonic()
         usable = self.async_format is None or self.async_format in FORMATS
         path = "async" if usable and self.wants_async(source) else "staged"
         changed = path != self.frames_from

@@ -21,20 +21,22 @@ from typing import Any
 
 from jump.obs import libobs as L
 
-# enum video_format (media-io/video-io.h, OBS 29) -> (name, rows of each plane as a
-# divisor of the height). Those Jump converts; any other (P010, I010, I40A, …) is None.
-FORMATS: dict[int, tuple[str, tuple[int, ...]]] = {
-    1: ("I420", (1, 2, 2)),
-    2: ("NV12", (1, 2)),
-    3: ("YVYU", (1,)),
-    4: ("YUY2", (1,)),
-    5: ("UYVY", (1,)),
-    6: ("RGBA", (1,)),
-    7: ("BGRA", (1,)),
-    8: ("BGRX", (1,)),
-    9: ("Y800", (1,)),
-    10: ("I444", (1, 1, 1)),
-    12: ("I422", (1, 1, 1)),
+# enum video_format (media-io/video-io.h, OBS 29) -> (name, per plane: (rows as a divisor
+# of the height, bytes per sample, samples as a divisor of the width)), for the formats
+# Jump converts; any other (P010, I010, I40A, …) is not in it.
+_Y, _C2, _C2V = (1, 1, 1), (2, 1, 2), (1, 1, 2)  # full plane, 4:2:0 and 4:2:2 chroma
+FORMATS: dict[int, tuple[str, tuple[tuple[int, int, int], ...]]] = {
+    1: ("I420", (_Y, _C2, _C2)),
+    2: ("NV12", (_Y, (2, 2, 2))),
+    3: ("YVYU", ((1, 4, 2),)),
+    4: ("YUY2", ((1, 4, 2),)),
+    5: ("UYVY", ((1, 4, 2),)),
+    6: ("RGBA", ((1, 4, 1),)),
+    7: ("BGRA", ((1, 4, 1),)),
+    8: ("BGRX", ((1, 4, 1),)),
+    9: ("Y800", (_Y,)),
+    10: ("I444", (_Y, _Y, _Y)),
+    12: ("I422", (_Y, _C2V, _C2V)),
 }
 
 
@@ -55,12 +57,16 @@ class FrameCopy:
         self.full_range = False
         self.flip = False
 
-    def fill(self, frame: L.obs_source_frame, name: str, divisors: tuple[int, ...]) -> None:
-        """Copy ``frame``'s planes (one memmove each) into this object's buffer."""
+    def fill(self, frame: L.obs_source_frame, name: str, layout: tuple) -> None:
+        """Copy ``frame``'s planes (one memmove each) into this object's buffer. Raises
+        ValueError for a plane missing or narrower than the format's row."""
         import numpy as np
 
-        h = int(frame.height)
-        shapes = [(-(-h // d), int(frame.linesize[i])) for i, d in enumerate(divisors)]
+        w, h = int(frame.width), int(frame.height)
+        shapes = [(-(-h // rows), int(frame.linesize[i])) for i, (rows, _, _) in enumerate(layout)]
+        for i, (_, size, cols) in enumerate(layout):
+            if shapes[i][1] < size * -(-w // cols):
+                raise ValueError(f"{name} plane {i}: linesize {shapes[i][1]} for width {w}")
         total = sum(r * s for r, s in shapes)
         if self._buf.size < total:  # grows to the largest frame seen, then stays
             self._buf = np.empty(total, np.uint8)
@@ -73,7 +79,7 @@ class FrameCopy:
             planes.append(self._buf[offset : offset + rows * stride].reshape(rows, stride))
             offset += rows * stride
         self.planes = planes
-        self.format, self.width, self.height = name, int(frame.width), h
+        self.format, self.width, self.height = name, w, h
         self.timestamp = int(frame.timestamp)
         self.color_matrix[:] = np.ctypeslib.as_array(frame.color_matrix).reshape(4, 4)
         self.full_range, self.flip = bool(frame.full_range), bool(frame.flip)
@@ -132,11 +138,14 @@ class AsyncFrame:
         return int(self._frame.width), int(self._frame.height)
 
     def copy(self, pool: FramePool) -> FrameCopy | None:
-        """The planes copied into a pooled buffer; None when the pool has none free.
+        """The planes copied into a pooled buffer; None when the pool has none free (or
+        the frame is empty).
         Raises ValueError for a format Jump does not convert or a frame without data."""
         known = FORMATS.get(self.format)
         if known is None:
             raise ValueError(f"video format {self.format} is not converted")
+        if not self._frame.width or not self._frame.height:
+            return None  # nothing to mask
         copy = pool.take()
         if copy is None:
             return None

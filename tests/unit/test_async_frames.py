@@ -63,6 +63,20 @@ def test_copy_takes_every_plane_with_its_padding_and_converts_the_same(picture, 
     del keep
 
 
+def test_a_row_narrower_than_the_format_or_an_empty_frame_is_not_copied(picture) -> None:
+    planes = encode(picture, "I420")
+    ptr, keep = in_memory(planes)
+    raw = L.obs_source_frame.from_address(ptr)
+    raw.linesize[1] = planes.width // 2 - 1  # a chroma row shorter than ceil(641 / 2)
+    pool = FramePool(3)
+    with pytest.raises(ValueError, match="linesize"):
+        AsyncFrame(ptr).copy(pool)
+    assert pool.free == 3
+    raw.height = 0
+    assert AsyncFrame(ptr).copy(pool) is None and pool.free == 3
+    del keep
+
+
 def test_the_pool_reuses_its_buffers_and_runs_dry_rather_than_grow(picture) -> None:
     ptr, keep = in_memory(encode(picture, "NV12", pad=3))
     pool = FramePool(3)
@@ -179,11 +193,19 @@ def matte(monkeypatch):
     return new_filter()
 
 
+def render(matte) -> str:
+    """What the filter's render asks of its feed (the path; and it marks the filter shown)."""
+    return matte.feed.path(matte.source, matte.worker, matte._display_lead)
+
+
 def test_async_frames_are_numbered_and_handed_over_at_the_tick(matte, picture) -> None:
     ptr, keep = in_memory(encode(picture, "YUY2", pad=8))
+    matte.filter_video(AsyncFrame(ptr))  # OBS ticks a source nothing draws yet: counted only
+    assert matte.worker.submitted == [] and matte.frame_id == 1
     for _ in range(3):
+        render(matte)
         matte.filter_video(AsyncFrame(ptr))
-    assert [i for _, i in matte.worker.submitted] == [1, 2, 3] and matte.frame_id == 3
+    assert [i for _, i in matte.worker.submitted] == [2, 3, 4] and matte.frame_id == 4
     assert matte.feed.path(matte.source, matte.worker, matte._display_lead) == "async"
     assert matte.worker.lead == display_lead(0, "async") == 1
     assert matte.stats()["frames_from"] == "async"
@@ -192,6 +214,7 @@ def test_async_frames_are_numbered_and_handed_over_at_the_tick(matte, picture) -
 
 def test_an_unconverted_format_goes_back_to_staging(matte, picture) -> None:
     ok_ptr, keep = in_memory(encode(picture, "NV12"))
+    render(matte)
     matte.filter_video(AsyncFrame(ok_ptr))
     assert matte.feed.path(matte.source, matte.worker, matte._display_lead) == "async"
     bad_ptr, keep2 = in_memory(encode(picture, "NV12"), code=P010)
@@ -212,6 +235,7 @@ def test_a_copy_that_raises_falls_back_to_staging_and_the_frame_goes_back(matte,
     L.obs_source_frame.from_address(ptr).data[1] = None  # a frame missing a plane
     trampoline = registry._filter_video_trampoline("jump_matte")
     key = instances.add("jump_matte", matte, matte.source)
+    render(matte)
     try:
         assert trampoline(key, ptr) == ptr
     finally:
@@ -229,6 +253,7 @@ def test_a_synchronous_source_never_takes_the_async_path(monkeypatch, picture) -
     monkeypatch.setattr(matte_filter, "output_fps", lambda: 30.0)
     matte = new_filter(asynchronous=False)
     ptr, keep = in_memory(encode(picture, "I420"))
+    render(matte)
     matte.filter_video(AsyncFrame(ptr))
     assert matte.worker.submitted == []
     assert matte.feed.path(matte.source, matte.worker, matte._display_lead) == "staged"
