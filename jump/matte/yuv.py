@@ -3,8 +3,8 @@
 Runs on the matte worker's thread (the filter's ``filter_video`` only copies the planes,
 ``jump.obs.video_frame``). Planes are resized first (to the work size, a few hundred
 pixels wide: cheap), then the frame's own YUV → RGB matrix is applied to the small
-picture, vectorised. Both steps are linear, so their order does not change the result
-(except for clipping at the gamut's edge). The matrix is OBS's ``color_matrix``: 4×4,
+picture (one affine transform per pixel). Both steps are linear, so their order does
+not change the result (except for clipping at the gamut's edge). The matrix is OBS's ``color_matrix``: 4×4,
 row-major, RGB = M · (Y, U, V, 1) with every value in 0..1 — range included, as
 ``video_format_get_parameters`` (media-io/video-matrices.c) fills it.
 """
@@ -62,29 +62,29 @@ def obs_matrix(kr: float, kb: float, full_range: bool) -> np.ndarray:
 def _resize(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if plane.shape[1::-1] == size:
         return plane
-    return cv2.resize(np.ascontiguousarray(plane), size, interpolation=cv2.INTER_AREA)
+    if plane.ndim == 3:  # OpenCV's area filter is slower on row-padded multi-channel views
+        plane = np.ascontiguousarray(plane)
+    return cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
 
 
-def _yuv_planes(frame: PlaneFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Y, U, V) views of the frame at their own sizes (padding sliced off)."""
+def _yuv_at(frame: PlaneFrame, size: tuple[int, int]) -> np.ndarray:
+    """(Y, U, V) of the frame resized to ``size``, as one (h, w, 3) uint8 picture."""
     w, h, fmt, p = frame.width, frame.height, frame.format, frame.planes
-    cw = -(-w // 2)
+    cw, ch = -(-w // 2), -(-h // 2)
     if fmt in PLANAR:
         sx, sy = PLANAR[fmt]
-        chroma = (-(-h // sy), -(-w // sx))
-        return (
-            p[0][:h, :w],
-            p[1][: chroma[0], : chroma[1]],
-            p[2][: chroma[0], : chroma[1]],
-        )
+        rows, cols = -(-h // sy), -(-w // sx)
+        planes = [p[0][:h, :w], p[1][:rows, :cols], p[2][:rows, :cols]]
+        return cv2.merge([_resize(plane, size) for plane in planes])
     if fmt == "NV12":
-        uv = p[1][: -(-h // 2), : 2 * cw].reshape(-1, cw, 2)
-        return p[0][:h, :w], uv[..., 0], uv[..., 1]
+        uv = _resize(p[1][:ch, : 2 * cw].reshape(ch, cw, 2), size)
+        return cv2.merge([_resize(p[0][:h, :w], size), uv])
     if fmt in PACKED_422:
         y0, u, v = PACKED_422[fmt]
-        quads = p[0][:h, : 4 * cw].reshape(h, cw, 4)
-        luma = quads[..., [y0, y0 + 2]].reshape(h, 2 * cw)[:, :w]
-        return luma, quads[..., u], quads[..., v]
+        pairs = np.ascontiguousarray(p[0][:h, : 4 * cw]).reshape(h, 2 * cw, 2)
+        luma = pairs[..., y0 % 2] if w == 2 * cw else pairs[:, :w, y0 % 2]
+        chroma = _resize(pairs.reshape(h, cw, 4), size)
+        return np.dstack([_resize(luma, size), chroma[..., u], chroma[..., v]])
     raise ValueError(f"not a YUV format: {fmt}")
 
 
@@ -94,24 +94,23 @@ def to_bgra(frame: PlaneFrame, size: tuple[int, int]) -> np.ndarray:
     w, h, fmt = frame.width, frame.height, frame.format
     if fmt not in FORMATS:
         raise ValueError(f"video format {fmt!r} is not converted")
-    out = np.empty((size[1], size[0], 4), np.uint8)
-    out[..., 3] = 255
     if fmt in RGB:
         pixels = _resize(frame.planes[0][:h, : 4 * w].reshape(h, w, 4), size)
-        out[..., :3] = pixels[..., list(RGB[fmt])]
+        out = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA) if fmt == "RGBA" else pixels.copy()
+        out[..., 3] = 255
     elif fmt == "Y800":
-        luma = _resize(frame.planes[0][:h, :w], size).astype(np.float32)
-        if not frame.full_range:
-            luma = (luma - 16.0) * (255.0 / 219.0)
-        out[..., :3] = np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None]
+        luma = _resize(frame.planes[0][:h, :w], size)
+        if not frame.full_range:  # 16..235 -> 0..255, saturated
+            luma = cv2.convertScaleAbs(luma, alpha=255.0 / 219.0, beta=-16.0 * 255.0 / 219.0)
+        out = cv2.cvtColor(luma, cv2.COLOR_GRAY2BGRA)
     else:
-        y, u, v = (_resize(plane, size) for plane in _yuv_planes(frame))
+        yuv = _yuv_at(frame, size)
         m = np.asarray(frame.color_matrix, np.float32).reshape(4, 4)
         if not m[:3, :3].any():  # a source that left it unset: OBS's default, BT.709
             m = obs_matrix(0.2126, 0.0722, frame.full_range)
-        yuv = np.stack([y, u, v], axis=-1).astype(np.float32)
-        # RGB = M3 · yuv/255 + offset, in 0..255, one matmul for the picture; B, G, R out
-        m3 = m[2::-1, :3].T  # rows B, G, R of M as the matmul's columns
-        bgr = yuv @ m3 + m[2::-1, 3] * 255.0
-        out[..., :3] = np.clip(bgr + 0.5, 0, 255).astype(np.uint8)
+        # B, G, R = rows 2, 1, 0 of M on (Y, U, V) in 0..255, offset scaled to 0..255:
+        # one affine transform per pixel, rounded and saturated (OpenCV, SIMD)
+        affine = np.concatenate([m[2::-1, :3], m[2::-1, 3:4] * 255.0], axis=1)
+        bgr = cv2.transform(yuv, affine.astype(np.float32))
+        out = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
     return np.ascontiguousarray(out[::-1]) if frame.flip else out
