@@ -114,4 +114,23 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     # frame, MediaPipe's misses on this person) scores far below 0.75. Single screenshots
     # can pair a frame with a mask from across a key (0.2-0.3 seen), so no bound on the min.
     assert np.median(ious) >= 0.75, ious
-    assert obs.alive() and "Traceback" not in text
+
+    # what a stream meets on the async path: "delay video" on and another model, then the
+    # filter removed mid-stream; the clip plays on (OBS got every frame back)
+    obs.set_filter(
+        "Cam", "Jump Matte", {"delay_video": True, "delay_ms": 100, "model": "mediapipe"}
+    )
+    time.sleep(2.5)
+    stats = read_stats(stats_file, "jump_matte")
+    assert stats["frames_from"] == "async" and stats["delay_ms"] == 100, stats
+    assert stats["running"] == "mediapipe" and stats["held_age_ms"] > 0, stats
+    assert obs.screenshot("Cam")[:, :, 3].min() < 255  # still cut out
+    obs.request("RemoveSourceFilter", {"sourceName": "Cam", "filterName": "Jump Matte"})
+    time.sleep(1.0)
+    first = obs.screenshot("Cam")
+    time.sleep(0.5)
+    later = obs.screenshot("Cam")
+    assert first[:, :, 3].min() == 255  # unfiltered
+    assert np.abs(first[:, :, :3].astype(int) - later[:, :, :3]).mean() > 0.5  # still playing
+    text = obs.log_text()
+    assert obs.alive() and "Traceback" not in text and "filter_video" not in text
