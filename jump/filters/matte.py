@@ -284,8 +284,7 @@ class MatteFilter(JumpFilter):
                 self.effect.draw(technique, texture, *size)
 
     def _capture(self, worker: Any, target: Source, width: int, height: int, space: int) -> None:
-        """Draw the source small (the shader's blur and fusion read it); for a staged
-        source stage it too and hand last frame's pixels to the worker."""
+        """Draw the source small (blur, fusion); staged: hand last frame's to the worker."""
         staged = self.feed.path(self.source, worker, self._display_lead) == "staged"
         work = worker.work_size(width, height)
         if work != self.work:
@@ -304,8 +303,7 @@ class MatteFilter(JumpFilter):
             self.stored_id = -1
         if self.delay_video and self.frame_id != self.stored_id:
             # held once, at its first render (an async frame may be drawn again)
-            parent = self.source.parent()
-            when = G.frame_time_ns()
+            when, parent = G.frame_time_ns(), self.source.parent()
             self.history.store(self.frame_id, when, target, parent, (width, height), space)
             self.stored_id = self.frame_id
         if staged:
