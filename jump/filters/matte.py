@@ -1,9 +1,10 @@
 """Jump Matte: the OBS video filter around `jump.matte.MatteWorker`.
 
 Per frame, on OBS's graphics thread, the filter only draws and copies:
-1. draws the source downscaled on the GPU into a small "work" texture (≈2× the model input),
-2. stages it into a ring of two stage surfaces and reads back last frame's copy, which the
-   GPU has finished long ago, so the render thread never waits; hands it to the worker,
+1. an async source (webcam, media): the frame of this tick's ``filter_video`` is copied
+   for the worker; any other source: the small capture of 2. is staged and last frame's
+   copy read back (``matte_frames.FrameFeed``); the render thread never waits,
+2. draws the source downscaled on the GPU into a small "work" texture (≈2× the model input),
 3. uploads the newest finished mask as an R8 texture,
 4. draws the source through `effects/matte.effect`, which upsamples the mask bilinearly and
    applies it as premultiplied alpha (soft edges decontaminated by blur fusion in the
@@ -23,6 +24,7 @@ from typing import Any
 
 from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough
+from jump.filters.matte_frames import FrameFeed
 from jump.filters.matte_fusion import Fusion
 from jump.filters.matte_settings import (
     DELAY_MS,
@@ -71,7 +73,6 @@ class MatteFilter(JumpFilter):
         self.blur_a: G.TexRender | None = None
         self.blur_b: G.TexRender | None = None
         self.fusion: Fusion | None = None
-        self.ring = G.StageRing(2)
         self.mask = G.DynamicTexture(L.GS_R8, 1)
         self.picture = G.FileTexture()
         self.history = G.FrameHistory(0)
@@ -87,6 +88,8 @@ class MatteFilter(JumpFilter):
         self.newest_mask = -1  # the worker's newest
         self.fps = output_fps()
         self.work = (0, 0)
+        self.feed = FrameFeed(self.log, self._prefix)
+        self.stored_id = -1  # the newest frame id in the "delay video" history
         self.render_ms = 0.0  # moving average of this filter's own render-thread time
         self.render_calls = 0
         self.update(settings)
@@ -118,7 +121,7 @@ class MatteFilter(JumpFilter):
         from jump.matte.worker import display_lead
 
         delay = round(self.delay_ns * self.fps / 1e9) if self.delay_video else 0
-        return display_lead(delay)
+        return display_lead(delay, self.feed.frames_from)
 
     @property
     def worker(self) -> Any:
@@ -161,6 +164,15 @@ class MatteFilter(JumpFilter):
                 texrender.reset()
         if self.fusion is not None:
             self.fusion.reset()
+
+    def filter_video(self, frame: Any) -> None:
+        """An async source's frame of this tick (graphics thread, the source's async mutex
+        held; OBS draws it at the next render): numbered and copied, never converted."""
+        worker = self.worker
+        if worker is None or worker.error or not self.feed.wants_async(self.source):
+            return
+        if self.feed.take(frame, worker, self.frame_id + 1):
+            self.frame_id += 1
 
     def video_render(self) -> None:
         start = time.perf_counter()
@@ -272,7 +284,8 @@ class MatteFilter(JumpFilter):
                 self.effect.draw(technique, texture, *size)
 
     def _capture(self, worker: Any, target: Source, width: int, height: int, space: int) -> None:
-        """Draw the source small, stage it, and hand last frame's pixels to the worker."""
+        """Draw the source small (blur, fusion); staged: hand last frame's to the worker."""
+        staged = self.feed.path(self.source, worker, self._display_lead) == "staged"
         work = worker.work_size(width, height)
         if work != self.work:
             self.work = work
@@ -282,18 +295,19 @@ class MatteFilter(JumpFilter):
                 return  # already captured this frame (preview + program + projector)
             with G.blend(L.GS_BLEND_ONE, L.GS_BLEND_ZERO):
                 G.render_source(target, self.source.parent())
-        self.frame_id += 1
+        if staged:
+            self.frame_id += 1  # async frames are numbered in filter_video
         if len(self.history.renders) != self.held_frames:
             self.history.resize(self.held_frames)
             self.masks = deque(self.masks, maxlen=self.held_frames + 2)
-        if self.delay_video:
-            parent = self.source.parent()
-            when = G.frame_time_ns()
+            self.stored_id = -1
+        if self.delay_video and self.frame_id != self.stored_id:
+            # held once, at its first render (an async frame may be drawn again)
+            when, parent = G.frame_time_ns(), self.source.parent()
             self.history.store(self.frame_id, when, target, parent, (width, height), space)
-        self.ring.stage(self.capture.texture(), *work, self.frame_id)
-        staged = self.ring.read_oldest()
-        if staged is not None:
-            worker.submit(*staged)
+            self.stored_id = self.frame_id
+        if staged:
+            self.feed.stage(self.capture.texture(), work, self.frame_id, worker)
 
     def _blur_background(self) -> None:
         """Two separable passes at half work resolution, weighted by (1 − alpha).
@@ -324,6 +338,8 @@ class MatteFilter(JumpFilter):
         lag = self.frame_id - self.newest_mask if self.newest_mask >= 0 else -1
         return {
             "running": self.running(),
+            "frames_from": self.feed.frames_from,
+            "copy_ms": self.feed.copy_ms,  # filter_video's, also on the graphics thread
             "render_ms": self.render_ms,
             "frames_captured": self.frame_id,
             "masks": worker_stats.masks if worker_stats else 0,
@@ -344,7 +360,7 @@ class MatteFilter(JumpFilter):
             for obj in (self.effect, self.capture, self.blur_a, self.blur_b, self.fusion):
                 if obj is not None:
                     obj.destroy()
-            self.ring.destroy()
+            self.feed.destroy()
             self.history.destroy()
             self.mask.destroy()
             self.picture.destroy()
@@ -353,6 +369,9 @@ class MatteFilter(JumpFilter):
 class PassthroughVideo(Passthrough):
     def video_tick(self, seconds: float) -> None:
         pass
+
+    def filter_video(self, frame: Any) -> None:
+        pass  # the registry hands OBS its frame back
 
     def video_render(self) -> None:
         self.source.skip_video_filter()
@@ -372,6 +391,7 @@ SPEC = FilterSpec(
     get_properties=properties,
     update=MatteFilter.update,
     destroy=MatteFilter.destroy,
+    filter_video=MatteFilter.filter_video,
     video_tick=MatteFilter.video_tick,
     video_render=MatteFilter.video_render,
     video_get_color_space=MatteFilter.video_get_color_space,

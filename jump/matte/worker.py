@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jump.matte import yuv
 from jump.matte.auto import AUTO, MatteChooser, on_device
 from jump.matte.interface import Engine, work_size
 from jump.matte.model import MatteModelError
 from jump.matte.overrides import Overrides
 from jump.matte.settings import MatteSettings
+from jump.matte.yuv import PlaneFrame
 
 log = logging.getLogger("jump.matte")
 
@@ -29,17 +31,22 @@ log = logging.getLogger("jump.matte")
 # paused): temporal and recurrent state start over. Measured between submits, not between
 # processed frames, so a worker slower than the source never counts as a pause.
 MAX_GAP_S = 1.0
-# The filter (jump/filters/matte.py) hands the worker frame i − 1 at tick i (its stage ring
-# reads back last frame's copy) and reads the newest mask right after, before the worker is
-# done with that frame: without "delay video" a mask is drawn on a picture 2 frames newer
-# than its own. A carried rung (jump.matte.propagate) leads its matte by that much.
-FILTER_HANDOVER_FRAMES = 2
+# The filter (jump/filters/matte.py) reads the newest mask at render i, before the worker
+# is done with the frame it was just handed. For a synchronous source it hands the worker
+# frame i − 1 at render i (its stage ring reads back last frame's copy): without "delay
+# video" a mask is drawn on a picture 2 frames newer than its own. For an async source
+# (webcam, media) it hands over frame i itself at the video tick, in OBS's filter_video,
+# before render i: 1 frame. A carried rung (jump.matte.propagate) leads its matte by that.
+FILTER_HANDOVER_FRAMES = 2  # staged: the GPU readback of the frame before
+ASYNC_HANDOVER_FRAMES = 1  # async: the frame of this tick, from filter_video
+HANDOVER_FRAMES = {"staged": FILTER_HANDOVER_FRAMES, "async": ASYNC_HANDOVER_FRAMES}
 
 
-def display_lead(delay_frames: int) -> int:
+def display_lead(delay_frames: int, frames_from: str = "staged") -> int:
     """Frames between a mask's picture and the picture it is drawn on, for a filter that
-    delays its video by ``delay_frames`` (its "delay video"; 0: off)."""
-    return max(0, FILTER_HANDOVER_FRAMES - max(0, int(delay_frames)))
+    delays its video by ``delay_frames`` (its "delay video"; 0: off) and gets its frames
+    ``frames_from`` "staged" (GPU readback) or "async" (filter_video)."""
+    return max(0, HANDOVER_FRAMES[frames_from] - max(0, int(delay_frames)))
 
 
 @dataclass
@@ -95,8 +102,9 @@ class MatteWorker:
         # did not change, so every engine this worker loads shares them
         self.overrides = Overrides()
         self._cond = threading.Condition()
-        self._slot: tuple[np.ndarray, int, float] | None = None
+        self._slot: tuple[np.ndarray | PlaneFrame, int, float] | None = None
         self._last_submit: float | None = None
+        self._convert_failed = False  # logged once
         # (alpha, frame_id), swapped in as one reference
         self._result: tuple[np.ndarray, int] | None = None
         self._closing = False
@@ -106,15 +114,19 @@ class MatteWorker:
 
     # -- caller side (OBS render/tick thread) ------------------------------------------
 
-    def submit(self, frame: np.ndarray, frame_id: int) -> None:
-        """Queue a copy of ``frame`` (HxWx4 BGRA uint8); an unstarted older frame is dropped."""
+    def submit(self, frame: np.ndarray | PlaneFrame, frame_id: int) -> None:
+        """Queue a copy of ``frame`` (HxWx4 BGRA uint8), or take ``frame``, an async
+        source's planes (``jump.matte.yuv.PlaneFrame``: converted to BGRA at the work size
+        on the worker's thread, then released); an unstarted older frame is dropped."""
         if self._closing or self.error is not None:
+            _release(frame)
             return
-        copy = np.array(frame, copy=True)
+        copy = np.array(frame, copy=True) if isinstance(frame, np.ndarray) else frame
         now = time.perf_counter()
         with self._cond:
             if self._slot is not None:
                 self.stats.dropped += 1
+                _release(self._slot[0])
             if self._last_submit is not None and now - self._last_submit > MAX_GAP_S:
                 self._reset_pending = True
             self._last_submit = now
@@ -189,6 +201,8 @@ class MatteWorker:
         """Stop and join the thread. Safe to call twice."""
         with self._cond:
             self._closing = True
+            if self._slot is not None:
+                _release(self._slot[0])
             self._slot = None
             self._cond.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
@@ -240,6 +254,8 @@ class MatteWorker:
             if settings is not None:
                 engine = self._apply(engine, settings)
             if engine is None or job is None:
+                if job is not None:
+                    _release(job[0])
                 continue
             if do_reset:
                 engine.reset()
@@ -247,6 +263,10 @@ class MatteWorker:
             frame, frame_id, t_submit = job
             engine.lead = self.display_lead
             t0 = time.perf_counter()
+            if not isinstance(frame, np.ndarray):  # an async source's planes
+                frame = self._convert(frame)
+                if frame is None:
+                    continue
             try:
                 out = engine.process_detailed(frame, self.fmt, want_raw=False)
             except Exception:  # a bad frame must not stop the stream
@@ -261,6 +281,19 @@ class MatteWorker:
             if self._chooser.observe(t1, cost, self.fps):
                 engine = self._apply(engine, self._wanted_settings)
 
+    def _convert(self, planes: PlaneFrame) -> np.ndarray | None:
+        """An async frame → BGRA at the work size (None if it cannot be: logged once),
+        its buffer given back at once."""
+        try:
+            return yuv.to_bgra(planes, self.work_size(planes.width, planes.height))
+        except Exception as exc:
+            if not self._convert_failed:
+                self._convert_failed = True
+                log.error("Jump Matte: a %s frame could not be converted: %s", planes.format, exc)
+            return None
+        finally:
+            planes.release()
+
     def _apply(self, engine: Engine | None, wanted: MatteSettings) -> Engine | None:
         """Settings the user set (or Auto's new rung for them), applied on this thread."""
         settings = self._chooser.effective(wanted, self.fps)
@@ -272,6 +305,13 @@ class MatteWorker:
             return self._load(settings)
         engine.update(settings.with_(decontaminate=False))  # as _load
         return engine
+
+
+def _release(frame: object) -> None:
+    """Give an async frame's buffer back to its pool (arrays have none)."""
+    release = getattr(frame, "release", None)
+    if release is not None and not isinstance(frame, np.ndarray):
+        release()
 
 
 # When the CPU is saturated, a late mask is better than a lagging stream: the worker (and

@@ -24,6 +24,7 @@ from ctypes import (
     c_longlong,
     c_size_t,
     c_uint8,
+    c_uint16,
     c_uint32,
     c_uint64,
     c_void_p,
@@ -86,6 +87,8 @@ UPDATE = CFUNCTYPE(None, P, P)
 VIDEO_TICK = CFUNCTYPE(None, P, c_float)
 VIDEO_RENDER = CFUNCTYPE(None, P, P)
 FILTER_AUDIO = CFUNCTYPE(P, P, P)
+# (data, struct obs_source_frame*) -> the frame: Jump always returns the one it was given
+FILTER_VIDEO = CFUNCTYPE(P, P, P)
 VIDEO_GET_COLOR_SPACE = CFUNCTYPE(c_int, P, c_size_t, POINTER(c_int))
 SIMPLE = CFUNCTYPE(None, P)
 # (obs_properties_t*, obs_property_t*, void* data): data is the source's own data pointer
@@ -114,7 +117,7 @@ class obs_source_info(Structure):
         ("hide", SIMPLE),
         ("video_tick", VIDEO_TICK),
         ("video_render", VIDEO_RENDER),
-        ("filter_video", P),
+        ("filter_video", FILTER_VIDEO),
         ("filter_audio", FILTER_AUDIO),
         ("enum_active_sources", P),
         ("save", UPDATE),
@@ -154,6 +157,29 @@ class obs_audio_data(Structure):
     ]
 
 
+class obs_source_frame(Structure):
+    """``struct obs_source_frame`` (obs.h, OBS 28–32) up to ``trc``: what an async source
+    (webcam, media source) hands its filters' ``filter_video``. Read only, never allocated
+    here; the ``volatile long refs`` that follows is libobs's own (and 4 bytes on Windows)."""
+
+    _fields_ = [
+        ("data", P * MAX_AV_PLANES),
+        ("linesize", c_uint32 * MAX_AV_PLANES),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("timestamp", c_uint64),
+        ("format", c_int),  # enum video_format (media-io/video-io.h)
+        ("color_matrix", c_float * 16),  # YUV -> RGB, row-major, range included
+        ("full_range", c_bool),
+        ("max_luminance", c_uint16),
+        ("color_range_min", c_float * 3),
+        ("color_range_max", c_float * 3),
+        ("flip", c_bool),
+        ("flags", c_uint8),
+        ("trc", c_uint8),
+    ]
+
+
 class vec2(Structure):
     _fields_ = [("x", c_float), ("y", c_float)]
 
@@ -189,6 +215,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_source_get_base_height": (c_uint32, [P]),
     "obs_source_video_render": (None, [P]),
     "obs_source_get_output_flags": (c_uint32, [P]),
+    "obs_source_get_deinterlace_mode": (c_int, [P]),
+    "obs_source_enabled": (c_bool, [P]),
     "obs_get_base_effect": (P, [c_int]),
     "obs_source_process_filter_begin_with_color_space": (c_bool, [P, c_int, c_int, c_int]),
     "obs_source_process_filter_tech_end": (None, [P, P, c_uint32, c_uint32, c_char_p]),

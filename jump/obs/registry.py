@@ -67,6 +67,9 @@ class FilterSpec:
     update: Callable[..., None]
     destroy: Callable[..., None]
     filter_audio: Callable[..., AudioPacket] | None = None
+    # an async source's frame at the video tick (``jump.obs.video_frame.AsyncFrame``); the
+    # method returns nothing: OBS always gets back the frame it gave
+    filter_video: Callable[..., None] | None = None
     video_tick: Callable[..., None] | None = None
     video_render: Callable[..., None] | None = None
     video_get_color_space: Callable[..., int] | None = None
@@ -160,6 +163,25 @@ def _instance_trampoline(type_id: str, field: str) -> Any:
     return prototype(trampoline)
 
 
+def _filter_video_trampoline(type_id: str) -> Any:
+    """``filter_video`` ALWAYS returns the frame it was given: a NULL return makes OBS drop
+    the frame without releasing it (obs-source.c, ``filter_frame``), so whatever happens
+    in Python, even outside ``_safely``, the input goes back."""
+    from jump.obs.video_frame import AsyncFrame
+
+    def trampoline(data: int, frame: int | None) -> int | None:
+        try:
+            entry = instances.lookup(data)
+            if entry is not None and frame:
+                inst = entry[1]
+                _safely(type_id, "filter_video", lambda: inst.filter_video(AsyncFrame(frame)), list)
+        except BaseException:  # nothing may stop the frame going back
+            pass
+        return frame
+
+    return L.FILTER_VIDEO(trampoline)
+
+
 def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_info:
     name_buf = ctypes.create_string_buffer(spec.name.encode("utf-8"))
     id_bytes = type_id.encode("utf-8")
@@ -207,6 +229,10 @@ def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_
         if getattr(method, "__name__", field) != field:
             raise ValueError(f"{type_id}: {field} names {method.__name__}, not {field}")
         cbs[field] = _instance_trampoline(type_id, field)
+    if spec.filter_video is not None:
+        if spec.filter_video.__name__ != "filter_video":
+            raise ValueError(f"{type_id}: filter_video names {spec.filter_video.__name__}")
+        cbs["filter_video"] = _filter_video_trampoline(type_id)
 
     info = L.obs_source_info()
     info.id = id_bytes

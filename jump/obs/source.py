@@ -64,6 +64,37 @@ class Source:
     def output_flags(self) -> int:
         return int(L.fn().obs_source_get_output_flags(self.ptr))
 
+    def async_frames(self) -> bool:
+        """Whether OBS hands this source's filters its frames in ``filter_video``: an
+        async source (webcam, media) with deinterlacing off (with it on, OBS filters two
+        frames a tick and draws a blend of them)."""
+        if not self.output_flags() & L.OBS_SOURCE_ASYNC:
+            return False
+        mode = L.fn().obs_source_get_deinterlace_mode
+        return mode is None or int(mode(self.ptr)) == 0  # OBS_DEINTERLACE_MODE_DISABLE
+
+    def sees_parent_frames(self) -> bool:
+        """For a filter: whether what it draws (its target) is its parent's async frames
+        as ``filter_video`` hands them over — the parent is async (``async_frames``) and
+        no enabled filter between draws on the GPU (crop, colour correction…); audio
+        filters and frame-based (async) video filters pass the picture on as it is."""
+        parent = self.parent()
+        if parent is None or not parent.async_frames():
+            return False
+        enabled = L.fn().obs_source_enabled
+        target = self.target()
+        for _ in range(64):  # a chain is never this long; a loop must not hang OBS
+            if target is None:
+                return False
+            if target == parent:
+                return True
+            flags = target.output_flags()
+            on = enabled is None or bool(enabled(target.ptr))
+            if on and flags & L.OBS_SOURCE_VIDEO and not flags & L.OBS_SOURCE_ASYNC:
+                return False
+            target = target.target()
+        return False
+
 
 def audio_format() -> tuple[int, int]:
     """(sample rate, channels) of OBS's audio output — what every audio filter receives."""

@@ -1,5 +1,7 @@
 """End-to-end: the CPU path (RVM on every 3rd frame carried by motion, Auto's CPU start) in
-a real headless OBS at 30 fps, on a moving clip with exact alpha per frame."""
+a real headless OBS at 30 fps, on a moving clip with exact alpha per frame. The clip plays
+in a media source, an async source as a webcam is: the filter takes its frames from
+``filter_video`` (frames_from "async"), not from a GPU readback."""
 
 from __future__ import annotations
 
@@ -12,11 +14,18 @@ import pytest
 
 from jump.lab.matte import moving_clips
 from tests.helpers import media
-from tests.helpers.obs_harness import REPO, jump_filter, media_source, scene_collection
+from tests.helpers.obs_harness import (
+    REPO,
+    jump_filter,
+    media_source,
+    read_stats,
+    scene_collection,
+)
 
 pytestmark = pytest.mark.e2e
 
 JUMP = REPO / "jump_obs.py"
+HOOKS = REPO / "tests" / "helpers" / "obs_scripts" / "jump_test_hooks.py"
 
 
 def skipped(obs) -> tuple[int, int]:
@@ -42,7 +51,11 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     n = len(truth)
     cam = media_source("Cam", video, [jump_filter("jump_matte", "Jump Matte", {})])
     cam["settings"]["looping"] = True  # the loop point is one more scene cut
-    obs = obs_factory(scene_collection([cam], [JUMP]))  # 30 fps, the filter's defaults
+    stats_file = tmp_path / "stats.jsonl"
+    obs = obs_factory(  # 30 fps, the filter's defaults
+        scene_collection([cam], [JUMP, HOOKS]),
+        env={"JUMP_TEST_ACTIONS": "stats", "JUMP_TEST_STATS": str(stats_file)},
+    )
     obs.wait_for_log("Auto starts on rvm 256 px every 3rd frame + motion", timeout=60)
 
     # renders skipped with and without Jump, same run
@@ -58,6 +71,19 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     time.sleep(2.0)  # the first keys after the filter is back
     with_jump = phase(obs, 5.0)
     print(f"renders skipped: without Jump {without}, with Jump {with_jump}")
+    stats = read_stats(stats_file, "jump_matte")
+    print(
+        f"render thread {stats['render_ms']:.2f} ms/frame + {stats['copy_ms']:.2f} ms/frame in "
+        f"filter_video, frames from {stats['frames_from']}, "
+        f"mask lag {stats['mask_lag_frames']} frames, drawn lag {stats['drawn_lag_frames']}"
+    )
+    # a media source is async: frames come from filter_video at the tick, nothing is read
+    # back; masks are never of a frame the filter has not been given
+    assert stats["frames_from"] == "async", stats
+    # frames are counted in filter_video, which OBS skips while the filter is disabled
+    # (5 s above); a loaded box's media source also drops frames: at least 1 s of them
+    assert stats["frames_captured"] >= 30 and stats["masks"] >= 10, stats
+    assert 0 <= stats["drawn_lag_frames"] < 30 and 0 <= stats["mask_lag_frames"] < 30, stats
 
     # the cut-out against the truth while the person moves. Which frame OBS drew is read
     # from the picture itself: the clip frame that matches the screenshot's opaque pixels
@@ -88,4 +114,23 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     # frame, MediaPipe's misses on this person) scores far below 0.75. Single screenshots
     # can pair a frame with a mask from across a key (0.2-0.3 seen), so no bound on the min.
     assert np.median(ious) >= 0.75, ious
-    assert obs.alive() and "Traceback" not in text
+
+    # what a stream meets on the async path: "delay video" on and another model, then the
+    # filter removed mid-stream; the clip plays on (OBS got every frame back)
+    obs.set_filter(
+        "Cam", "Jump Matte", {"delay_video": True, "delay_ms": 100, "model": "mediapipe"}
+    )
+    time.sleep(2.5)
+    stats = read_stats(stats_file, "jump_matte")
+    assert stats["frames_from"] == "async" and stats["delay_ms"] == 100, stats
+    assert stats["running"] == "mediapipe" and stats["held_age_ms"] > 0, stats
+    assert obs.screenshot("Cam")[:, :, 3].min() < 255  # still cut out
+    obs.request("RemoveSourceFilter", {"sourceName": "Cam", "filterName": "Jump Matte"})
+    time.sleep(1.0)
+    first = obs.screenshot("Cam")
+    time.sleep(0.5)
+    later = obs.screenshot("Cam")
+    assert first[:, :, 3].min() == 255  # unfiltered
+    assert np.abs(first[:, :, :3].astype(int) - later[:, :, :3]).mean() > 0.5  # still playing
+    text = obs.log_text()
+    assert obs.alive() and "Traceback" not in text and "filter_video" not in text

@@ -38,6 +38,7 @@ SKIP = [
     ),
     (r"^-m jump\.lab\.matte\.propagate_eval", "minutes of RVM over the moving clips"),
     (r"^-m jump\.lab\.matte\.propagate_bench", "a timing (no quality figure)"),
+    (r"^-m jump\.lab\.matte\.yuv_bench", "a timing (test_yuv.py checks the conversion)"),
     (r"^-m jump\.lab\.libobs_render", "libobs under Xvfb (tests/e2e/test_libobs_render.py)"),
     (r"^-m jump\.lab\.memory_soak", "minutes of matte and denoise for a memory figure"),
 ]

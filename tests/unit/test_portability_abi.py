@@ -27,9 +27,11 @@ REPO = Path(__file__).resolve().parents[2]
 # C type -> (size, alignment) per data model; every OBS pointer type is a "ptr".
 MODELS = {
     "LP64": {"ptr": (8, 8), "int": (4, 4), "enum": (4, 4), "uint32_t": (4, 4),
-             "uint64_t": (8, 8), "long": (8, 8), "size_t": (8, 8)},
+             "uint64_t": (8, 8), "long": (8, 8), "size_t": (8, 8), "float": (4, 4),
+             "bool": (1, 1), "uint8_t": (1, 1), "uint16_t": (2, 2)},
     "LLP64": {"ptr": (8, 8), "int": (4, 4), "enum": (4, 4), "uint32_t": (4, 4),
-              "uint64_t": (8, 8), "long": (4, 4), "size_t": (8, 8)},
+              "uint64_t": (8, 8), "long": (4, 4), "size_t": (8, 8), "float": (4, 4),
+              "bool": (1, 1), "uint8_t": (1, 1), "uint16_t": (2, 2)},
 }  # fmt: skip
 
 # struct obs_source_info, obs-source.h (OBS 28-32), up to video_get_color_space
@@ -77,6 +79,18 @@ SOURCE_INFO_C += [("version", "uint32_t"), ("unversioned_id", "ptr"), ("missing_
                   ("video_get_color_space", "ptr")]  # fmt: skip
 # struct obs_audio_data, obs.h
 AUDIO_DATA_C = [("data", "ptr")] * 8 + [("frames", "uint32_t"), ("timestamp", "uint64_t")]
+# struct obs_source_frame, obs.h (OBS 29.0.2), whole: Jump declares it up to trc
+SOURCE_FRAME_C = [("data", "ptr")] * 8 + [("linesize", "uint32_t")] * 8
+SOURCE_FRAME_C += [
+    ("width", "uint32_t"),
+    ("height", "uint32_t"),
+    ("timestamp", "uint64_t"),
+    ("format", "enum"),
+] + [("color_matrix", "float")] * 16
+SOURCE_FRAME_C += [("full_range", "bool"), ("max_luminance", "uint16_t")]
+SOURCE_FRAME_C += [("color_range_min", "float")] * 3 + [("color_range_max", "float")] * 3
+SOURCE_FRAME_C += [("flip", "bool"), ("flags", "uint8_t"), ("trc", "uint8_t"),
+                   ("refs", "long"), ("prev_frame", "bool")]  # fmt: skip
 
 
 def c_layout(fields: list[tuple[str, str]], model: str) -> tuple[dict[str, int], int]:
@@ -105,6 +119,20 @@ def test_obs_audio_data_matches_c_on_every_data_model(model: str) -> None:
     assert size == ctypes.sizeof(libobs.obs_audio_data) == 80
     for name in ("data", "frames", "timestamp"):
         assert getattr(libobs.obs_audio_data, name).offset == offsets[name], name
+
+
+@pytest.mark.parametrize("model", ["LP64", "LLP64"])
+def test_obs_source_frame_matches_c_on_every_data_model(model: str) -> None:
+    """Every field Jump reads sits where C puts it; ``refs`` (a long: 8 bytes here, 4 on
+    Windows) comes after them and is not declared, so the prefix is the same on both."""
+    offsets, _ = c_layout(SOURCE_FRAME_C, model)
+    names = [name for name, _ in libobs.obs_source_frame._fields_]
+    assert names[-1] == "trc" and "refs" not in names
+    for name in names:
+        assert getattr(libobs.obs_source_frame, name).offset == offsets[name], name
+    assert offsets["color_matrix"] == 116 and offsets["flip"] == 208
+    assert offsets["refs"] == (216 if model == "LP64" else 212)
+    assert libobs.obs_source_frame.trc.offset + 1 <= offsets["refs"]
 
 
 def test_no_platform_sized_types_in_any_ctypes_declaration() -> None:
@@ -140,6 +168,7 @@ def test_no_platform_sized_types_in_any_ctypes_declaration() -> None:
             walk(a)
     walk(libobs.obs_source_info)
     walk(libobs.obs_audio_data)
+    walk(libobs.obs_source_frame)
     assert len(seen) > 20
 
 

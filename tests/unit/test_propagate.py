@@ -122,11 +122,18 @@ def test_live_stand_in_draws_what_the_filter_would() -> None:
     from jump.lab.matte import live_sim
     from jump.matte.worker import display_lead
 
-    drawn, mask_of = live_sim.shown(6)  # no delay: the mask of 2 frames before, none at first
+    # staged (a GPU readback): no delay, the mask of 2 frames before, none at first
+    drawn, mask_of = live_sim.shown(6, handover=2)
     assert drawn == [0, 1, 2, 3, 4, 5] and mask_of == [None, None, 0, 1, 2, 3]
-    drawn, mask_of = live_sim.shown(6, delay_frames=3)  # delayed: each picture its own mask
+    drawn, mask_of = live_sim.shown(6, delay_frames=3, handover=2)  # each picture its own
     assert drawn == [0, 1, 0, 0, 1, 2] and mask_of == [None, None, 0, 0, 1, 2]
     assert (display_lead(0), display_lead(1), display_lead(3)) == (2, 1, 0)
+    # async (a webcam's frame at the tick, the stand-in's default): a frame sooner
+    drawn, mask_of = live_sim.shown(6)
+    assert drawn == [0, 1, 2, 3, 4, 5] and mask_of == [None, 0, 1, 2, 3, 4]
+    drawn, mask_of = live_sim.shown(6, delay_frames=3)
+    assert drawn == [0, 0, 0, 0, 1, 2] and mask_of == [None, 0, 0, 0, 1, 2]
+    assert [display_lead(d, "async") for d in (0, 1, 3)] == [1, 0, 0]
 
 
 def test_keys_wait_so_the_worker_stays_within_one_core() -> None:

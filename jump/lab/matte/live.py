@@ -1,20 +1,25 @@
 """Live mode: a clip played through the filter's own worker in real time, as OBS feeds it.
 
 ``python -m jump matte IN.mp4 OUT --live [--fps N]`` ends up here. One frame every 1/N s
-on the wall clock, exactly the filter's hand-over (``jump.filters.matte``):
+on the wall clock, exactly the filter's hand-over for a webcam (``jump.filters.matte``):
 
-- at frame i the filter captures frame i and hands the worker frame i−1 (its ring of two
-  stage surfaces reads back last frame's copy) — ``MatteWorker.submit``, latest wins;
+- a webcam is an async source: at tick i OBS hands the filter's ``filter_video`` frame i
+  in its own format, whose planes go to the worker as they are (``MatteWorker.submit``,
+  latest wins) and are converted to BGRA at the work size on the worker's thread. Here
+  every frame is I420, BT.709 limited range (what a webcam's MJPEG or H.264 decodes to),
+  encoded before the clock starts (``jump.lab.matte.webcam_frames``), so the worker pays
+  the conversion as in OBS. (``play(frames_from="staged")``: a synchronous source, whose
+  filter hands the worker frame i−1, read back from the GPU, as BGRA);
 - it draws frame i (or, with "delay video", the frame from the delay ago, falling back
   to its predecessor when only that one has a mask) with the newest mask of a frame at or
   before the drawn one; before the first mask OBS shows the source unfiltered.
 
 The worker is the filter's: same default settings (model "auto"), threads and priority,
-and the same lead for a carried matte (``MatteWorker.set_display_lead``: 2 frames without
-"delay video", 0 with it). ``jump.lab.matte.live_sim`` replays this hand-over without a
+and the same lead for a carried matte (``MatteWorker.set_display_lead``: 1 frame for a
+webcam without "delay video", 0 with it). ``jump.lab.matte.live_sim`` replays this hand-over without a
 clock (for figures that do not depend on the machine's load).
-What the downscale on the GPU does in OBS is done before the clock starts (every frame at
-every work size Auto may ask for), and nothing is written while playing: the shown frames
+Staged, what the downscale on the GPU does in OBS is done before the clock starts (every
+frame at every work size Auto may ask for). Nothing is written while playing: the shown frames
 are kept in memory (references to the worker's masks) and composed and written after the
 last frame, so the player's thread only sleeps, submits and reads. CPU use of the worker
 is the process's CPU time minus the player thread's own (``time.thread_time``).
@@ -30,8 +35,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from jump.lab.matte import webcam_frames
 from jump.matte.settings import MatteSettings
-from jump.matte.worker import MatteWorker, display_lead
+from jump.matte.worker import HANDOVER_FRAMES, MatteWorker, display_lead
 
 log = logging.getLogger("jump.matte")
 
@@ -102,12 +108,18 @@ def play(
     settings: MatteSettings | None = None,
     models_dir: str | None = None,
     delay_ms: int = 0,
+    frames_from: str = "async",
 ) -> LiveRun:
     """Play BGR ``frames`` at ``fps`` through a fresh ``MatteWorker``; ``delay_ms`` > 0 is
-    the filter's "delay video"."""
+    the filter's "delay video"; ``frames_from``: "async" (a webcam) or "staged"."""
     settings = settings or MatteSettings(model="auto")
     h, w = frames[0].shape[:2]
-    work = prepare(frames, settings)
+    if frames_from not in HANDOVER_FRAMES:
+        raise ValueError(f"frames_from: {frames_from!r}")
+    if frames_from == "async":
+        webcam = [webcam_frames.encode(f, "I420") for f in frames]
+    else:
+        work = prepare(frames, settings)
     run = LiveRun()
     interval = 1.0 / fps
     held_frames = math.ceil(delay_ms * fps / 1000) + 2 if delay_ms > 0 else 0
@@ -116,7 +128,7 @@ def play(
     newest_id = -1
     with MatteWorker(settings, models_dir) as worker:
         worker.set_fps(fps)
-        worker.set_display_lead(display_lead(round(delay_ms * fps / 1000)))
+        worker.set_display_lead(display_lead(round(delay_ms * fps / 1000), frames_from))
         worker.wait_ready(60.0)
         if worker.error:
             raise RuntimeError(worker.error)
@@ -130,7 +142,9 @@ def play(
                 time.sleep(due - now)
             elif now - due > interval:
                 run.late_ticks += 1
-            if i > 0:  # the ring hands over last frame's copy
+            if frames_from == "async":  # filter_video hands over this tick's frame
+                worker.submit(webcam[i], i)
+            elif i > 0:  # the stage ring hands over last frame's copy
                 size = worker.work_size(w, h)
                 stack = work.get(size)
                 if stack is None:  # a size not prepared (a model outside WORK_MODELS)

@@ -7,9 +7,11 @@ hand-over deterministically, in frames instead of seconds:
 - the heavy model's result for frame k lands at frame k + ``latency`` (its time over the
   frame period: RVM 256 at ~90 ms on one core at 30 fps is 3) — ``KeyRunner(inline=True)``;
 - the worker's carried mask of frame j is done within the frame (the carry costs 4–17 ms);
-- the filter hands the worker frame i − 1 at tick i (its stage ring reads back last frame's
-  copy) and reads the newest mask right after, before the worker has finished that frame:
-  at tick i the newest mask is of frame i − ``HANDOVER`` (2);
+- a webcam is an async source: the filter hands the worker frame i at tick i (OBS's
+  ``filter_video``) and reads the newest mask at render i, before the worker has
+  finished that frame: at tick i the newest mask is of frame i − ``HANDOVER`` (1). A
+  synchronous source is staged: frame i − 1 is read back from the GPU at render i, and
+  the newest mask is of frame i − 2 (``frames_from="staged"``);
 - it draws frame i, or with "delay video" of D frames frame i − D, with the newest mask of
   a frame at or before the drawn one; before the first mask the source unfiltered (α = 1).
 
@@ -23,9 +25,10 @@ import cv2
 import numpy as np
 
 from jump.lab.matte import moving_clips
-from jump.matte.worker import FILTER_HANDOVER_FRAMES, display_lead
+from jump.matte.worker import HANDOVER_FRAMES, display_lead
 
-HANDOVER = FILTER_HANDOVER_FRAMES  # frames between a picture and the newest mask drawn on it
+FRAMES_FROM = "async"  # a webcam's frames, from filter_video
+HANDOVER = HANDOVER_FRAMES[FRAMES_FROM]  # frames between a picture and the newest mask on it
 
 
 def shown(
@@ -53,14 +56,16 @@ def simulate(
     engine,
     frames: list[np.ndarray],
     delay_frames: int = 0,
-    handover: int = HANDOVER,
+    frames_from: str = FRAMES_FROM,
     lead: int | None = None,
 ) -> tuple[list[int], list[np.ndarray]]:
     """Run ``engine`` (inline: its latency is its own) on every frame in order, as the
     worker would, and return (frame drawn, alpha shown) per tick at the frames' size.
-    ``lead``: the carry's lead (None: what the worker sets for this delay)."""
+    ``frames_from``: "async" (a webcam) or "staged" (the GPU readback of other sources);
+    ``lead``: the carry's lead (None: what the worker sets for this delay and path)."""
+    handover = HANDOVER_FRAMES[frames_from]
     if hasattr(engine, "lead"):
-        engine.lead = display_lead(delay_frames) if lead is None else lead
+        engine.lead = display_lead(delay_frames, frames_from) if lead is None else lead
     h, w = frames[0].shape[:2]
     work = worker_frames(frames, engine.work_size(w, h))
     masks = [engine.process_detailed(f, "bgra", want_raw=False).alpha for f in work]

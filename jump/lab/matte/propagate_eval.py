@@ -67,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--lead", type=int, default=None, help="the carry's lead (default: the worker's)"
     )
+    ap.add_argument(
+        "--frames-from",
+        choices=sorted(live_sim.HANDOVER_FRAMES),
+        default=live_sim.FRAMES_FROM,
+        help="with --simulate-latency: the filter's hand-over, async (a webcam, the "
+        "default: the frame of the tick) or staged (other sources: a GPU readback, a "
+        "frame more)",
+    )
     args = ap.parse_args(argv)
     LATENCY[0] = args.simulate_latency
     videos = sorted(args.clips.glob("*.mp4"))
@@ -83,9 +91,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.simulate_latency is None:
                 s = moving_clips.score(run(make(), frames), truth, cuts)
             else:
-                drawn, alphas = live_sim.simulate(make(), frames, args.delay_frames, lead=args.lead)
+                drawn, alphas = live_sim.simulate(
+                    make(), frames, args.delay_frames, args.frames_from, lead=args.lead
+                )
                 s = live_sim.score(drawn, alphas, truth, cuts)
-                later.append(live_sim.score(drawn, alphas, truth, cuts, live_sim.HANDOVER))
+                first = live_sim.HANDOVER_FRAMES[args.frames_from]
+                later.append(live_sim.score(drawn, alphas, truth, cuts, first))
             rows.append(s)
             print(f"  {video.stem:14s} {name:28s} {moving_clips.format_scores(s)}", flush=True)
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
