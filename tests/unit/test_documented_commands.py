@@ -37,6 +37,7 @@ SKIP = [
         "a minute of encoding; test_propagate.py builds frames",
     ),
     (r"^-m jump\.lab\.matte\.propagate_eval", "minutes of RVM over the moving clips"),
+    (r"^-m jump\.lab\.matte\.guard_eval", "minutes of RVM at five sizes (test_matte_guard)"),
     (r"^-m jump\.lab\.matte\.propagate_bench", "a timing (no quality figure)"),
     (r"^-m jump\.lab\.matte\.yuv_bench", "a timing (test_yuv.py checks the conversion)"),
     (r"^-m jump\.lab\.libobs_render", "libobs under Xvfb (tests/e2e/test_libobs_render.py)"),
