@@ -268,6 +268,20 @@ def score(cache: Cache, sizes: list[int], table: Table) -> list[str]:
     return [c[0] for c in cands]
 
 
+def graph_clip(name: str, dim: bool, inner: int, second: int) -> dict[str, float]:
+    """One moving clip through the device graph (CPU provider) at ``inner``, guarded by
+    ``second`` (0: alone): the graph fuses before its smoothing, as it runs on a GPU."""
+    from jump.matte.device_engine import DeviceMatteEngine
+
+    s = MatteSettings(model="rvm", provider="cpu", low_light="off", rvm_inner=inner)
+    engine = DeviceMatteEngine(s.with_(rvm_guard=second))
+    preds, truth = [], []
+    for frame, alpha in clip_frames(name, dim):
+        preds.append(engine.process_detailed(frame, "bgr", want_raw=False).alpha.copy())
+        truth.append(alpha)
+    return moving_clips.score(preds, np.stack(truth), [moving_clips.CUT])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sizes", default="320,384,448,576")
@@ -277,7 +291,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=REPO / "out" / "guard" / "cache")
     p.add_argument("--score-only", action="store_true", help="score what the cache holds")
     p.add_argument("--json", type=Path, help="write every summary here")
+    p.add_argument(
+        "--graph-clip",
+        metavar="NAME",
+        help="only: this moving clip through the device graph, --graph-inner alone and guarded",
+    )
+    p.add_argument("--graph-inner", default="576,384", help="main,guard for --graph-clip")
+    p.add_argument("--dim", action="store_true", help="--graph-clip darkened")
     a = p.parse_args(argv)
+    if a.graph_clip:
+        inner, second = (int(x) for x in a.graph_inner.split(","))
+        print("| clip | light | inner | IoU ↑ | MAD×10³ ↓ | edge MAD×10³ ↓ | dtSSD×10³ ↓ |")
+        print("|---|---|---|---|---|---|---|")
+        for g in (0, second):
+            m = graph_clip(a.graph_clip, a.dim, inner, g)
+            label = f"{inner} + {g} guard" if g else f"{inner}"
+            print(
+                f"| {a.graph_clip} | {'dim' if a.dim else 'normal'} | {label} | {m['iou']:.4f} "
+                f"| {m['mad'] * 1e3:.2f} | {m['edge_mad'] * 1e3:.1f} | {m['dtssd'] * 1e3:.2f} |",
+                flush=True,
+            )
+        return 0
     sizes = [int(s) for s in a.sizes.split(",")]
     cache = Cache(a.cache, a.sets.replace(",", "-"))
     sets = a.sets.split(",")
