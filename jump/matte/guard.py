@@ -1,9 +1,9 @@
 """The inner-size guard: RVM at two inner sizes on the same frame, fused into one alpha.
 
 RVM's quality grows with its inner pass on average, but one size can fail on a picture
-its neighbours get right (issue 18: a dim portrait whose dark jacket half vanishes at
-448 and holds at 384). Where an accelerator leaves room for a second run per mask, the
-device graph (``jump.matte.device_graph.build_rvm`` with ``guard``) runs the model at
+its neighbours get right (issue 18: a dim portrait in a dark jacket that 448 loses and
+384 keeps). Where an accelerator leaves room for a second run per mask, the device
+graph (``jump.matte.device_graph.build_rvm`` with ``guard_ratio``) runs the model at
 the main inner size and at ``MatteSettings.rvm_guard``, each with its own recurrent
 state (``r1…r4`` and ``GUARD_PREFIX`` + ``r1…r4``), and fuses the two alphas before the
 post-processing.
@@ -75,6 +75,8 @@ RULES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "agree-max": _agree_max,
     "agree-larger": _agree_larger,
 }
+# max and agree-max tie on the means; max lowers normal-light portraits where the sizes
+# agree (the smaller size's background comes in), agree-max leaves them alone
 RULE = "agree-max"
 
 
