@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jump.heap import HeapTrimmer
 from jump.matte import yuv
 from jump.matte.auto import AUTO, MatteChooser, on_device
 from jump.matte.interface import Engine, work_size
@@ -105,6 +106,7 @@ class MatteWorker:
         self._slot: tuple[np.ndarray | PlaneFrame, int, float] | None = None
         self._last_submit: float | None = None
         self._convert_failed = False  # logged once
+        self._heap = HeapTrimmer()  # OBS's malloc arenas keep freed frames otherwise
         # (alpha, frame_id), swapped in as one reference
         self._result: tuple[np.ndarray, int] | None = None
         self._closing = False
@@ -280,6 +282,7 @@ class MatteWorker:
             cost = engine.frame_cost_ms((t1 - t0) * 1e3)
             if self._chooser.observe(t1, cost, self.fps):
                 engine = self._apply(engine, self._wanted_settings)
+            self._heap.maybe_trim()
 
     def _convert(self, planes: PlaneFrame) -> np.ndarray | None:
         """An async frame → BGRA at the work size (None if it cannot be: logged once),
