@@ -7,7 +7,7 @@ and not at its neighbours (issue 18: a dim portrait whose dark jacket half vanis
 - ``stills``: the evaluation stills (``synth.still_set``: every cut-out over real photos,
   normal, dim and dark light; ``../shared`` when present, else ``tests/data``);
 - ``portrait``: the dim 1080p portrait (``DIM_PORTRAIT``, its jacket is lost at 448);
-- ``portraits``: the shipped portraits (``PORTRAITS``, the tests' composites), normal
+- ``portraits``: the shipped portraits (``tests.helpers.matte_data.HANDFUL``, the tests' composites), normal
   light and dimmed;
 - ``clips``: the moving clips (``moving_clips.frames``, exact truth) in normal light and
   darkened the way ``synth`` darkens a still (gain 0.45 and sensor noise).
@@ -55,21 +55,14 @@ def dim_portrait(root: Path | None = None) -> synth.Sample:
     return synth.Sample(f"{fg_name}/{bg_name}/p{placement}/dim-1080p", frame, alpha)
 
 
-# The shipped portraits as the matte tests composite them (tests/helpers/matte_data.HANDFUL)
-PORTRAITS = [
-    ("person-1", "car-2", (0.95, 0.5, 1.0)),
-    ("person-2", "car-2", (0.9, 0.45, 1.0)),
-    ("p3m-bac3c1ff", "plants-1", (1.0, 0.5, 1.0)),
-    ("p3m-bc5cfad1", "animal-1", (1.0, 0.5, 1.0)),
-    ("p3m-bd6af989", "car-2", (1.0, 0.5, 1.0)),
-]
-
-
 def portraits(level: str) -> Iterator[synth.Sample]:
-    """The shipped portraits at 720p, normal light (noise σ 2, seed 0) or dimmed."""
+    """The shipped portraits at 720p as the tests composite them, normal light (noise σ 2,
+    seed 0) or dimmed."""
+    from tests.helpers.matte_data import HANDFUL
+
     folder = REPO / "tests" / "data" / "matte"
     w, h = 1280, 720
-    for fg_name, bg_name, placement in PORTRAITS:
+    for fg_name, bg_name, placement in HANDFUL:
         fg = synth.load_rgba(folder / "foregrounds" / f"{fg_name}.png")
         bg = synth.load_bgr(next((folder / "backgrounds").glob(f"{bg_name}.*")))
         colour, alpha = synth.place(fg, w, h, *placement)
