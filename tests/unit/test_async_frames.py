@@ -27,6 +27,13 @@ CODES = {name: code for code, (name, _) in FORMATS.items()}
 P010 = 18  # enum video_format in OBS 29: converted nowhere in Jump
 
 
+def test_the_formats_copied_are_the_formats_converted() -> None:
+    # two tables (jump/obs may not import the engine): a format copied but not converted
+    # would leave a webcam without masks instead of falling back to staging
+    assert set(CODES) == set(yuv.FORMATS)
+    assert P010 not in FORMATS
+
+
 def in_memory(planes: Planes, code: int | None = None) -> tuple[int, list]:
     """An obs_source_frame over ``planes`` (as a webcam's in OBS); (pointer, keep-alive)."""
     raw = L.obs_source_frame()
