@@ -24,7 +24,7 @@ from typing import Any
 
 from jump.filters import av_sync
 from jump.filters.base import JumpFilter, Passthrough
-from jump.filters.matte_frames import FrameFeed
+from jump.filters.matte_frames import FrameFeed, mask_for
 from jump.filters.matte_fusion import Fusion
 from jump.filters.matte_settings import (
     DELAY_MS,
@@ -118,10 +118,11 @@ class MatteFilter(JumpFilter):
 
     def _display_lead(self) -> int:
         """Frames between a mask's picture and the one it is drawn on (the worker's lead)."""
-        from jump.matte.worker import display_lead
+        from jump.matte.worker import HELD_FRAMES, display_lead
 
-        delay = round(self.delay_ns * self.fps / 1e9) if self.delay_video else 0
-        return display_lead(delay, self.feed.frames_from)
+        path = self.feed.frames_from
+        delay = round(self.delay_ns * self.fps / 1e9) if self.delay_video else HELD_FRAMES[path]
+        return display_lead(delay, path)
 
     @property
     def worker(self) -> Any:
@@ -165,14 +166,16 @@ class MatteFilter(JumpFilter):
         if self.fusion is not None:
             self.fusion.reset()
 
-    def filter_video(self, frame: Any) -> None:
+    def filter_video(self, frame: Any) -> bool:
         """An async source's frame of this tick (graphics thread, the source's async mutex
-        held; OBS draws it at the next render): numbered and copied, never converted."""
+        held): numbered and copied, never converted. True: OBS draws it a tick later, when
+        its mask is done (``jump.obs.frame_hold``); "delay video" holds frames itself."""
         worker = self.worker
         if worker is None or worker.error or not self.feed.wants_async(self.source):
-            return
-        if self.feed.take(frame, worker, self.frame_id + 1):
-            self.frame_id += 1
+            return self.feed.hand_back(self.frame_id, False)
+        taken = self.feed.take(frame, worker, self.frame_id + 1)
+        self.frame_id += taken
+        return self.feed.hand_back(self.frame_id, taken and not self.delay_video)
 
     def video_render(self) -> None:
         start = time.perf_counter()
@@ -202,8 +205,8 @@ class MatteFilter(JumpFilter):
         space = target.color_space(PREFERRED_SPACES)
         self._capture(worker, target, width, height, space)
         newest = worker.newest()
-        if newest is None:
-            return False
+        if newest is None:  # not drawn until the first mask: the room stays hidden
+            return True
         alpha, mask_id = newest
         if mask_id != self.newest_mask:
             self.newest_mask = mask_id
@@ -217,9 +220,10 @@ class MatteFilter(JumpFilter):
             held = self.history.at(now_ns - self.delay_ns + half_frame, masked)
             if held is not None:
                 self.held_age_ms = (now_ns - held[3]) / 1e6
-        av_sync.publish(self.source.parent(), self.delay_ns if held is not None else 0)
-        drawn_id = self.frame_id if held is None else held[2]
-        self._use_mask(self._mask_for(drawn_id))
+        late_ns = self.delay_ns if held is not None else self.feed.held_ns(self.fps)
+        av_sync.publish(self.source.parent(), late_ns)
+        drawn_id = self.feed.drawn_id(self.frame_id) if held is None else held[2]
+        self._use_mask(mask_for(self.masks, drawn_id))
         self.drawn_lag = drawn_id - self.mask_id
 
         effect = self.effect
@@ -247,12 +251,6 @@ class MatteFilter(JumpFilter):
     def video_get_color_space(self, preferred: tuple[int, ...]) -> int:
         """The target's colour space: HDR and 16-bit sources stay so through the filter."""
         return self.source.target_color_space(preferred)
-
-    def _mask_for(self, frame_id: int) -> tuple[int, Any]:
-        """The mask of `frame_id` if held, else the newest before it (the worker skipped
-        the frame or has not finished it), else the oldest held."""
-        earlier = [m for m in self.masks if m[0] <= frame_id]
-        return earlier[-1] if earlier else self.masks[0]
 
     def _use_mask(self, mask: tuple[int, Any]) -> None:
         mask_id, alpha = mask
@@ -346,6 +344,7 @@ class MatteFilter(JumpFilter):
             "mask_lag_frames": lag,
             "mask_lag_ms": lag * 1000.0 / self.fps if lag >= 0 else -1.0,
             "delay_ms": self.delay_ns / 1e6 if self.delay_video else 0.0,
+            "held_ms": self.feed.held_ns(self.fps) / 1e6,  # an async frame drawn a tick late
             "drawn_lag_frames": self.drawn_lag,
             "held_age_ms": self.held_age_ms,  # how late the picture drawn last was
             "inference_ms": worker_stats.mean_inference_ms if worker_stats else 0.0,
@@ -370,8 +369,8 @@ class PassthroughVideo(Passthrough):
     def video_tick(self, seconds: float) -> None:
         pass
 
-    def filter_video(self, frame: Any) -> None:
-        pass  # the registry hands OBS its frame back
+    def filter_video(self, frame: Any) -> bool:
+        return False  # the registry hands OBS its frame back (and any kept one)
 
     def video_render(self) -> None:
         self.source.skip_video_filter()

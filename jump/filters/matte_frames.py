@@ -4,7 +4,9 @@
   frame this video tick selects for drawing, in CPU memory (obs-source.c, ``async_tick``).
   Its planes are copied into a pooled buffer (``jump.obs.video_frame``) and submitted at
   once; the worker converts them (``jump.matte.yuv``). At render i the newest mask is of
-  frame i − 1, and nothing is read back from the GPU.
+  frame i − 1, and nothing is read back from the GPU. Unless "delay video" holds frames,
+  the frame itself goes back to OBS a tick later (``jump.obs.frame_hold``): render i draws
+  frame i − 1 with its own mask.
 - **staged** (any other source, a GPU filter below this one, a format the worker does
   not convert, or a copy that failed): the filter's work-size capture is staged into a ring of two stage surfaces and
   last render's copy is read back: at render i the newest mask is of frame i − 2.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jump.obs import graphics as G
@@ -24,6 +26,14 @@ from jump.obs.source import Source
 
 # a filter not rendered for this long is not shown anywhere: its frames are not masked
 SHOWN_S = 0.5
+
+
+def mask_for(masks: Sequence[tuple[int, Any]], frame_id: int) -> tuple[int, Any]:
+    """Of the filter's newest masks (frame id, alpha), the mask of ``frame_id`` if held,
+    else the newest before it (the worker skipped the frame or is not done), else the
+    oldest."""
+    earlier = [m for m in masks if m[0] <= frame_id]
+    return earlier[-1] if earlier else masks[0]
 
 
 class FrameFeed:
@@ -40,6 +50,27 @@ class FrameFeed:
         self.copy_ms = 0.0
         self.copies = 0
         self.last_render = -1e9  # time.monotonic() of the last render that captured
+        # the async frame OBS draws next: a held frame is drawn a tick after filter_video
+        self.holding = False
+        self.kept_id = self.shown_id = -1
+
+    def hand_back(self, frame_id: int, hold: bool) -> bool:
+        """filter_video's answer for frame ``frame_id``: ``hold`` it a tick (OBS then draws
+        the one kept at the tick before, ``jump.obs.frame_hold``), or hand it back now."""
+        self.holding = hold
+        if hold:
+            self.shown_id, self.kept_id = self.kept_id, frame_id
+        else:
+            self.shown_id, self.kept_id = frame_id, -1
+        return hold
+
+    def drawn_id(self, frame_id: int) -> int:
+        """The id of the frame this render draws (``frame_id``: the newest numbered)."""
+        return self.shown_id if self.holding else frame_id
+
+    def held_ns(self, fps: float) -> int:
+        """How late the picture is drawn (for the sound's delay, ``jump.filters.av_sync``)."""
+        return round(1e9 / fps) if self.holding else 0
 
     def wants_async(self, source: Source) -> bool:
         """Whether the filter on ``source`` takes its parent's frames from filter_video."""

@@ -41,12 +41,18 @@ MAX_GAP_S = 1.0
 FILTER_HANDOVER_FRAMES = 2  # staged: the GPU readback of the frame before
 ASYNC_HANDOVER_FRAMES = 1  # async: the frame of this tick, from filter_video
 HANDOVER_FRAMES = {"staged": FILTER_HANDOVER_FRAMES, "async": ASYNC_HANDOVER_FRAMES}
+# Without "delay video" the filter gives OBS an async frame back one tick later
+# (jump.obs.frame_hold), by when its mask is done: picture and mask of the same frame, 33 ms
+# late at 30 fps — under the 45 ms by which sound may lead the picture unnoticed (ITU-R
+# BT.1359). A staged frame is OBS's own render: it cannot be held back without a copy.
+HELD_FRAMES = {"staged": 0, "async": 1}
 
 
 def display_lead(delay_frames: int, frames_from: str = "staged") -> int:
     """Frames between a mask's picture and the picture it is drawn on, for a filter that
-    delays its video by ``delay_frames`` (its "delay video"; 0: off) and gets its frames
-    ``frames_from`` "staged" (GPU readback) or "async" (filter_video)."""
+    draws its video ``delay_frames`` late ("delay video", or the held async frame:
+    ``HELD_FRAMES``) and gets its frames ``frames_from`` "staged" (GPU readback) or
+    "async" (filter_video)."""
     return max(0, HANDOVER_FRAMES[frames_from] - max(0, int(delay_frames)))
 
 

@@ -87,8 +87,9 @@ UPDATE = CFUNCTYPE(None, P, P)
 VIDEO_TICK = CFUNCTYPE(None, P, c_float)
 VIDEO_RENDER = CFUNCTYPE(None, P, P)
 FILTER_AUDIO = CFUNCTYPE(P, P, P)
-# (data, struct obs_source_frame*) -> the frame: Jump always returns the one it was given
+# (data, struct obs_source_frame*) -> the frame OBS draws: the one given, or one kept a tick
 FILTER_VIDEO = CFUNCTYPE(P, P, P)
+FILTER_REMOVE = CFUNCTYPE(None, P, P)  # (data, obs_source_t *parent)
 VIDEO_GET_COLOR_SPACE = CFUNCTYPE(c_int, P, c_size_t, POINTER(c_int))
 SIMPLE = CFUNCTYPE(None, P)
 # (obs_properties_t*, obs_property_t*, void* data): data is the source's own data pointer
@@ -127,7 +128,7 @@ class obs_source_info(Structure):
         ("mouse_wheel", P),
         ("focus", P),
         ("key_click", P),
-        ("filter_remove", P),
+        ("filter_remove", FILTER_REMOVE),
         ("type_data", P),
         ("free_type_data", P),
         ("audio_render", P),
@@ -208,6 +209,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "obs_filter_get_target": (P, [P]),
     "obs_filter_get_parent": (P, [P]),
     "obs_source_skip_video_filter": (None, [P]),
+    "obs_source_release_frame": (None, [P, P]),
     "obs_source_get_base_width": (c_uint32, [P]),
     "obs_get_video": (P, []),
     "obs_get_video_frame_time": (c_uint64, []),

@@ -21,13 +21,14 @@ Why this module looks the way it does:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from jump.obs import instances
+from jump.obs import frame_hold, instances
 from jump.obs import libobs as L
 from jump.obs.data import AudioPacket, Properties, Settings
 from jump.obs.source import Source
@@ -68,8 +69,8 @@ class FilterSpec:
     destroy: Callable[..., None]
     filter_audio: Callable[..., AudioPacket] | None = None
     # an async source's frame at the video tick (``jump.obs.video_frame.AsyncFrame``); the
-    # method returns nothing: OBS always gets back the frame it gave
-    filter_video: Callable[..., None] | None = None
+    # method returns True to have OBS draw it a tick later (``jump.obs.frame_hold``)
+    filter_video: Callable[..., bool] | None = None
     video_tick: Callable[..., None] | None = None
     video_render: Callable[..., None] | None = None
     video_get_color_space: Callable[..., int] | None = None
@@ -150,6 +151,8 @@ def _instance_trampoline(type_id: str, field: str) -> Any:
 
     def trampoline(data: int, *c_args: Any) -> Any:
         entry = instances.remove(data) if field == "destroy" else instances.lookup(data)
+        if field == "destroy" and frame_hold.forget(data):  # OBS calls filter_remove first
+            log.warning("%s: destroyed holding a frame it could not give back", type_id)
         if entry is None:
             return on_error(None, *c_args)
         _, inst, source = entry
@@ -164,22 +167,39 @@ def _instance_trampoline(type_id: str, field: str) -> Any:
 
 
 def _filter_video_trampoline(type_id: str) -> Any:
-    """``filter_video`` ALWAYS returns the frame it was given: a NULL return makes OBS drop
-    the frame without releasing it (obs-source.c, ``filter_frame``), so whatever happens
-    in Python, even outside ``_safely``, the input goes back."""
+    """``filter_video`` returns the frame it was given, or with the filter's say-so the one
+    kept a tick before (``jump.obs.frame_hold``). Whatever happens in Python, even outside
+    ``_safely``, OBS gets a frame back and never one twice: a NULL return without keeping
+    the frame would leak it (obs-source.c, ``filter_frame``)."""
     from jump.obs.video_frame import AsyncFrame
 
     def trampoline(data: int, frame: int | None) -> int | None:
+        if not frame:
+            return frame
         try:
             entry = instances.lookup(data)
-            if entry is not None and frame:
+            hold = False
+            if entry is not None:
                 inst = entry[1]
-                _safely(type_id, "filter_video", lambda: inst.filter_video(AsyncFrame(frame)), list)
+                held = _safely(
+                    type_id, "filter_video", lambda: inst.filter_video(AsyncFrame(frame)), list
+                )
+                hold = held is True
+            parent = L.fn().obs_filter_get_parent(entry[2].ptr) if entry is not None else None
         except BaseException:  # nothing may stop the frame going back
-            pass
-        return frame
+            hold, parent = False, None
+        try:
+            return frame_hold.swap(data, frame, hold, parent)
+        except BaseException:  # swap keeps the frame as its last step: not kept here
+            return frame
 
     return L.FILTER_VIDEO(trampoline)
+
+
+def _filter_remove(data: int, parent: int | None) -> None:
+    """A kept frame goes back to the source the filter leaves (removed or destroyed)."""
+    with contextlib.suppress(BaseException):  # nothing may escape into C
+        frame_hold.release(data, parent)
 
 
 def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_info:
@@ -233,6 +253,7 @@ def _make_info(type_id: str, spec: FilterSpec, keep: list[Any]) -> L.obs_source_
         if spec.filter_video.__name__ != "filter_video":
             raise ValueError(f"{type_id}: filter_video names {spec.filter_video.__name__}")
         cbs["filter_video"] = _filter_video_trampoline(type_id)
+        cbs["filter_remove"] = L.FILTER_REMOVE(_filter_remove)
 
     info = L.obs_source_info()
     info.id = id_bytes

@@ -274,9 +274,11 @@ def test_filters_removed_mid_stream(obs_factory, speech_wav, portrait_png):
         )
     )
     deadline = time.monotonic() + 20
-    while obs.screenshot("Cam")[:, :, 3].min() == 255 and time.monotonic() < deadline:
-        time.sleep(0.3)  # until the matte is on
-    assert obs.screenshot("Cam")[:, :, 3].min() < 255
+    alpha = obs.screenshot("Cam")[:, :, 3]
+    while not (alpha.min() < 255 and alpha.max() == 255) and time.monotonic() < deadline:
+        time.sleep(0.3)  # until the matte is on (nothing is drawn before the first mask)
+        alpha = obs.screenshot("Cam")[:, :, 3]
+    assert alpha.min() < 255 and alpha.max() == 255
     obs.request("RemoveSourceFilter", {"sourceName": "Cam", "filterName": "Jump Matte"})
     obs.request("RemoveSourceFilter", {"sourceName": "Mic", "filterName": "Jump Denoise"})
     time.sleep(0.5)

@@ -80,6 +80,8 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     # a media source is async: frames come from filter_video at the tick, nothing is read
     # back; masks are never of a frame the filter has not been given
     assert stats["frames_from"] == "async", stats
+    # each frame goes back to OBS a tick late (jump.obs.frame_hold), drawn with its own mask
+    assert abs(stats["held_ms"] - 1000 / 30) < 1, stats
     # frames are counted in filter_video, which OBS skips while the filter is disabled
     # (5 s above); a loaded box's media source also drops frames: at least 1 s of them
     assert stats["frames_captured"] >= 30 and stats["masks"] >= 10, stats
@@ -115,8 +117,9 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     # can pair a frame with a mask from across a key (0.2-0.3 seen), so no bound on the min.
     assert np.median(ious) >= 0.75, ious
 
-    # what a stream meets on the async path: "delay video" on and another model, then the
-    # filter removed mid-stream; the clip plays on (OBS got every frame back)
+    # what a stream meets on the async path: "delay video" on and another model, then off,
+    # then the filter removed mid-stream while it holds a frame; the clip plays on (OBS got
+    # every frame back)
     obs.set_filter(
         "Cam", "Jump Matte", {"delay_video": True, "delay_ms": 100, "model": "mediapipe"}
     )
@@ -125,6 +128,10 @@ def test_carried_rvm_cuts_out_a_moving_person_in_obs(obs_factory, tmp_path: Path
     assert stats["frames_from"] == "async" and stats["delay_ms"] == 100, stats
     assert stats["running"] == "mediapipe" and stats["held_age_ms"] > 0, stats
     assert obs.screenshot("Cam")[:, :, 3].min() < 255  # still cut out
+    obs.set_filter("Cam", "Jump Matte", {"delay_video": False})  # holding a frame again
+    time.sleep(1.5)
+    stats = read_stats(stats_file, "jump_matte")
+    assert stats["held_ms"] > 0 and stats["delay_ms"] == 0, stats
     obs.request("RemoveSourceFilter", {"sourceName": "Cam", "filterName": "Jump Matte"})
     time.sleep(1.0)
     first = obs.screenshot("Cam")

@@ -33,11 +33,11 @@ def webcam(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
 
 
 def wait_for_mask(obs, source: str, timeout: float = 20.0) -> np.ndarray:
-    """Screenshots until the filter draws a mask (before the first one it passes through)."""
+    """Screenshots until the filter draws a mask (before the first one it draws nothing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         shot = obs.screenshot(source)
-        if shot[:, :, 3].min() < 255:
+        if shot[:, :, 3].min() < 255 and shot[:, :, 3].max() == 255:
             return shot
         time.sleep(0.3)
     raise AssertionError(f"no mask within {timeout}s:\n{obs.log_text()[-3000:]}")

@@ -123,13 +123,16 @@ def test_live_stand_in_draws_what_the_filter_would() -> None:
     from jump.matte.worker import display_lead
 
     # staged (a GPU readback): no delay, the mask of 2 frames before, none at first
-    drawn, mask_of = live_sim.shown(6, handover=2)
+    drawn, mask_of = live_sim.shown(6, handover=2, hold=0)
     assert drawn == [0, 1, 2, 3, 4, 5] and mask_of == [None, None, 0, 1, 2, 3]
     drawn, mask_of = live_sim.shown(6, delay_frames=3, handover=2)  # each picture its own
     assert drawn == [0, 1, 0, 0, 1, 2] and mask_of == [None, None, 0, 0, 1, 2]
     assert (display_lead(0), display_lead(1), display_lead(3)) == (2, 1, 0)
-    # async (a webcam's frame at the tick, the stand-in's default): a frame sooner
+    # async (a webcam's frame at the tick, the stand-in's default): a frame sooner, and
+    # the picture held a tick (jump.obs.frame_hold): each frame with its own mask
     drawn, mask_of = live_sim.shown(6)
+    assert drawn == [0, 0, 1, 2, 3, 4] and mask_of == [None, 0, 1, 2, 3, 4]
+    drawn, mask_of = live_sim.shown(6, hold=0)  # not held: the mask of the frame before
     assert drawn == [0, 1, 2, 3, 4, 5] and mask_of == [None, 0, 1, 2, 3, 4]
     drawn, mask_of = live_sim.shown(6, delay_frames=3)
     assert drawn == [0, 0, 0, 0, 1, 2] and mask_of == [None, 0, 0, 0, 1, 2]

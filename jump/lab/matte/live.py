@@ -10,13 +10,15 @@ on the wall clock, exactly the filter's hand-over for a webcam (``jump.filters.m
   encoded before the clock starts (``jump.lab.matte.webcam_frames``), so the worker pays
   the conversion as in OBS. (``play(frames_from="staged")``: a synchronous source, whose
   filter hands the worker frame i−1, read back from the GPU, as BGRA);
-- it draws frame i (or, with "delay video", the frame from the delay ago, falling back
-  to its predecessor when only that one has a mask) with the newest mask of a frame at or
-  before the drawn one; before the first mask OBS shows the source unfiltered.
+- it draws frame i − 1 for a webcam (the filter gives OBS each async frame back a tick
+  later, ``jump.obs.frame_hold``), frame i for a staged source, or with "delay video" the
+  frame from the delay ago (falling back to its predecessor when only that one has a mask),
+  with the newest mask of a frame at or before the drawn one; before the first mask the
+  source is not drawn (alpha 0: the room stays hidden).
 
 The worker is the filter's: same default settings (model "auto"), threads and priority,
-and the same lead for a carried matte (``MatteWorker.set_display_lead``: 1 frame for a
-webcam without "delay video", 0 with it). ``jump.lab.matte.live_sim`` replays this hand-over without a
+and the same lead for a carried matte (``MatteWorker.set_display_lead``: 0 for a webcam,
+whose picture is held a frame; 2 for a staged source without "delay video"). ``jump.lab.matte.live_sim`` replays this hand-over without a
 clock (for figures that do not depend on the machine's load).
 Staged, what the downscale on the GPU does in OBS is done before the clock starts (every
 frame at every work size Auto may ask for). Nothing is written while playing: the shown frames
@@ -37,7 +39,7 @@ import numpy as np
 
 from jump.lab.matte import webcam_frames
 from jump.matte.settings import MatteSettings
-from jump.matte.worker import HANDOVER_FRAMES, MatteWorker, display_lead
+from jump.matte.worker import HANDOVER_FRAMES, HELD_FRAMES, MatteWorker, display_lead
 
 log = logging.getLogger("jump.matte")
 
@@ -50,7 +52,7 @@ class LiveRun:
     """What the viewer saw: for every input frame, the frame drawn and its alpha."""
 
     drawn: list[int] = field(default_factory=list)  # index of the picture drawn at tick i
-    masks: list[np.ndarray | None] = field(default_factory=list)  # None: shown unfiltered
+    masks: list[np.ndarray | None] = field(default_factory=list)  # None: not drawn
     wall_s: float = 0.0
     worker_cpu_s: float = 0.0
     masks_made: int = 0
@@ -66,7 +68,7 @@ class LiveRun:
         """The alpha shown at tick i at ``size`` (w, h): bilinear, as the shader samples."""
         m = self.masks[i]
         if m is None:
-            return np.full(size[::-1], 255, np.uint8)
+            return np.zeros(size[::-1], np.uint8)
         if m.shape[::-1] != size:
             m = cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
         return m
@@ -76,7 +78,7 @@ class LiveRun:
         return (
             f"{n} frames in {self.wall_s:.1f} s; masks {self.masks_made / self.wall_s:.1f}/s, "
             f"model runs {self.model_runs / self.wall_s:.1f}/s; worker CPU "
-            f"{self.worker_cores:.2f} cores; unfiltered frames "
+            f"{self.worker_cores:.2f} cores; frames not drawn "
             f"{sum(m is None for m in self.masks)}; player late {self.late_ticks} times; "
             f"ran: {', '.join(dict.fromkeys(self.running))}"
         )
@@ -124,11 +126,12 @@ def play(
     interval = 1.0 / fps
     held_frames = math.ceil(delay_ms * fps / 1000) + 2 if delay_ms > 0 else 0
     masks: list[tuple[int, np.ndarray]] = []  # the filter's deque of newest masks
-    keep = held_frames + 2 if delay_ms > 0 else 1
+    keep = held_frames + 2 if delay_ms > 0 else 1 + HELD_FRAMES[frames_from]
+    hold = 0 if delay_ms > 0 else HELD_FRAMES[frames_from]  # the async frame held a tick
     newest_id = -1
     with MatteWorker(settings, models_dir) as worker:
         worker.set_fps(fps)
-        worker.set_display_lead(display_lead(round(delay_ms * fps / 1000), frames_from))
+        worker.set_display_lead(display_lead(round(delay_ms * fps / 1000) or hold, frames_from))
         worker.wait_ready(60.0)
         if worker.error:
             raise RuntimeError(worker.error)
@@ -158,7 +161,7 @@ def play(
                 newest_id = newest[1]
                 masks.append((newest[1], newest[0]))
                 del masks[:-keep]
-            drawn = i
+            drawn = max(0, i - hold)
             if delay_ms > 0 and masks:
                 # the frame from `delay` ago (to the nearest frame), its predecessor when
                 # only that one has a mask (FrameHistory.at)
@@ -168,7 +171,7 @@ def play(
                 if drawn not in ids and drawn - 1 in ids:
                     drawn -= 1
             run.drawn.append(drawn)
-            if not masks:
+            if not masks or i < hold:  # nothing to draw yet
                 run.masks.append(None)
             else:
                 earlier = [m for m in masks if m[0] <= drawn]
@@ -227,8 +230,8 @@ def command(args, settings: MatteSettings, view, codec, alpha: bool) -> int:
             run.drawn[i - 1] < c <= run.drawn[i] for c in cuts)]  # fmt: skip
         scores = moving_clips.score(alphas, truth[run.drawn], shown_cuts)
         print(f"against the truth of the frames shown: {moving_clips.format_scores(scores)}")
-        # OBS shows the source unfiltered until the first mask (alpha 1 everywhere): those
-        # frames dominate MAD, so the figures from the first mask on are printed too
+        # nothing is drawn until the first mask (alpha 0): the figures from the first
+        # mask on are printed too
         first = next((i for i, m in enumerate(run.masks) if m is not None), len(alphas))
         if 0 < first < len(alphas) - 1:
             later = moving_clips.score(

@@ -12,8 +12,10 @@ hand-over deterministically, in frames instead of seconds:
   finished that frame: at tick i the newest mask is of frame i − ``HANDOVER`` (1). A
   synchronous source is staged: frame i − 1 is read back from the GPU at render i, and
   the newest mask is of frame i − 2 (``frames_from="staged"``);
-- it draws frame i, or with "delay video" of D frames frame i − D, with the newest mask of
-  a frame at or before the drawn one; before the first mask the source unfiltered (α = 1).
+- it draws frame i − 1 of a webcam (the filter gives OBS each async frame back a tick
+  later: ``HELD_FRAMES``), frame i of a staged source, or with "delay video" of D frames
+  frame i − D, with the newest mask of a frame at or before the drawn one; before the
+  first mask nothing is drawn (α = 0).
 
 ``simulate`` returns, per tick, the frame drawn and the alpha shown, scored against the
 truth of the frame drawn, exactly as the live command scores it.
@@ -25,22 +27,24 @@ import cv2
 import numpy as np
 
 from jump.lab.matte import moving_clips
-from jump.matte.worker import HANDOVER_FRAMES, display_lead
+from jump.matte.worker import HANDOVER_FRAMES, HELD_FRAMES, display_lead
 
 FRAMES_FROM = "async"  # a webcam's frames, from filter_video
 HANDOVER = HANDOVER_FRAMES[FRAMES_FROM]  # frames between a picture and the newest mask on it
+HELD = HELD_FRAMES[FRAMES_FROM]  # frames the filter holds the picture without "delay video"
 
 
 def shown(
-    n: int, delay_frames: int = 0, handover: int = HANDOVER
+    n: int, delay_frames: int = 0, handover: int = HANDOVER, hold: int = HELD
 ) -> tuple[list[int], list[int | None]]:
-    """For ticks 0..n−1: (frame drawn, frame whose mask is shown or None: unfiltered)."""
+    """For ticks 0..n−1: (frame drawn, frame whose mask is shown or None: nothing drawn).
+    ``hold``: frames the picture is held without "delay video"."""
     drawn, mask_of = [], []
     for i in range(n):
         newest = i - handover
-        d = i if delay_frames <= 0 or newest < 0 else max(0, i - delay_frames)
-        drawn.append(d)
-        mask_of.append(None if newest < 0 else min(d, newest))
+        d = i - hold if delay_frames <= 0 else (i if newest < 0 else max(0, i - delay_frames))
+        drawn.append(max(0, d))
+        mask_of.append(None if newest < 0 or d < 0 else min(d, newest))
     return drawn, mask_of
 
 
@@ -63,20 +67,21 @@ def simulate(
     worker would, and return (frame drawn, alpha shown) per tick at the frames' size.
     ``frames_from``: "async" (a webcam) or "staged" (the GPU readback of other sources);
     ``lead``: the carry's lead (None: what the worker sets for this delay and path)."""
-    handover = HANDOVER_FRAMES[frames_from]
+    handover, hold = HANDOVER_FRAMES[frames_from], HELD_FRAMES[frames_from]
     if hasattr(engine, "lead"):
-        engine.lead = display_lead(delay_frames, frames_from) if lead is None else lead
+        late = delay_frames if delay_frames > 0 else hold
+        engine.lead = display_lead(late, frames_from) if lead is None else lead
     h, w = frames[0].shape[:2]
     work = worker_frames(frames, engine.work_size(w, h))
     masks = [engine.process_detailed(f, "bgra", want_raw=False).alpha for f in work]
     close = getattr(engine, "close", None)
     if close is not None:
         close()
-    drawn, mask_of = shown(len(frames), delay_frames, handover)
-    ones = np.full((h, w), 255, np.uint8)
+    drawn, mask_of = shown(len(frames), delay_frames, handover, hold)
+    empty = np.zeros((h, w), np.uint8)
     alphas = []
     for j in mask_of:
-        m = ones if j is None else masks[j]
+        m = empty if j is None else masks[j]
         alphas.append(m if m.shape == (h, w) else cv2.resize(m, (w, h), cv2.INTER_LINEAR))
     return drawn, alphas
 
