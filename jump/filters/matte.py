@@ -76,9 +76,9 @@ class MatteFilter(JumpFilter):
         self.mask = G.DynamicTexture(L.GS_R8, 1)
         self.picture = G.FileTexture()
         self.history = G.FrameHistory(0)
-        # "delay video": the newest masks, (frame id, alpha), so that a held
-        # frame is drawn with its own mask however late the worker finished it
-        self.masks: deque[tuple[int, Any]] = deque(maxlen=1)
+        # the newest masks, (frame id, alpha), so that a held frame ("delay video", or the
+        # async frame held a tick) is drawn with its own mask, not a newer one
+        self.masks: deque[tuple[int, Any]] = deque(maxlen=2)
         self.delay_video = False
         self.delay_ns = DELAY_MS[0] * 1_000_000
         self.drawn_lag = 0  # frames between the picture drawn and the mask applied to it
