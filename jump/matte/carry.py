@@ -194,16 +194,18 @@ class Carrier:
         inside = cv2.erode(
             (alpha >= FOLLOW_LEVEL).astype(np.uint8), np.ones((FOLLOW_ERODE, FOLLOW_ERODE))
         )
-        weight = inside.astype(np.float32)
-        sums = cv2.boxFilter(
-            np.dstack((disp * weight[..., None], weight)), -1, (FOLLOW_BOX, FOLLOW_BOX),
-            normalize=False,
-        )  # fmt: skip
-        near = (sums[..., 2] > 0.5) & (inside == 0)
-        if not near.any():
+        if not inside.any():
             return disp
+        # OpenCV on whole planes: numpy's strided channel views cost ~1 ms each here
+        weight = inside.astype(np.float32)
+        box = (FOLLOW_BOX, FOLLOW_BOX)
+        total = cv2.blur(weight, box)  # means: their ratios are the sums'
+        moved = [cv2.divide(cv2.blur(cv2.multiply(d, weight), box), total) for d in cv2.split(disp)]
+        near = cv2.bitwise_and(
+            cv2.compare(total, 0.5 / FOLLOW_BOX**2, cv2.CMP_GT), cv2.compare(inside, 0, cv2.CMP_EQ)
+        )
         out = disp.copy()
-        out[near] = sums[near, :2] / sums[near, 2:3]
+        cv2.copyTo(cv2.merge(moved), near, out)
         return out
 
     def lead_map(self, disp: np.ndarray, frame: int, lead: int) -> np.ndarray:
