@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {video.stem:14s} {name:28s} {moving_clips.format_scores(s)}", flush=True)
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
         print(f"MEAN {name:28s} {moving_clips.format_scores(mean)}", flush=True)
-        if later:  # without the ticks before the first mask (shown unfiltered)
+        if later:  # without the ticks before the first mask (nothing drawn)
             mean = {k: float(np.mean([r[k] for r in later])) for k in later[0]}
             print(f"MEAN {name + ', from 1st mask':28s} {moving_clips.format_scores(mean)}")
     return 0
