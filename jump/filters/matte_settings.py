@@ -131,10 +131,12 @@ def model_choices(model_ids: Any) -> list[tuple[str, str]]:
     named = [
         ("Auto (best the machine keeps up with)", "auto"),
         ("Best quality (RVM)", "rvm"),
+        ("RVM on a CPU (every 3rd frame, carried by motion)", "rvm-carried"),
         ("Fast (MediaPipe)", "mediapipe"),
     ]
     ids = list(model_ids)
-    out = [(label, mid) for label, mid in named if mid == "auto" or mid in ids]
+    runs = {"auto": None, "rvm-carried": "rvm"}  # the model a named choice needs (auto: any)
+    out = [(label, m) for label, m in named if m in ids or (m in runs and runs[m] in (None, *ids))]
     return out + [(mid, mid) for mid in ids if mid not in ("rvm", "mediapipe")]
 
 

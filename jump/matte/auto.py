@@ -110,6 +110,16 @@ CPU_LADDER: tuple[Rung, ...] = (
     Rung("rvm", 256, 0.2, every=3),
     LADDER[-1],
 )
+# A named choice beside "auto": Auto's CPU start, held whatever the budget says. For a CPU
+# that OBS's own rendering leaves short (Auto then falls to MediaPipe: docs/benchmarks.md)
+# where RVM's matte a little late still beats MediaPipe's on time.
+CARRIED = "rvm-carried"
+CARRIED_RUNG = CPU_LADDER[-2]
+
+
+def model_of(choice: str) -> str:
+    """The model id a fixed choice runs ("rvm-carried" → "rvm"; others are model ids)."""
+    return CARRIED_RUNG.model if choice == CARRIED else choice
 
 
 # With the work on an accelerator (jump.matte.device_engine) there is room above 448: RVM's
@@ -230,12 +240,16 @@ class MatteChooser:
     def __init__(self, models_dir: str | os.PathLike[str] | None = None) -> None:
         self.models_dir = models_dir
         self.auto: AutoModel | None = None  # the ladder position while the setting is "auto"
+        self.held: Rung | None = None  # a fixed rung ("rvm-carried")
 
     def effective(self, settings: MatteSettings, fps: float) -> MatteSettings:
-        """The settings the engine runs: model "auto" resolved to its current rung."""
+        """The settings the engine runs: model "auto" resolved to its current rung,
+        "rvm-carried" to its fixed one."""
         if settings.model != AUTO:
             self.auto = None
-            return settings
+            self.held = CARRIED_RUNG if settings.model == CARRIED else None
+            return settings if self.held is None else self.held.settings(settings)
+        self.held = None
         if self.auto is None:
             from jump.matte.model import available_matte_models
 
@@ -267,4 +281,6 @@ class MatteChooser:
     def label(self, running_model: str) -> str:
         """What runs, for the stats line: "rvm 448 px (auto)", "mediapipe"."""
         auto = self.auto
-        return f"{auto.rung.label} (auto)" if auto is not None else running_model
+        if auto is not None:
+            return f"{auto.rung.label} (auto)"
+        return self.held.label if self.held is not None else running_model

@@ -19,7 +19,7 @@ import numpy as np
 
 from jump.heap import HeapTrimmer
 from jump.matte import yuv
-from jump.matte.auto import AUTO, MatteChooser, on_device
+from jump.matte.auto import AUTO, MatteChooser, model_of, on_device
 from jump.matte.interface import Engine, work_size
 from jump.matte.model import MatteModelError
 from jump.matte.overrides import Overrides
@@ -186,7 +186,7 @@ class MatteWorker:
             self._pending_settings = settings
             self._wanted_settings = settings
             if settings.model != AUTO:
-                self._running_model = settings.model
+                self._running_model = model_of(settings.model)
             self._cond.notify()
 
     def reset(self) -> None:

@@ -130,9 +130,23 @@ def test_filter_offers_auto_first_then_the_named_choices() -> None:
     from jump.filters.matte_settings import model_choices
 
     ids = [mid for _, mid in model_choices(["mediapipe", "selfie-landscape", "rvm", "sinet"])]
-    assert ids == ["auto", "rvm", "mediapipe", "selfie-landscape", "sinet"]
-    # without RVM's file the "Best quality" entry is not offered
-    assert "rvm" not in [mid for _, mid in model_choices(["mediapipe"])]
+    assert ids == ["auto", "rvm", "rvm-carried", "mediapipe", "selfie-landscape", "sinet"]
+    # without RVM's file neither "Best quality" nor the carried RVM is offered
+    assert [mid for _, mid in model_choices(["mediapipe"])] == ["auto", "mediapipe"]
+
+
+def test_the_carried_choice_runs_autos_cpu_start_and_holds_it() -> None:
+    """ "rvm-carried" is Auto's CPU start held: RVM 256 every 3rd frame + motion."""
+    from jump.matte.auto import CARRIED, MatteChooser, model_of
+
+    chooser = MatteChooser()
+    from jump.matte.settings import MatteSettings
+
+    runs = chooser.effective(MatteSettings(model=CARRIED, threads=2), FPS)
+    assert (runs.model, runs.rvm_inner, runs.key_every) == ("rvm", 256, 3)
+    assert chooser.auto is None and not chooser.observe(0.0, 1e3, FPS)  # never moves
+    assert chooser.label("rvm") == "rvm 256 px every 3rd frame + motion"
+    assert model_of(CARRIED) == "rvm" and model_of("mediapipe") == "mediapipe"
 
 
 def test_on_the_cpu_it_starts_at_the_bottom_and_climbs_with_room() -> None:
@@ -146,3 +160,27 @@ def test_on_the_cpu_it_starts_at_the_bottom_and_climbs_with_room() -> None:
             changes.append(change)
         t += 1.0 / FPS
     assert changes == [LADDER[-2]]  # one rung after UP_AFTER_S, not a jump to the top
+
+
+def test_a_worker_switched_to_the_carried_choice_carries_rvm() -> None:
+    import time
+
+    from jump.matte.auto import CARRIED
+    from jump.matte.settings import MatteSettings
+    from jump.matte.worker import MatteWorker
+    from tests.helpers import matte_data as md
+
+    frame = md.bgra(md.composite("person-2", "car-2")[0])
+    with MatteWorker(MatteSettings(model="mediapipe", threads=1), md.MODELS) as worker:
+        worker.update(MatteSettings(model=CARRIED, threads=1))  # mid-stream
+        w, h = worker.work_size(1280, 720)  # RVM's input size, asked from the render thread
+        runs0, masks0 = worker.stats.model_runs, worker.stats.masks
+        deadline = time.monotonic() + 60.0
+        i = 0
+        while worker.stats.masks - masks0 < 12 and time.monotonic() < deadline:
+            i += 1
+            worker.submit(cv2_resize(frame, w, h), i)
+            time.sleep(0.04)
+        assert worker.error is None and worker.stats.masks - masks0 >= 12
+        assert worker.running == "rvm 256 px every 3rd frame + motion"
+        assert worker.stats.model_runs - runs0 < worker.stats.masks - masks0  # carried
