@@ -110,9 +110,9 @@ CPU_LADDER: tuple[Rung, ...] = (
     Rung("rvm", 256, 0.2, every=3),
     LADDER[-1],
 )
-# A named choice beside "auto": Auto's CPU start, held whatever the budget says. For a CPU
-# that OBS's own rendering leaves short (Auto then falls to MediaPipe: docs/benchmarks.md)
-# where RVM's matte a little late still beats MediaPipe's on time.
+# A named choice beside "auto": Auto's CPU start, held whatever the budget says: for a
+# streamer who prefers RVM's matte, now and then a frame late, to MediaPipe's on time, on a
+# CPU that OBS's own rendering leaves short (Auto falls to MediaPipe there: benchmarks.md).
 CARRIED = "rvm-carried"
 CARRIED_RUNG = CPU_LADDER[-2]
 

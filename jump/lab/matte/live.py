@@ -18,8 +18,9 @@ on the wall clock, exactly the filter's hand-over for a webcam (``jump.filters.m
 
 The worker is the filter's: same default settings (model "auto"), threads and priority,
 and the same lead for a carried matte (``MatteWorker.set_display_lead``: 0 for a webcam,
-whose picture is held a frame; 2 for a staged source without "delay video"). ``jump.lab.matte.live_sim`` replays this hand-over without a
-clock (for figures that do not depend on the machine's load).
+whose picture is held a frame; 2 for a staged source without "delay video").
+``jump.lab.matte.live_sim`` replays this hand-over without a clock (for figures that do
+not depend on the machine's load).
 Staged, what the downscale on the GPU does in OBS is done before the clock starts (every
 frame at every work size Auto may ask for). Nothing is written while playing: the shown frames
 are kept in memory (references to the worker's masks) and composed and written after the
