@@ -187,7 +187,11 @@ def _write_props():
         _destroy(props)
         _release(flt)
         _release(source)
-    PROPS.write_text(json.dumps(found))
+    # written aside and renamed: the test polls for the file and must never read it half
+    # written (CI once met it empty)
+    partial = PROPS.with_name(PROPS.name + ".part")
+    partial.write_text(json.dumps(found))
+    os.replace(partial, PROPS)
 
 
 def script_load(settings):
