@@ -128,15 +128,16 @@ def defaults(settings: Settings) -> None:
 
 def model_choices(model_ids: Any) -> list[tuple[str, str]]:
     """Auto first, then the named choices, then every other model by its id."""
+    from jump.matte.auto import CARRIED, model_of
+
     named = [
         ("Auto (best the machine keeps up with)", "auto"),
         ("Best quality (RVM)", "rvm"),
-        ("RVM on a CPU (every 3rd frame, carried by motion)", "rvm-carried"),
+        ("RVM on a CPU (every 3rd frame, carried by motion)", CARRIED),
         ("Fast (MediaPipe)", "mediapipe"),
     ]
     ids = list(model_ids)
-    runs = {"auto": None, "rvm-carried": "rvm"}  # the model a named choice needs (auto: any)
-    out = [(label, m) for label, m in named if m in ids or (m in runs and runs[m] in (None, *ids))]
+    out = [(label, m) for label, m in named if m == "auto" or model_of(m) in ids]
     return out + [(mid, mid) for mid in ids if mid not in ("rvm", "mediapipe")]
 
 

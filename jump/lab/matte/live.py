@@ -127,8 +127,8 @@ def play(
     interval = 1.0 / fps
     held_frames = math.ceil(delay_ms * fps / 1000) + 2 if delay_ms > 0 else 0
     masks: list[tuple[int, np.ndarray]] = []  # the filter's deque of newest masks
-    keep = held_frames + 2 if delay_ms > 0 else 1 + HELD_FRAMES[frames_from]
     hold = 0 if delay_ms > 0 else HELD_FRAMES[frames_from]  # the async frame held a tick
+    keep = held_frames + 2 if delay_ms > 0 else 1 + hold
     newest_id = -1
     with MatteWorker(settings, models_dir) as worker:
         worker.set_fps(fps)
